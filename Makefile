@@ -1,0 +1,60 @@
+# Partnership Bid - the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi.py
+
+.PHONY: run test setup assets lint test-sqlite test-postgres services clean bench
+
+## make run: set everything up, then run the app on SQLite with demo data at http://127.0.0.1:5000
+run: setup
+	@$(BIN)/flask db upgrade
+	@$(BIN)/flask demo seed --if-empty
+	@echo "Emails are printed below by the outbox worker (MAIL_BACKEND=console)."
+	@echo "Starting Partnership Bid at http://127.0.0.1:5000 - press Ctrl+C to stop."
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(BIN)/flask outbox send --every 5 & \
+	  $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## make test: set up and run the whole suite (lint, SQLite, PostgreSQL, browser tests)
+test: setup services lint test-sqlite test-postgres
+
+setup: $(VENV)/.installed app/static/dist/app.css
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+app/static/dist/app.css: node_modules/.installed scripts/build-assets.js $(wildcard app/assets/*.scss)
+	npm run --silent build
+
+assets: node_modules/.installed
+	npm run --silent build
+
+services:
+	@bash scripts/ensure-services.sh
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+test-sqlite: setup
+	@echo "== Test suite on SQLite =="
+	$(BIN)/pytest -q
+
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+test-postgres: setup
+	@echo "== Test suite on PostgreSQL =="
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules app/static/dist instance/test*.sqlite

@@ -1,0 +1,156 @@
+"""Partnership Bid: one collective funding bid from many partners."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, g, request
+from flask_login import current_user
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import get_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    config_class = get_config(config_name)
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    config_class.check(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("app").setLevel(app.config["LOG_LEVEL"])
+
+    if app.config["PROXY_FIX_COUNT"]:
+        n = app.config["PROXY_FIX_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(Path(app.root_path) / "templates")),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_context(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app.extensions import csrf, db, limiter, login_manager, migrate, talisman
+
+    db.init_app(app)
+    from app.models.base import render_item
+
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True, render_item=render_item
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Sign in to see this page"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # sessions are server-side rows; see services.sessions
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        from app.services.sessions import load_session_user
+
+        return load_session_user(token)
+
+    force_https = app.config["FORCE_HTTPS"]
+    talisman.init_app(
+        app,
+        force_https=force_https,
+        strict_transport_security=force_https,
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy={
+            "default-src": "'self'",
+            "script-src": "'self'",
+            "style-src": "'self'",
+            "img-src": "'self' data:",
+            "font-src": "'self'",
+            "connect-src": "'self'",
+            "form-action": "'self'",
+            "frame-ancestors": "'none'",
+            "base-uri": "'self'",
+            "object-src": "'none'",
+        },
+        content_security_policy_nonce_in=["script-src"],
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        permissions_policy={"geolocation": "()", "camera": "()", "microphone": "()"},
+    )
+    WTFormsHelpers(app)
+
+    @app.before_request
+    def _load_user_first():
+        # Load the signed-in user before the view runs: the loader may commit a touch.
+        if request.endpoint != "static":
+            _ = current_user.is_authenticated
+
+    @app.after_request
+    def _no_store(response):
+        # Pages hold private data: never cache them (the back button after sign-out shows nothing).
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.account import bp as account_bp
+    from app.admin import bp as admin_bp
+    from app.auth import bp as auth_bp
+    from app.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register
+
+    register(app)
+
+
+def register_template_context(app: Flask) -> None:
+    from app import filters
+    from app.navigation import navigation_for
+
+    filters.register(app)
+
+    @app.context_processor
+    def _globals():
+        return {
+            "service_name": app.config["SERVICE_NAME"],
+            "service_phase": app.config["SERVICE_PHASE"],
+            "help_email": app.config["HELP_EMAIL"],
+            "navigation": navigation_for(current_user, request.endpoint),
+            "csrf_problem": g.get("csrf_problem", False),
+        }
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

@@ -1,0 +1,81 @@
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSelect, GovSubmitInput, GovTextInput
+from wtforms import RadioField, SelectField, StringField, SubmitField
+from wtforms.validators import Length, Optional
+
+from app.forms import BaseForm, Required, email_field
+from app.models import ROLE_HINTS, ROLE_LABELS, Role
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class CSPForm(BaseForm):
+    name = StringField(
+        "Name",
+        description="For example, Reading Community Safety Partnership",
+        validators=[
+            Required(message="Enter the partnership's name"),
+            Length(max=200, message="Name must be 200 characters or fewer"),
+        ],
+        filters=[_strip],
+        widget=GovTextInput(),
+    )
+    short_name = StringField(
+        "Short name (optional)",
+        description="Used in tables and exports, for example Reading CSP",
+        validators=[Optional(), Length(max=80, message="Short name must be 80 characters or fewer")],
+        filters=[_strip],
+        widget=GovTextInput(),
+    )
+    area = StringField(
+        "Area (optional)",
+        description="For example, Berkshire",
+        validators=[Optional(), Length(max=120, message="Area must be 120 characters or fewer")],
+        filters=[_strip],
+        widget=GovTextInput(),
+    )
+    submit = SubmitField("Save", widget=GovSubmitInput())
+
+
+ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in Role]
+
+
+class InviteUserForm(BaseForm):
+    full_name = StringField(
+        "Full name",
+        validators=[
+            Required(message="Enter their full name"),
+            Length(max=200, message="Full name must be 200 characters or fewer"),
+        ],
+        filters=[_strip],
+        widget=GovTextInput(),
+    )
+    email = email_field(description="We will send the invitation to this address. It is also how they sign in.")
+    job_title = StringField(
+        "Job title (optional)",
+        validators=[Optional(), Length(max=200, message="Job title must be 200 characters or fewer")],
+        filters=[_strip],
+        widget=GovTextInput(),
+    )
+    organisation = SelectField(
+        "Organisation",
+        coerce=int,
+        validators=[Required(message="Select their organisation")],
+        widget=GovSelect(),
+    )
+    role = RadioField(
+        "Role",
+        choices=ROLE_CHOICES,
+        validators=[Required(message="Select their role")],
+        widget=GovRadioInput(),
+    )
+    submit = SubmitField("Send invitation", widget=GovSubmitInput())
+
+    def role_items(self):
+        return [{"value": r.value, "text": ROLE_LABELS[r], "hint": {"text": ROLE_HINTS[r]}} for r in Role]
+
+
+class EditUserForm(InviteUserForm):
+    email = None  # the email address is the sign-in name: it is not edited here
+    submit = SubmitField("Save changes", widget=GovSubmitInput())

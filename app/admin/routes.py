@@ -1,0 +1,270 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.admin import bp
+from app.admin.forms import CSPForm, EditUserForm, InviteUserForm
+from app.extensions import db
+from app.forms import ActionForm
+from app.models import AuditEvent, Organisation, Role, User, csps_of
+from app.policy import LEAD_ADMIN, LEAD_ANY, get_csp_or_404, get_user_or_404, roles_required
+from app.services import ServiceError, accounts, organisations
+
+
+def _organisation_choices(include_inactive_id: int | None = None) -> list[tuple[int, str]]:
+    lead = current_user.lead_bidder
+    csps = db.session.scalars(csps_of(lead.id)).all()
+    choices = [(lead.id, f"{lead.name} (lead bidder)")]
+    choices += [(c.id, c.name) for c in csps if c.active or c.id == include_inactive_id]
+    return choices
+
+
+def _scoped_organisation(org_id: int | None) -> Organisation | None:
+    org = db.session.get(Organisation, org_id) if org_id else None
+    if org is None or org.tenant_id != current_user.lead_bidder_id:
+        return None
+    return org
+
+
+# --- organisation and CSPs --------------------------------------------------------------------
+
+@bp.get("/organisation")
+@roles_required(LEAD_ANY)
+def organisation():
+    lead = current_user.lead_bidder
+    csps = db.session.scalars(csps_of(lead.id)).all()
+    counts = dict(
+        db.session.execute(
+            select(User.organisation_id, func.count())
+            .where(User.lead_bidder_id == lead.id, User.active.is_(True))
+            .group_by(User.organisation_id)
+        ).all()
+    )
+    return render_template("admin/organisation.html", title=lead.name, lead=lead, csps=csps, counts=counts)
+
+
+@bp.route("/csps/new", methods=["GET", "POST"])
+@roles_required(LEAD_ADMIN)
+def add_csp():
+    form = CSPForm()
+    if form.validate_on_submit():
+        try:
+            csp = organisations.add_csp(current_user, form.name.data, form.short_name.data, form.area.data)
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash(f"{csp.name} has been added", "success")
+            return redirect(url_for("admin.csp", csp_id=csp.id))
+    return render_template("admin/csp_form.html", title="Add a Community Safety Partnership", form=form), (
+        400 if form.errors else 200
+    )
+
+
+@bp.get("/csps/<int:csp_id>")
+@roles_required(LEAD_ANY)
+def csp(csp_id: int):
+    csp = get_csp_or_404(current_user, csp_id)
+    users = db.session.scalars(
+        select(User).where(User.organisation_id == csp.id).order_by(User.active.desc(), func.lower(User.full_name))
+    ).all()
+    return render_template("admin/csp.html", title=csp.name, csp=csp, users=users, action_form=ActionForm())
+
+
+@bp.route("/csps/<int:csp_id>/edit", methods=["GET", "POST"])
+@roles_required(LEAD_ADMIN)
+def edit_csp(csp_id: int):
+    csp = get_csp_or_404(current_user, csp_id)
+    form = CSPForm(obj=csp)
+    if form.validate_on_submit():
+        try:
+            organisations.update_csp(current_user, csp, form.name.data, form.short_name.data, form.area.data)
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash(f"{csp.name} has been updated", "success")
+            return redirect(url_for("admin.csp", csp_id=csp.id))
+    return render_template("admin/csp_form.html", title=f"Change {csp.name}", form=form, csp=csp), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/csps/<int:csp_id>/deactivate", methods=["GET", "POST"])
+@roles_required(LEAD_ADMIN)
+def deactivate_csp(csp_id: int):
+    csp = get_csp_or_404(current_user, csp_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        count = organisations.deactivate_csp(current_user, csp)
+        db.session.commit()
+        flash(f"{csp.name} has been deactivated, with {count} accounts", "success")
+        return redirect(url_for("admin.csp", csp_id=csp.id))
+    return render_template("admin/confirm_deactivate_csp.html", title=f"Deactivate {csp.name}", csp=csp, form=form)
+
+
+@bp.post("/csps/<int:csp_id>/reactivate")
+@roles_required(LEAD_ADMIN)
+def reactivate_csp(csp_id: int):
+    csp = get_csp_or_404(current_user, csp_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        organisations.reactivate_csp(current_user, csp)
+        db.session.commit()
+        flash(f"{csp.name} has been reactivated", "success")
+    return redirect(url_for("admin.csp", csp_id=csp.id))
+
+
+# --- users ------------------------------------------------------------------------------------
+
+@bp.get("/users")
+@roles_required(LEAD_ADMIN)
+def users():
+    status = request.args.get("status", "active")
+    stmt = select(User).where(User.lead_bidder_id == current_user.lead_bidder_id)
+    if status == "active":
+        stmt = stmt.where(User.active.is_(True))
+    elif status == "deactivated":
+        stmt = stmt.where(User.active.is_(False))
+    else:
+        status = "all"
+    people = db.session.scalars(stmt.order_by(func.lower(User.full_name))).all()
+    return render_template("admin/users.html", title="Users", people=people, status=status)
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@roles_required(LEAD_ADMIN)
+def invite_user():
+    form = InviteUserForm()
+    form.organisation.choices = _organisation_choices()
+    if request.method == "GET" and request.args.get("organisation", type=int):
+        form.organisation.data = request.args.get("organisation", type=int)
+        org = _scoped_organisation(form.organisation.data)
+        if org is not None and not org.is_lead_bidder:
+            form.role.data = Role.CSP_MANAGER.value
+    if form.validate_on_submit():
+        org = _scoped_organisation(form.organisation.data)
+        if org is None:
+            form.add_error("organisation", "Select their organisation")
+        else:
+            try:
+                user = accounts.invite_user(
+                    current_user, form.email.data, form.full_name.data, Role(form.role.data), org, form.job_title.data
+                )
+            except ServiceError as exc:
+                form.add_error(exc.field, exc.message)
+            else:
+                db.session.commit()
+                flash(f"Invitation sent to {user.email}", "success")
+                return redirect(url_for("admin.user", user_id=user.id))
+    return render_template("admin/invite_user.html", title="Invite someone", form=form), (
+        400 if form.errors else 200
+    )
+
+
+@bp.get("/users/<int:user_id>")
+@roles_required(LEAD_ADMIN)
+def user(user_id: int):
+    person = get_user_or_404(current_user, user_id)
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.lead_bidder_id == current_user.lead_bidder_id,
+            AuditEvent.object_type == "User",
+            AuditEvent.object_id == person.id,
+        )
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "admin/user.html", title=person.full_name, person=person, events=events, action_form=ActionForm()
+    )
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles_required(LEAD_ADMIN)
+def edit_user(user_id: int):
+    person = get_user_or_404(current_user, user_id)
+    form = EditUserForm(obj=person, organisation=person.organisation_id, role=person.role.value)
+    form.organisation.choices = _organisation_choices(include_inactive_id=person.organisation_id)
+    if form.validate_on_submit():
+        org = _scoped_organisation(form.organisation.data)
+        if org is None:
+            form.add_error("organisation", "Select their organisation")
+        else:
+            try:
+                accounts.update_user(
+                    current_user, person, form.full_name.data, form.job_title.data, Role(form.role.data), org
+                )
+            except ServiceError as exc:
+                form.add_error(exc.field, exc.message)
+            else:
+                db.session.commit()
+                flash(f"{person.full_name}'s details have been updated", "success")
+                return redirect(url_for("admin.user", user_id=person.id))
+    return render_template("admin/edit_user.html", title=f"Change {person.full_name}'s details", form=form,
+                           person=person), (400 if form.errors else 200)
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
+@roles_required(LEAD_ADMIN)
+def deactivate_user(user_id: int):
+    person = get_user_or_404(current_user, user_id)
+    if person.id == current_user.id:
+        abort(403)
+    form = ActionForm()
+    if form.validate_on_submit():
+        accounts.deactivate_user(current_user, person)
+        db.session.commit()
+        flash(f"{person.full_name}'s account has been deactivated and they have been signed out", "success")
+        return redirect(url_for("admin.user", user_id=person.id))
+    return render_template("admin/confirm_deactivate_user.html", title=f"Deactivate {person.full_name}",
+                           person=person, form=form)
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@roles_required(LEAD_ADMIN)
+def reactivate_user(user_id: int):
+    person = get_user_or_404(current_user, user_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        if not person.organisation.active:
+            flash(f"Reactivate {person.organisation.name} first", "info")
+        else:
+            accounts.reactivate_user(current_user, person)
+            db.session.commit()
+            flash(f"{person.full_name}'s account has been reactivated", "success")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.post("/users/<int:user_id>/resend-invitation")
+@roles_required(LEAD_ADMIN)
+def resend_invitation(user_id: int):
+    person = get_user_or_404(current_user, user_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            accounts.resend_invitation(current_user, person)
+        except ServiceError as exc:
+            flash(exc.message, "info")
+        else:
+            db.session.commit()
+            flash(f"A new invitation has been sent to {person.email}. Earlier links no longer work", "success")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.get("/activity")
+@roles_required(LEAD_ADMIN)
+def activity():
+    page = max(request.args.get("page", 1, type=int), 1)
+    per_page = 50
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.lead_bidder_id == current_user.lead_bidder_id)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page + 1)
+    ).all()
+    has_next = len(events) > per_page
+    return render_template("admin/activity.html", title="Activity", events=events[:per_page], page=page,
+                           has_next=has_next)

@@ -1,0 +1,110 @@
+"""Flask commands: create-admin, demo seed, outbox send."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Organisation, OrganisationKind, Role, User
+
+
+def register(app) -> None:
+    app.cli.add_command(create_admin)
+    app.cli.add_command(demo)
+    app.cli.add_command(outbox)
+
+
+@click.command("create-admin")
+@click.option("--email", prompt=True, help="The administrator's email address (their sign-in name).")
+@click.option("--name", "full_name", prompt="Full name", help="The administrator's full name.")
+@click.option("--organisation", prompt="Lead bidder organisation", help="e.g. 'Thames Valley OPCC'. Created if new.")
+@click.password_option(help="At least 12 characters. Prompted for when not given.")
+def create_admin(email: str, full_name: str, organisation: str, password: str) -> None:
+    """Create a lead bidder administrator (and the lead bidder organisation if it is new)."""
+    from app.services.accounts import normalise_email
+    from app.services.passwords import hash_password, password_problem
+
+    email = normalise_email(email)
+    problem = password_problem(password, email)
+    if problem:
+        raise click.ClickException(problem)
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise click.ClickException(f"An account with {email} already exists")
+    lead = db.session.scalar(
+        select(Organisation).where(Organisation.name == organisation, Organisation.lead_bidder_id.is_(None))
+    )
+    if lead is None:
+        lead = Organisation(kind=OrganisationKind.LEAD_BIDDER, name=organisation)
+        db.session.add(lead)
+        db.session.flush()
+    db.session.add(
+        User(
+            email=email,
+            full_name=full_name,
+            role=Role.LEAD_ADMIN,
+            organisation=lead,
+            lead_bidder_id=lead.id,
+            password_hash=hash_password(password),
+        )
+    )
+    db.session.commit()
+    click.echo(f"Created lead bidder administrator {email} for {lead.name}.")
+
+
+@click.group()
+def demo() -> None:
+    """Demo data for trying the service out."""
+
+
+def _logins_file() -> Path:
+    return Path(current_app.instance_path) / "demo-logins.txt"
+
+
+@demo.command("seed")
+@click.option("--if-empty", is_flag=True, help="Do nothing if the database already has organisations.")
+def demo_seed(if_empty: bool) -> None:
+    """Load Thames Valley OPCC, its 14 CSPs and their people, and print their passwords."""
+    from app import demo as demo_data
+
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("Demo data is not loaded in production.")
+    if if_empty and db.session.scalar(select(Organisation.id).limit(1)) is not None:
+        path = _logins_file()
+        if path.exists():
+            click.echo(path.read_text())
+        else:
+            click.echo("The database already has data; demo data was not loaded.")
+        return
+    if demo_data.lead_exists():
+        raise click.ClickException("The demo lead bidder already exists. Delete the database to start again.")
+    logins = demo_data.seed()
+    db.session.commit()
+    text = demo_data.format_logins(logins)
+    _logins_file().write_text(text)
+    click.echo(text)
+
+
+@click.group()
+def outbox() -> None:
+    """The email outbox."""
+
+
+@outbox.command("send")
+@click.option("--every", type=int, default=0, help="Keep running, sending every N seconds.")
+def outbox_send(every: int) -> None:
+    """Deliver pending emails (safe to run on several machines at once)."""
+    from app.services.outbox import deliver_due
+
+    while True:
+        report = deliver_due()
+        if report.sent or report.retrying or report.failed or not every:
+            click.echo(f"Outbox: {report}")
+        if not every:
+            break
+        db.session.remove()
+        time.sleep(every)

@@ -1,0 +1,83 @@
+"""Shared form pieces: a base form with GOV.UK error wording, and common fields."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
+from wtforms import PasswordField, StringField, SubmitField
+from wtforms.validators import Email, InputRequired, Length
+
+
+class Required(InputRequired):
+    """InputRequired without the HTML 'required' attribute: the server's message is the one
+    shown (GOV.UK advice), and screen readers do not announce every field as required."""
+
+    field_flags = {}
+
+CSRF_EXPIRED_MESSAGE = (
+    "This page timed out for your security. We have kept what you entered: check it and submit again"
+)
+
+
+class BaseForm(FlaskForm):
+    """All forms: when the CSRF token has expired, keep what the user typed and say so."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators=extra_validators)
+        csrf_field = getattr(self, "csrf_token", None)
+        if csrf_field is not None and csrf_field.errors:
+            csrf_field.errors = [CSRF_EXPIRED_MESSAGE]
+            g.csrf_problem = True
+        return valid
+
+    def add_error(self, field_name: str | None, message: str) -> None:
+        """Attach a service's message to a field (or to the form as a whole)."""
+        field = getattr(self, field_name, None) if field_name else None
+        if field is None:
+            self.form_errors.append(message)
+        else:
+            field.errors = [*field.errors, message]
+
+    @property
+    def error_list(self) -> list[dict]:
+        """Error summary items, in field order, each linking to its field."""
+        items = [{"text": msg, "href": "#main-content"} for msg in self.form_errors]
+        for field in self:
+            if field.errors and field.name != "csrf_token":
+                href = f"#{field.id}"
+                if getattr(field, "error_href", None):
+                    href = field.error_href
+                items.append({"text": field.errors[0], "href": href})
+        csrf_field = getattr(self, "csrf_token", None)
+        if csrf_field is not None and csrf_field.errors:
+            submit = next((f for f in self if isinstance(f, SubmitField)), None)
+            items.insert(0, {"text": csrf_field.errors[0], "href": f"#{submit.id}" if submit else "#main-content"})
+        return items
+
+
+class ActionForm(BaseForm):
+    """A form with only a button, for POST actions such as sign out or deactivate."""
+
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+def email_field(label: str = "Email address", **kwargs) -> StringField:
+    return StringField(
+        label,
+        validators=[
+            Required(message="Enter an email address"),
+            Length(max=254, message="Email address must be 254 characters or fewer"),
+            Email(
+                message="Enter an email address in the correct format, like name@example.com",
+                check_deliverability=False,
+            ),
+        ],
+        widget=GovTextInput(),
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        **kwargs,
+    )
+
+
+def password_field(label: str, message: str, **kwargs) -> PasswordField:
+    return PasswordField(label, validators=[Required(message=message)], widget=GovPasswordInput(), **kwargs)

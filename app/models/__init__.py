@@ -1,0 +1,34 @@
+"""All models, importable from one place (and so known to Alembic)."""
+
+from app.models.audit import AuditEvent
+from app.models.organisation import Organisation, OrganisationKind, csps_of
+from app.models.outbox import OutboxEmail, OutboxStatus
+from app.models.user import (
+    CSP_ROLES,
+    LEAD_ROLES,
+    ROLE_HINTS,
+    ROLE_LABELS,
+    AccountToken,
+    Role,
+    TokenPurpose,
+    User,
+    UserSession,
+)
+
+__all__ = [
+    "AccountToken",
+    "AuditEvent",
+    "CSP_ROLES",
+    "LEAD_ROLES",
+    "Organisation",
+    "OrganisationKind",
+    "OutboxEmail",
+    "OutboxStatus",
+    "ROLE_HINTS",
+    "ROLE_LABELS",
+    "Role",
+    "TokenPurpose",
+    "User",
+    "UserSession",
+    "csps_of",
+]

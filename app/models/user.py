@@ -1,0 +1,156 @@
+"""People who use the service, their sign-in sessions and their single-use email tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+from app.models.organisation import Organisation
+
+
+class Role(enum.StrEnum):
+    LEAD_ADMIN = "lead_admin"
+    LEAD_STAFF = "lead_staff"
+    VIEWER = "viewer"
+    CSP_MANAGER = "csp_manager"
+    CSP_CONTRIBUTOR = "csp_contributor"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+    @property
+    def is_lead(self) -> bool:
+        """Roles held by people in the lead bidder's own office."""
+        return self in LEAD_ROLES
+
+    @property
+    def is_csp(self) -> bool:
+        return self in CSP_ROLES
+
+
+ROLE_LABELS = {
+    Role.LEAD_ADMIN: "Lead bidder administrator",
+    Role.LEAD_STAFF: "Lead bidder staff",
+    Role.VIEWER: "Read-only viewer",
+    Role.CSP_MANAGER: "CSP manager",
+    Role.CSP_CONTRIBUTOR: "CSP contributor",
+}
+ROLE_HINTS = {
+    Role.LEAD_ADMIN: "Manages the organisation, its CSPs and users, and signs off bids.",
+    Role.LEAD_STAFF: "Sets up rounds, reviews contributions and builds the collective bid.",
+    Role.VIEWER: "Can see the lead bidder's rounds and bids but cannot change anything.",
+    Role.CSP_MANAGER: "Writes and submits their CSP's contributions.",
+    Role.CSP_CONTRIBUTOR: "Helps write their CSP's contributions but cannot submit them.",
+}
+LEAD_ROLES = frozenset({Role.LEAD_ADMIN, Role.LEAD_STAFF, Role.VIEWER})
+CSP_ROLES = frozenset({Role.CSP_MANAGER, Role.CSP_CONTRIBUTOR})
+
+_role_type = Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    job_title: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_role_type)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    # The tenant, kept on the row so every scoped query is a single equality.
+    lead_bidder_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id], back_populates="users")
+    lead_bidder: Mapped[Organisation] = relationship(foreign_keys=[lead_bidder_id])
+
+    # Set at sign-in and when a session is loaded: Flask-Login stores get_id() in the cookie.
+    _session_token = None
+
+    def get_id(self) -> str | None:
+        return self._session_token
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
+
+    @property
+    def status_label(self) -> str:
+        if not self.active:
+            return "Deactivated"
+        if not self.has_password:
+            return "Invited"
+        return "Active"
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role.is_lead
+
+    @property
+    def is_csp(self) -> bool:
+        return self.role.is_csp
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class UserSession(db.Model):
+    """One signed-in browser. The cookie holds a random token; only its hash is stored.
+
+    Signing out deletes the row, so a copied cookie is useless afterwards. Changing the
+    password or deactivating the account deletes all of the user's rows.
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+    user: Mapped[User] = relationship()
+
+
+class TokenPurpose(enum.StrEnum):
+    INVITATION = "invitation"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a label, not a password
+
+
+class AccountToken(db.Model):
+    """A single-use link sent by email (invitation or password reset), stored hashed."""
+
+    __tablename__ = "account_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(
+        Enum(TokenPurpose, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at

@@ -1,0 +1,42 @@
+"""Service navigation items by role."""
+
+from __future__ import annotations
+
+from flask import url_for
+
+from app.models import Role
+
+# Which navigation item each endpoint belongs to (the item is shown as current).
+SECTIONS = {
+    "admin.users": "admin.users",
+    "admin.user": "admin.users",
+    "admin.invite_user": "admin.users",
+    "admin.edit_user": "admin.users",
+    "admin.deactivate_user": "admin.users",
+    "admin.activity": "admin.users",
+}
+
+
+def section_of(endpoint: str | None) -> str | None:
+    if not endpoint:
+        return None
+    if endpoint in SECTIONS:
+        return SECTIONS[endpoint]
+    if endpoint.startswith("admin."):
+        return "admin.organisation"
+    if endpoint.startswith("account."):
+        return "account.overview"
+    return endpoint
+
+
+def navigation_for(user, endpoint: str | None) -> list[dict]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    items = [("main.home", "Home")]
+    if user.role in (Role.LEAD_ADMIN, Role.LEAD_STAFF, Role.VIEWER):
+        items.append(("admin.organisation", "Organisation"))
+    if user.role == Role.LEAD_ADMIN:
+        items.append(("admin.users", "Users"))
+    items.append(("account.overview", "Your account"))
+    current = section_of(endpoint)
+    return [{"href": url_for(target), "text": text, "active": target == current} for target, text in items]

@@ -1,0 +1,68 @@
+"""Who may do what. Every route asks here; nothing else decides permissions.
+
+Loading helpers scope every lookup to the signed-in user's lead bidder (and, for CSP users,
+their own CSP): an id from another tenant is answered with 404, revealing nothing.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.models import Organisation, OrganisationKind, Role, User
+
+LEAD_ADMIN = frozenset({Role.LEAD_ADMIN})
+LEAD_ANY = frozenset({Role.LEAD_ADMIN, Role.LEAD_STAFF, Role.VIEWER})
+SIGNED_IN = frozenset(Role)
+
+
+def roles_required(roles: frozenset[Role]):
+    """Signed-in users with one of these roles; others get 403, anonymous users sign in first."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = roles
+        return wrapped
+
+    return decorator
+
+
+# --- questions about a user ----------------------------------------------------------------
+
+def can_manage_organisation(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.LEAD_ADMIN
+
+
+def can_view_organisation(user: User) -> bool:
+    return user.is_authenticated and user.role in LEAD_ANY
+
+
+def can_edit_user(actor: User, user: User) -> bool:
+    return can_manage_organisation(actor) and user.lead_bidder_id == actor.lead_bidder_id
+
+
+# --- scoped loading ------------------------------------------------------------------------
+
+def get_csp_or_404(actor: User, csp_id: int) -> Organisation:
+    csp = db.session.get(Organisation, csp_id)
+    if csp is None or csp.kind != OrganisationKind.CSP or csp.lead_bidder_id != actor.lead_bidder_id:
+        abort(404)
+    if actor.is_csp and actor.organisation_id != csp.id:
+        abort(404)
+    return csp
+
+
+def get_user_or_404(actor: User, user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.lead_bidder_id != actor.lead_bidder_id:
+        abort(404)
+    return user

@@ -1,0 +1,263 @@
+"""Accounts: inviting people, accepting invitations, passwords, deactivation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.models import AccountToken, Organisation, Role, TokenPurpose, User
+from app.models.base import utcnow
+from app.services import ServiceError
+from app.services.audit import record
+from app.services.outbox import queue_email
+from app.services.passwords import hash_password, needs_rehash, password_problem, verify_password
+from app.services.sessions import end_all_sessions
+from app.services.tokens import hash_token, new_token
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user for these credentials, or None. Inactive accounts never authenticate."""
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        verify_password(None, password)  # same effort either way
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_sign_in_at = utcnow()
+    return user
+
+
+def _absolute_url(endpoint: str, **values) -> str:
+    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+
+
+def _issue_token(user: User, purpose: TokenPurpose, lifetime: timedelta) -> str:
+    # A new link replaces any earlier unused link of the same kind.
+    now = utcnow()
+    db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    token = new_token()
+    db.session.add(
+        AccountToken(
+            purpose=purpose, token_hash=hash_token(token), user_id=user.id, created_at=now, expires_at=now + lifetime
+        )
+    )
+    return token
+
+
+def _check_role_fits(role: Role, organisation: Organisation) -> None:
+    if organisation.is_lead_bidder and not role.is_lead:
+        raise ServiceError("Choose a lead bidder role for someone in the lead bidder's office", field="role")
+    if not organisation.is_lead_bidder and not role.is_csp:
+        raise ServiceError("Choose CSP manager or CSP contributor for someone in a CSP", field="role")
+
+
+def invite_user(
+    actor: User, email: str, full_name: str, role: Role, organisation: Organisation, job_title: str | None = None
+) -> User:
+    email = normalise_email(email)
+    if organisation.tenant_id != actor.lead_bidder_id:
+        raise ServiceError("Select an organisation from the list", field="organisation")
+    if not organisation.active:
+        raise ServiceError("This organisation has been deactivated. Reactivate it first", field="organisation")
+    _check_role_fits(role, organisation)
+    if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+        raise ServiceError("An account with this email address already exists", field="email")
+    user = User(
+        email=email,
+        full_name=full_name.strip(),
+        job_title=(job_title or "").strip() or None,
+        role=role,
+        organisation=organisation,
+        lead_bidder_id=organisation.tenant_id,
+        invited_at=utcnow(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    _send_invitation(actor, user)
+    record(actor, "user.invited", user, f"Invited {user.full_name} ({user.email}) as {role.label}")
+    return user
+
+
+def _send_invitation(actor: User, user: User) -> None:
+    token = _issue_token(user, TokenPurpose.INVITATION, timedelta(hours=current_app.config["INVITATION_HOURS"]))
+    queue_email(
+        user.email,
+        "invitation",
+        idempotency_key=f"invitation:{user.id}:{hash_token(token)[:16]}",
+        lead_bidder_id=user.lead_bidder_id,
+        user=user,
+        inviter=actor,
+        link=_absolute_url("auth.accept_invitation", token=token),
+        hours=current_app.config["INVITATION_HOURS"],
+    )
+
+
+def resend_invitation(actor: User, user: User) -> None:
+    if user.has_password:
+        raise ServiceError(f"{user.full_name} has already accepted their invitation")
+    if not user.active:
+        raise ServiceError(f"{user.full_name}'s account is deactivated. Reactivate it first")
+    user.invited_at = utcnow()
+    _send_invitation(actor, user)
+    record(actor, "user.invitation_resent", user, f"Sent a new invitation to {user.email}")
+
+
+def usable_token(token: str, purpose: TokenPurpose) -> AccountToken | None:
+    row = db.session.scalar(
+        select(AccountToken).where(AccountToken.token_hash == hash_token(token), AccountToken.purpose == purpose)
+    )
+    if row is None or not row.is_usable(utcnow()) or not row.user.active:
+        return None
+    return row
+
+
+def _set_password(user: User, password: str) -> None:
+    problem = password_problem(password, user.email)
+    if problem:
+        raise ServiceError(problem, field="password")
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    end_all_sessions(user)
+
+
+def _use_token(token: str, purpose: TokenPurpose) -> AccountToken:
+    # The conditional UPDATE makes the token single-use even under two simultaneous clicks.
+    row = usable_token(token, purpose)
+    if row is None:
+        raise ServiceError("This link has expired or has already been used")
+    result = db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise ServiceError("This link has expired or has already been used")
+    return row
+
+
+def accept_invitation(token: str, password: str) -> User:
+    row = usable_token(token, TokenPurpose.INVITATION)
+    if row is None:
+        raise ServiceError("This invitation has expired or has already been used")
+    user = row.user
+    _set_password(user, password)  # check the password before the token is spent
+    _use_token(token, TokenPurpose.INVITATION)
+    record(user, "user.invitation_accepted", user, f"{user.full_name} accepted their invitation")
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if the address belongs to an active account. Says nothing either way."""
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        return
+    if not user.has_password:
+        # Not yet accepted: a fresh invitation is what they need.
+        _send_invitation(user, user)
+        return
+    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+    token = _issue_token(user, TokenPurpose.PASSWORD_RESET, timedelta(minutes=minutes))
+    queue_email(
+        user.email,
+        "password_reset",
+        idempotency_key=f"password_reset:{user.id}:{hash_token(token)[:16]}",
+        lead_bidder_id=user.lead_bidder_id,
+        user=user,
+        link=_absolute_url("auth.reset_password", token=token),
+        minutes=minutes,
+    )
+    record(user, "user.password_reset_requested", user, f"Password reset requested for {user.email}")
+
+
+def reset_password(token: str, password: str) -> User:
+    row = usable_token(token, TokenPurpose.PASSWORD_RESET)
+    if row is None:
+        raise ServiceError("This password reset link has expired or has already been used")
+    user = row.user
+    _set_password(user, password)
+    _use_token(token, TokenPurpose.PASSWORD_RESET)
+    queue_email(
+        user.email,
+        "password_changed",
+        idempotency_key=f"password_changed:{user.id}:{user.password_changed_at.isoformat()}",
+        lead_bidder_id=user.lead_bidder_id,
+        user=user,
+    )
+    record(user, "user.password_reset", user, f"{user.full_name} reset their password")
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    if not verify_password(user.password_hash, current_password):
+        raise ServiceError("Your current password is incorrect", field="current_password")
+    try:
+        _set_password(user, new_password)
+    except ServiceError as exc:
+        raise ServiceError(exc.message, field="new_password") from exc
+    queue_email(
+        user.email,
+        "password_changed",
+        idempotency_key=f"password_changed:{user.id}:{user.password_changed_at.isoformat()}",
+        lead_bidder_id=user.lead_bidder_id,
+        user=user,
+    )
+    record(user, "user.password_changed", user, f"{user.full_name} changed their password")
+
+
+def update_user(actor: User, user: User, full_name: str, job_title: str | None, role: Role, organisation: Organisation):
+    if organisation.tenant_id != actor.lead_bidder_id:
+        raise ServiceError("Select an organisation from the list", field="organisation")
+    _check_role_fits(role, organisation)
+    if user.id == actor.id and role != Role.LEAD_ADMIN:
+        raise ServiceError("You cannot remove your own administrator role", field="role")
+    changes = {}
+    for attr, value in (
+        ("full_name", full_name.strip()),
+        ("job_title", (job_title or "").strip() or None),
+        ("role", role),
+        ("organisation_id", organisation.id),
+    ):
+        if getattr(user, attr) != value:
+            changes[attr] = [str(getattr(user, attr)), str(value)]
+            setattr(user, attr, value)
+    if changes:
+        record(actor, "user.updated", user, f"Updated {user.full_name}'s account", changes=changes)
+    return changes
+
+
+def deactivate_user(actor: User, user: User) -> None:
+    if user.id == actor.id:
+        raise ServiceError("You cannot deactivate your own account")
+    if not user.active:
+        return
+    user.active = False
+    user.deactivated_at = utcnow()
+    end_all_sessions(user)
+    record(actor, "user.deactivated", user, f"Deactivated {user.full_name} ({user.email})")
+
+
+def reactivate_user(actor: User, user: User) -> None:
+    if user.active:
+        return
+    user.active = True
+    user.deactivated_at = None
+    record(actor, "user.reactivated", user, f"Reactivated {user.full_name} ({user.email})")

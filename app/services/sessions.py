@@ -1,0 +1,58 @@
+"""Server-side sign-in sessions (one row per signed-in browser)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from app.extensions import db
+from app.models import User, UserSession
+from app.models.base import utcnow
+from app.services.tokens import hash_token, new_token
+
+# last_seen_at is written at most this often, so ordinary page views do not write.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def start_session(user: User, user_agent: str | None = None) -> str:
+    token = new_token()
+    db.session.add(UserSession(token_hash=hash_token(token), user_id=user.id, user_agent=(user_agent or "")[:300]))
+    user._session_token = token
+    return token
+
+
+def load_session_user(token: str) -> User | None:
+    """The active user whose session this token is, or None (unknown, expired or ended)."""
+    if not token:
+        return None
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+    if row is None:
+        return None
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    if now - row.last_seen_at > idle:
+        db.session.delete(row)
+        db.session.commit()
+        return None
+    user = row.user
+    if not user.active:
+        return None
+    if now - row.last_seen_at > TOUCH_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
+    user._session_token = token
+    return user
+
+
+def end_session(token: str | None) -> None:
+    if token:
+        db.session.execute(delete(UserSession).where(UserSession.token_hash == hash_token(token)))
+
+
+def end_all_sessions(user: User, keep_token: str | None = None) -> None:
+    stmt = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep_token:
+        stmt = stmt.where(UserSession.token_hash != hash_token(keep_token))
+    db.session.execute(stmt)

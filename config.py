@@ -1,0 +1,165 @@
+"""Configuration classes, read from environment variables.
+
+Pick one with APP_ENV=development|testing|production (default: development).
+Every variable is documented in the README under "Configuration".
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return int(value)
+
+
+DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"  # noqa: S105 - refused in production
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the message says why."""
+
+
+class Config:
+    ENV_NAME = "base"
+    SERVICE_NAME = os.environ.get("SERVICE_NAME", "Partnership Bid")
+    SERVICE_PHASE = os.environ.get("SERVICE_PHASE", "Beta")
+    HELP_EMAIL = os.environ.get("HELP_EMAIL", "partnership-bid-support@example.org")
+    # Absolute base URL used in links inside emails, e.g. https://bids.example.org
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    DEBUG = False
+    TESTING = False
+
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'partnership-bid.sqlite'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    # Sessions: server-side session records; the cookie only carries a random token.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+    SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 8 * 60)
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=SESSION_IDLE_MINUTES)
+
+    # CSRF tokens last as long as a working day; an expired token keeps the user's input.
+    WTF_CSRF_TIME_LIMIT = env_int("WTF_CSRF_TIME_LIMIT", 8 * 60 * 60)
+
+    # Password hashing (argon2id). The defaults are argon2-cffi's RFC 9106 low-memory profile.
+    ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 65536)  # KiB
+    ARGON2_PARALLELISM = env_int("ARGON2_PARALLELISM", 4)
+
+    INVITATION_HOURS = env_int("INVITATION_HOURS", 72)
+    PASSWORD_RESET_MINUTES = env_int("PASSWORD_RESET_MINUTES", 60)
+
+    # Rate limits (Flask-Limiter). memory:// is only for a single development process.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = True
+    SIGN_IN_LIMIT_PER_IP = os.environ.get("SIGN_IN_LIMIT_PER_IP", "30 per 15 minutes")
+    SIGN_IN_LIMIT_PER_ACCOUNT = os.environ.get("SIGN_IN_LIMIT_PER_ACCOUNT", "10 per 15 minutes")
+    PASSWORD_RESET_LIMIT_PER_IP = os.environ.get("PASSWORD_RESET_LIMIT_PER_IP", "10 per hour")
+
+    # Email. MAIL_BACKEND=smtp delivers with the MAIL_* settings; console prints to stdout.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Partnership Bid <no-reply@example.org>")
+    MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)
+    OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)
+    OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100)
+
+    # Security headers (flask-talisman). HTTPS redirects belong to production.
+    FORCE_HTTPS = env_bool("FORCE_HTTPS", False)
+    # Number of proxies in front of the app that set X-Forwarded-* headers (ProxyFix).
+    PROXY_FIX_COUNT = env_int("PROXY_FIX_COUNT", 0)
+
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 50 * 1024 * 1024)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+    @classmethod
+    def check(cls, config: dict) -> None:
+        """Raise ConfigError when the configuration is unsafe for this environment."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = env_bool("FLASK_DEBUG", True)
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-0123456789abcdef"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite:///" + str(INSTANCE_DIR / "test.sqlite"))
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
+    RATELIMIT_ENABLED = env_bool("TEST_RATELIMIT_ENABLED", False)
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_BACKEND = "smtp"
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = env_int("TEST_MAIL_PORT", 2525)
+    MAIL_TIMEOUT = 3
+    BASE_URL = os.environ.get("BASE_URL", "http://localhost")
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    FORCE_HTTPS = env_bool("FORCE_HTTPS", True)
+    PROXY_FIX_COUNT = env_int("PROXY_FIX_COUNT", 1)
+
+    @classmethod
+    def check(cls, config: dict) -> None:
+        problems = []
+        if config.get("DEBUG"):
+            problems.append("DEBUG is on: set FLASK_DEBUG=0.")
+        secret = config.get("SECRET_KEY") or ""
+        if len(secret) < 32 or secret == DEV_SECRET_KEY:
+            problems.append("SECRET_KEY is missing or shorter than 32 characters: set a long random value.")
+        if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            problems.append("DATABASE_URL must point at PostgreSQL, not SQLite.")
+        if config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+            problems.append("RATELIMIT_STORAGE_URI is memory://: use Redis, e.g. redis://127.0.0.1:6379/0.")
+        if problems:
+            raise ConfigError("Refusing to start in production:\n- " + "\n- ".join(problems))
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name: str | None = None) -> type[Config]:
+    name = (name or os.environ.get("APP_ENV") or "development").lower()
+    try:
+        return CONFIGS[name]
+    except KeyError as exc:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from exc

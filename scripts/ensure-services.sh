@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Makes sure what the test suite needs is here: PostgreSQL answering on 127.0.0.1:5432 with a
+# database "test", and Debian's Chromium for the browser tests. Installs and starts them when
+# missing and we are root (as in CI); otherwise says what to do.
+set -euo pipefail
+
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v pg_isready >/dev/null 2>&1 || need_apt+=(postgresql postgresql-client)
+command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installing ${need_apt[*]} from Debian's packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "Missing: ${need_apt[*]}. Install them (e.g. sudo apt-get install ${need_apt[*]}) and run again." >&2
+    exit 1
+  fi
+fi
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  if [ "$(id -u)" = 0 ] && [ -d /etc/postgresql ]; then
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    if ! pg_lsclusters 2>/dev/null | grep -q "^$version *main"; then
+      pg_createcluster "$version" main >/dev/null
+    fi
+    # Trust local TCP connections from loopback only, as on the development machines.
+    hba="/etc/postgresql/$version/main/pg_hba.conf"
+    grep -q "^host all all 127.0.0.1/32 trust" "$hba" || sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || pg_ctlcluster "$version" main start
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+fi
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "PostgreSQL is not answering on 127.0.0.1:5432 and could not be started." >&2
+  exit 1
+fi
+if ! psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='test'" | grep -q 1; then
+  psql -h 127.0.0.1 -U postgres -c "create database test" >/dev/null
+fi
+echo "Services ready: PostgreSQL at 127.0.0.1:5432 (database test), $(chromium --version 2>/dev/null | head -n 1)"
