@@ -59,8 +59,8 @@ class Config:
     SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 8 * 60)
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=SESSION_IDLE_MINUTES)
 
-    # CSRF tokens last as long as a working day; an expired token keeps the user's input.
-    WTF_CSRF_TIME_LIMIT = env_int("WTF_CSRF_TIME_LIMIT", 8 * 60 * 60)
+    # CSRF tokens last half a session; a form sent with an expired token comes back with its input.
+    WTF_CSRF_TIME_LIMIT = env_int("WTF_CSRF_TIME_LIMIT", 4 * 60 * 60)
 
     # Password hashing (argon2id). The defaults are argon2-cffi's RFC 9106 low-memory profile.
     ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
@@ -118,8 +118,11 @@ class TestingConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
-    RATELIMIT_ENABLED = env_bool("TEST_RATELIMIT_ENABLED", False)
     RATELIMIT_STORAGE_URI = "memory://"
+    # Generous in tests; the throttling tests build an app with the real limits.
+    SIGN_IN_LIMIT_PER_IP = "10000 per minute"
+    SIGN_IN_LIMIT_PER_ACCOUNT = "10000 per minute"
+    PASSWORD_RESET_LIMIT_PER_IP = "10000 per minute"
     MAIL_BACKEND = "smtp"
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = env_int("TEST_MAIL_PORT", 2525)

@@ -54,7 +54,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from app.extensions import csrf, db, limiter, login_manager, migrate, talisman
+    from flask_talisman import Talisman
+
+    from app.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     from app.models.base import render_item
@@ -77,7 +79,7 @@ def register_extensions(app: Flask) -> None:
         return load_session_user(token)
 
     force_https = app.config["FORCE_HTTPS"]
-    talisman.init_app(
+    app.extensions["talisman"] = Talisman(
         app,
         force_https=force_https,
         strict_transport_security=force_https,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
@@ -24,6 +25,7 @@ def register(app) -> None:
 @click.option("--name", "full_name", prompt="Full name", help="The administrator's full name.")
 @click.option("--organisation", prompt="Lead bidder organisation", help="e.g. 'Thames Valley OPCC'. Created if new.")
 @click.password_option(help="At least 12 characters. Prompted for when not given.")
+@with_appcontext
 def create_admin(email: str, full_name: str, organisation: str, password: str) -> None:
     """Create a lead bidder administrator (and the lead bidder organisation if it is new)."""
     from app.services.accounts import normalise_email
@@ -56,7 +58,7 @@ def create_admin(email: str, full_name: str, organisation: str, password: str) -
     click.echo(f"Created lead bidder administrator {email} for {lead.name}.")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def demo() -> None:
     """Demo data for trying the service out."""
 
@@ -89,7 +91,7 @@ def demo_seed(if_empty: bool) -> None:
     click.echo(text)
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def outbox() -> None:
     """The email outbox."""
 

@@ -1,11 +1,13 @@
-"""Extension objects, instantiated only; create_app() initialises them."""
+"""Extension objects, instantiated only; create_app() initialises them.
+
+Flask-Talisman is the exception: it keeps its settings on the instance, so each app gets its own
+(see register_extensions)."""
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -29,4 +31,3 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-talisman = Talisman()

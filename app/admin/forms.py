@@ -1,5 +1,6 @@
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSelect, GovSubmitInput, GovTextInput
 from wtforms import RadioField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from app.forms import BaseForm, Required, email_field
@@ -38,7 +39,7 @@ class CSPForm(BaseForm):
     submit = SubmitField("Save", widget=GovSubmitInput())
 
 
-ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in Role]
+ROLE_CHOICES = [SelectChoice(role.value, ROLE_LABELS[role]) for role in Role]
 
 
 class InviteUserForm(BaseForm):

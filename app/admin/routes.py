@@ -1,6 +1,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp
 from app.admin.forms import CSPForm, EditUserForm, InviteUserForm
@@ -11,11 +12,11 @@ from app.policy import LEAD_ADMIN, LEAD_ANY, get_csp_or_404, get_user_or_404, ro
 from app.services import ServiceError, accounts, organisations
 
 
-def _organisation_choices(include_inactive_id: int | None = None) -> list[tuple[int, str]]:
+def _organisation_choices(include_inactive_id: int | None = None) -> list[SelectChoice]:
     lead = current_user.lead_bidder
     csps = db.session.scalars(csps_of(lead.id)).all()
-    choices = [(lead.id, f"{lead.name} (lead bidder)")]
-    choices += [(c.id, c.name) for c in csps if c.active or c.id == include_inactive_id]
+    choices = [SelectChoice(lead.id, f"{lead.name} (lead bidder)")]
+    choices += [SelectChoice(c.id, c.name) for c in csps if c.active or c.id == include_inactive_id]
     return choices
 
 

@@ -26,6 +26,11 @@ class Role(enum.StrEnum):
         return ROLE_LABELS[self]
 
     @property
+    def phrase(self) -> str:
+        """For use inside a sentence: 'a CSP manager', 'a lead bidder administrator'."""
+        return ROLE_PHRASES[self]
+
+    @property
     def is_lead(self) -> bool:
         """Roles held by people in the lead bidder's own office."""
         return self in LEAD_ROLES
@@ -41,6 +46,13 @@ ROLE_LABELS = {
     Role.VIEWER: "Read-only viewer",
     Role.CSP_MANAGER: "CSP manager",
     Role.CSP_CONTRIBUTOR: "CSP contributor",
+}
+ROLE_PHRASES = {
+    Role.LEAD_ADMIN: "a lead bidder administrator",
+    Role.LEAD_STAFF: "a member of the lead bidder's staff",
+    Role.VIEWER: "a read-only viewer",
+    Role.CSP_MANAGER: "a CSP manager",
+    Role.CSP_CONTRIBUTOR: "a CSP contributor",
 }
 ROLE_HINTS = {
     Role.LEAD_ADMIN: "Manages the organisation, its CSPs and users, and signs off bids.",

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -34,7 +34,13 @@ MAX_BACKOFF = timedelta(hours=6)
 
 
 def render_email(template: str, **context) -> tuple[str, str, str]:
-    """Render templates/email/<template>.txt and .html; the subject is the text's first line."""
+    """Render templates/email/<template>.txt and .html; the subject is the text's first line.
+
+    Works inside a request and outside one (CLI, scheduler): links are made absolute with BASE_URL.
+    """
+    if not has_request_context():
+        with current_app.test_request_context("/", base_url=current_app.config["BASE_URL"]):
+            return render_email(template, **context)
     context.setdefault("service_name", current_app.config["SERVICE_NAME"])
     context.setdefault("base_url", current_app.config["BASE_URL"])
     context.setdefault("help_email", current_app.config["HELP_EMAIL"])

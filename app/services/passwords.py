@@ -60,12 +60,31 @@ def password_problem(password: str, email: str | None = None) -> str | None:
     if len(password) > MAX_LENGTH:
         return f"Password must be {MAX_LENGTH} characters or fewer"
     lowered = password.lower()
-    core = re.sub(r"[\d\W_]+$", "", lowered)  # "password123!" is as weak as "password"
-    deny = _deny_list()
-    if lowered in deny or (len(core) >= 4 and core in deny) or len(set(lowered)) <= 2:
-        return "Password is too easy to guess. Choose a password that is not commonly used"
     if email:
         local = email.split("@", 1)[0].lower()
         if len(local) >= 4 and local in lowered:
             return "Password must not contain your email address"
+    core = re.sub(r"[\d\W_]+$", "", lowered)  # "password123!" is as weak as "password"
+    deny = _deny_list()
+    if (
+        lowered in deny
+        or (len(core) >= 4 and core in deny)
+        or _estimated_guesses_log10(password, email) < MIN_GUESSES_LOG10
+    ):
+        return "Password is too easy to guess. Choose a password that is not commonly used"
     return None
+
+
+# zxcvbn's estimate of how many guesses an attacker needs (keyboard walks, repeats, sequences,
+# dates, dictionary words); below 10^8 it is guessable offline in moments.
+MIN_GUESSES_LOG10 = 8
+
+
+def _estimated_guesses_log10(password: str, email: str | None) -> float:
+    from zxcvbn import zxcvbn
+
+    hints = ["partnership", "bid", "opcc", "csp"]
+    if email:
+        hints += re.split(r"[@._-]+", email.lower())
+    # zxcvbn's cost grows with length; the first 64 characters are plenty for an estimate.
+    return zxcvbn(password[:64], user_inputs=hints)["guesses_log10"]
