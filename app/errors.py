@@ -37,7 +37,12 @@ def register(app) -> None:
         view = current_app.view_functions.get(request.endpoint or "")
         if request.method == "POST" and view is not None and not g.get("csrf_redispatched"):
             g.csrf_redispatched = True
-            return view(**(request.view_args or {}))
+            try:
+                return current_app.make_response(view(**(request.view_args or {})))
+            except HTTPException as http_exc:  # the view's own 403/404 still apply
+                return http_error(http_exc)
+            except Exception as other:  # noqa: BLE001 - anything else is a 500 page, as elsewhere
+                return server_error(other)
         return render_error(400)
 
     @app.errorhandler(HTTPException)
