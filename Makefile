@@ -10,7 +10,7 @@ export FLASK_APP := wsgi.py
 run: setup
 	@$(BIN)/flask db upgrade
 	@$(BIN)/flask demo seed --if-empty
-	@echo "Emails are printed below by the outbox worker (MAIL_BACKEND=console)."
+	@echo "These sign-in details are kept in instance/demo-logins.txt. Emails are printed below by the outbox worker (MAIL_BACKEND=console)."
 	@echo "Starting Partnership Bid at http://127.0.0.1:5000 - press Ctrl+C to stop."
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(BIN)/flask outbox send --every 5 & \

@@ -138,8 +138,10 @@ def register_errorhandlers(app: Flask) -> None:
 def register_template_context(app: Flask) -> None:
     from app import filters
     from app.navigation import navigation_for
+    from app.urls import absolute_url
 
     filters.register(app)
+    app.add_template_global(absolute_url, "absolute_url")
 
     @app.context_processor
     def _globals():

@@ -269,3 +269,15 @@ def test_change_password_confirmation_must_match(world, signed_in):
         {"current_password": PASSWORD, "new_password": "river amber garnet", "confirm": "river amber garnett"},
     )
     assert "Passwords do not match" in response.get_data(as_text=True)
+
+
+def test_emails_can_be_queued_outside_a_request(app, world, smtp_server):
+    """The scheduler and CLI commands queue emails with no request: links still use BASE_URL."""
+    from app.services.accounts import request_password_reset
+
+    with app.app_context():
+        request_password_reset(world.emails["csp_manager"])
+        db.session.commit()
+    deliver(app)
+    [message] = smtp_server.messages
+    assert link_in(message).startswith("/password-reset/")

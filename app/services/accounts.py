@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import func, select, update
 
 from app.extensions import db
@@ -16,6 +16,7 @@ from app.services.outbox import queue_email
 from app.services.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.services.sessions import end_all_sessions
 from app.services.tokens import hash_token, new_token
+from app.urls import absolute_url
 
 
 def normalise_email(email: str) -> str:
@@ -38,10 +39,6 @@ def authenticate(email: str, password: str) -> User | None:
         user.password_hash = hash_password(password)
     user.last_sign_in_at = utcnow()
     return user
-
-
-def _absolute_url(endpoint: str, **values) -> str:
-    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
 
 
 def _issue_token(user: User, purpose: TokenPurpose, lifetime: timedelta) -> str:
@@ -105,7 +102,7 @@ def _send_invitation(actor: User, user: User) -> None:
         lead_bidder_id=user.lead_bidder_id,
         user=user,
         inviter=actor,
-        link=_absolute_url("auth.accept_invitation", token=token),
+        link=absolute_url("auth.accept_invitation", token=token),
         hours=current_app.config["INVITATION_HOURS"],
     )
 
@@ -182,7 +179,7 @@ def request_password_reset(email: str) -> None:
         idempotency_key=f"password_reset:{user.id}:{hash_token(token)[:16]}",
         lead_bidder_id=user.lead_bidder_id,
         user=user,
-        link=_absolute_url("auth.reset_password", token=token),
+        link=absolute_url("auth.reset_password", token=token),
         minutes=minutes,
     )
     record(user, "user.password_reset_requested", user, f"Password reset requested for {user.email}")
