@@ -43,12 +43,12 @@ class BaseForm(FlaskForm):
     def error_list(self) -> list[dict]:
         """Error summary items, in field order, each linking to its field."""
         items = [{"text": msg, "href": "#main-content"} for msg in self.form_errors]
+        seen = set()
         for field in self:
-            if field.errors and field.name != "csrf_token":
-                href = f"#{field.id}"
-                if getattr(field, "error_href", None):
-                    href = field.error_href
-                items.append({"text": field.errors[0], "href": href})
+            if field.errors and field.name != "csrf_token" and field.errors[0] not in seen:
+                # One message that belongs to two fields (sign-in) is listed once, at the first.
+                seen.add(field.errors[0])
+                items.append({"text": field.errors[0], "href": getattr(field, "error_href", None) or f"#{field.id}"})
         csrf_field = getattr(self, "csrf_token", None)
         if csrf_field is not None and csrf_field.errors:
             submit = next((f for f in self if isinstance(f, SubmitField)), None)

@@ -33,6 +33,8 @@ def test_wrong_password_says_so_and_keeps_the_email(client, world):
     assert "<title>Error: Sign in" in page
     assert "There is a problem" in page
     assert "Enter a correct email address and password" in page
+    summary = page.split('govuk-error-summary__list">')[1].split("</ul>")[0]
+    assert summary.count("Enter a correct email address and password") == 1  # listed once
     assert f'value="{world.emails["lead_admin"]}"' in page
     assert "not the password" not in page  # the password is never echoed back
 

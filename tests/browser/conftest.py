@@ -14,7 +14,8 @@ stylesheet, script or image. Navigate with page.goto(), page.click_button(), pag
 `with page.next_page(): ...`; a page that loads some other way is still checked when the test ends, and
 the test fails if a page was loaded and left without being checked.
 
-When a browser test fails, the gunicorn log lines written during the test are added to the report.
+When a browser test fails, the gunicorn log lines written during the test are added to the report, and
+each browser's page as it was is saved as <test name>-failed-<k>.png. The whole log is test-artifacts/gunicorn.log.
 
 Helpers for tests: expect() (Playwright's, which also takes a CheckedPage), sign_in(), sign_out(),
 deliver_outbox(), only_email_to(), link_in().
@@ -33,6 +34,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -67,7 +69,12 @@ AXE_OPTIONS = {
     "resultTypes": ["violations"],
 }
 
-playwright_expect.set_options(timeout=5_000)
+# Marks the current document as checked; says whether it already was (a new document has no mark).
+_MARK_CHECKED = """() => {
+  const seen = window.__browserTestChecked === true;
+  window.__browserTestChecked = true;
+  return seen;
+}"""
 
 _server_log_start = pytest.StashKey[int]()
 _call_failed = pytest.StashKey[bool]()
@@ -106,6 +113,11 @@ def read_server_log(start: int = 0) -> str:
         return ""
 
 
+def server_log_tail(chars: int = 20_000) -> str:
+    text = read_server_log()
+    return text if len(text) <= chars else "...\n" + text[-chars:]
+
+
 @dataclass
 class LiveServer:
     url: str
@@ -117,7 +129,7 @@ class LiveServer:
     def check_alive(self) -> None:
         code = self.process.poll()
         if code is not None:
-            pytest.fail(f"gunicorn has exited with code {code}. Its log:\n{read_server_log()}", pytrace=False)
+            pytest.fail(f"gunicorn has exited with code {code}. Its log:\n{server_log_tail()}", pytrace=False)
 
 
 def _start_gunicorn(database_url: str, mail_port: int) -> LiveServer:
@@ -137,6 +149,7 @@ def _start_gunicorn(database_url: str, mail_port: int) -> LiveServer:
         "--workers", "2",
         "--threads", "4",  # gthread workers: a page's stylesheet, script and icon load side by side
         "--graceful-timeout", "3",
+        "--no-control-socket",  # not ~/.gunicorn/gunicorn.ctl, which another gunicorn may be using
         "--access-logfile", "-",
         "--error-logfile", "-",
         "--chdir", str(ROOT),
@@ -151,14 +164,14 @@ def _start_gunicorn(database_url: str, mail_port: int) -> LiveServer:
     while True:
         server.check_alive()
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310 - our http:// URL
                 if response.status == 200:
                     return server
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         if time.monotonic() > deadline:
             _stop(process)
-            pytest.fail(f"gunicorn did not answer {url}/healthz within 30s. Its log:\n{read_server_log()}")
+            pytest.fail(f"gunicorn did not answer {url}/healthz within 30s. Its log:\n{server_log_tail()}")
         time.sleep(0.1)
 
 
@@ -209,7 +222,7 @@ class Screenshots:
         self.prefix = re.sub(r"[^A-Za-z0-9_.-]+", "-", test_name).strip("-")
         self.count = 0
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        stale = re.compile(re.escape(self.prefix) + r"-\d+\.png")
+        stale = re.compile(re.escape(self.prefix) + r"-(failed-)?\d+\.png")
         for old in SCREENSHOTS.glob(f"{self.prefix}-*.png"):
             if stale.fullmatch(old.name):
                 old.unlink()
@@ -218,8 +231,11 @@ class Screenshots:
         self.count += 1
         return SCREENSHOTS / f"{self.prefix}-{self.count}.png"
 
+    def failed_path(self, n: int) -> Path:
+        return SCREENSHOTS / f"{self.prefix}-failed-{n}.png"
 
-@dataclass
+
+@dataclass(repr=False)
 class CheckedPage:
     """A Playwright Page whose every loaded document is screenshotted and checked with axe-core.
 
@@ -243,7 +259,12 @@ class CheckedPage:
         self.page.on("pageerror", lambda error: self.problems.append(f"JavaScript error: {error}"))
 
     def __getattr__(self, name: str):
+        if name == "page":  # not set yet: do not recurse
+            raise AttributeError(name)
         return getattr(self.page, name)
+
+    def __repr__(self) -> str:
+        return f"<CheckedPage {self.page.url}>"
 
     # Navigation: each of these waits for the next page to load, then checks it.
 
@@ -274,9 +295,8 @@ class CheckedPage:
     def check(self) -> None:
         """Check the current document, once: screenshot, axe-core and the problems seen while loading."""
         self.page.wait_for_load_state("load")
-        if self.page.evaluate("() => window.__browserTestChecked === true"):
+        if self.page.evaluate(_MARK_CHECKED):
             return
-        self.page.evaluate("() => { window.__browserTestChecked = true; }")
         url = self.page.url
         screenshot = self.screenshots.next_path()
         self.page.screenshot(path=screenshot, full_page=True)
@@ -288,9 +308,8 @@ class CheckedPage:
             f"{missed} page(s) loaded without being checked; loaded: {self.loaded}, checked: {self.checked}. "
             "Navigate with page.goto(), page.click_button(), page.click_link() or `with page.next_page():`."
         )
-        assert self._document_status is None or self._document_status < 500, (
-            f"The server answered {self._document_status} for {where}:\n{read_server_log()[-5000:]}"
-        )
+        status, self._document_status = self._document_status, None
+        assert status is None or status < 500, f"The server answered {status} for {where}:\n{server_log_tail()}"
         results = Axe().run(self.page, options=AXE_OPTIONS)
         assert results.violations_count == 0, f"axe-core on {where}:\n{results.generate_report()}"
         self._report_problems(where)
@@ -348,7 +367,12 @@ def new_page(request, browser: Browser, live_server: LiveServer) -> Iterator[Cal
 
     yield _new_page
     try:
-        if not request.node.stash.get(_call_failed, False):
+        if request.node.stash.get(_call_failed, False):
+            # How each browser looked when the test failed, which may be part-way through a page.
+            for n, checked in enumerate(pages, start=1):
+                if not checked.page.is_closed():
+                    checked.page.screenshot(path=screenshots.failed_path(n), full_page=True)
+        else:
             for checked in pages:
                 checked.finish()
     finally:
@@ -370,8 +394,9 @@ def expect(actual, message: str | None = None):
 
 
 def sign_in(page: CheckedPage, email: str, password: str = PASSWORD) -> None:
-    """Sign in from the sign-in page, as a person would. Does not check where it leads."""
-    page.goto("/sign-in")
+    """Sign in with the sign-in form, going to it first unless it is showing. Does not assert that it worked."""
+    if urlsplit(page.url).path != "/sign-in":
+        page.goto("/sign-in")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.click_button("Sign in")

@@ -39,11 +39,11 @@ def success_banner(page: CheckedPage):
     return page.locator(".govuk-notification-banner--success")
 
 
-def expect_signed_in_home(page: CheckedPage, full_name_or_none: str | None, organisation: str) -> None:
+def expect_signed_in_home(page: CheckedPage, full_name: str | None, organisation: str) -> None:
     expect(page).to_have_url(re.compile(r"/home$"))
     expect(page).to_have_title("Home – Partnership Bid")
-    if full_name_or_none:
-        expect(heading(page)).to_have_text(f"Welcome, {full_name_or_none}")
+    if full_name:
+        expect(heading(page)).to_have_text(f"Welcome, {full_name}")
     expect(page.locator("main")).to_contain_text(organisation)
     expect(page.locator("header")).to_contain_text(organisation)
     expect(page.locator("header").get_by_role("button", name="Sign out")).to_be_visible()
@@ -79,7 +79,9 @@ def test_wrong_password_shows_the_error_summary_and_keeps_the_email(page, world)
     # moves the focus to the field.
     summary = error_summary(page)
     expect(summary).to_be_focused()
-    summary.get_by_role("link", name="Enter a correct email address and password").first.click()
+    link = summary.get_by_role("link", name="Enter a correct email address and password")
+    expect(link).to_have_count(1)  # one message for the pair of fields, said once
+    link.click()
     expect(page.get_by_label("Email address")).to_be_focused()
 
     # Correcting the password from the error page works.
@@ -102,6 +104,10 @@ def test_sign_out_returns_to_sign_in_and_home_needs_signing_in_again(page, world
     expect(page).to_have_url(re.compile(r"/sign-in\?next=%2Fhome$"))
     expect(heading(page)).to_have_text("Sign in to Partnership Bid")
     expect(page.locator("main")).not_to_contain_text(CSP)
+
+    # Signing in from there goes back to the page they asked for.
+    sign_in(page, world.emails["csp_manager"])
+    expect_signed_in_home(page, None, CSP)
 
 
 # --- invitations -------------------------------------------------------------------------------
@@ -211,7 +217,6 @@ def test_forgotten_password_is_reset_through_the_emailed_link(page, world, app, 
     expect_signed_in_home(page, None, CSP)
 
     # The link works once only.
-    sign_out(page)
     page.goto(link)
     expect(page).to_have_title("This password reset link has expired – Partnership Bid")
     expect(heading(page)).to_have_text("This password reset link has expired")

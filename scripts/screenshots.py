@@ -1,0 +1,118 @@
+"""Take the README's screenshots from the demo data in a real Chromium.
+
+    .venv/bin/python scripts/screenshots.py
+
+Builds a throwaway SQLite database with the migrations and the demo data, serves it with
+gunicorn on a free port, signs in as the demo users and saves PNGs in docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+# (who signs in, path, file name)
+SHOTS = [
+    ("admin@tvpcc.example.org", "/admin/organisation", "organisation.png"),
+    ("admin@tvpcc.example.org", "/home", "home-lead-admin.png"),
+    ("reading@csp.example.org", "/home", "home-csp-manager.png"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> int:
+    sys.path.insert(0, str(ROOT))
+    tmp = Path(tempfile.mkdtemp(prefix="pb-shots-"))
+    env = {
+        **os.environ,
+        "APP_ENV": "development",
+        "DATABASE_URL": f"sqlite:///{tmp / 'demo.sqlite'}",
+        "MAIL_BACKEND": "console",
+        "FLASK_DEBUG": "0",
+    }
+    os.environ.update(env)
+
+    from flask_migrate import upgrade
+
+    from app import create_app, demo
+    from app.extensions import db
+
+    app = create_app("development")
+    with app.app_context():
+        upgrade()
+        passwords = {login.email: login.password for login in demo.seed()}
+        db.session.commit()
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--no-control-socket",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)  # noqa: S310 - our own loopback server
+                break
+            except OSError:
+                time.sleep(0.1)
+        from playwright.sync_api import sync_playwright
+
+        OUT.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            for email, path, name in SHOTS:
+                context = browser.new_context(viewport={"width": 1100, "height": 800})
+                page = context.new_page()
+                page.goto(base + "/sign-in")
+                page.get_by_label("Email address").fill(email)
+                page.get_by_label("Password", exact=True).fill(passwords[email])
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_url(base + "/home")
+                page.goto(base + path)
+                page.screenshot(path=str(OUT / name), full_page=True)
+                print(f"saved {OUT / name}")
+                context.close()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
