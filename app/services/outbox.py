@@ -79,9 +79,13 @@ def queue_email(
     }
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(OutboxEmail).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    result = db.session.execute(stmt)
-    return result.rowcount == 1
+    stmt = (
+        insert(OutboxEmail)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxEmail.id)
+    )
+    return db.session.execute(stmt).first() is not None
 
 
 @dataclass
