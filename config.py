@@ -7,6 +7,7 @@ Every variable is documented in the README under "Configuration".
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,7 +58,10 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
     SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 8 * 60)
-    PERMANENT_SESSION_LIFETIME = timedelta(minutes=SESSION_IDLE_MINUTES)
+    # Flask refuses a session cookie this long after it was last written, even while the user is
+    # busy (a non-permanent cookie is not re-signed on every request). Idle time is enforced on the
+    # server (UserSession.last_seen_at), so this is only an outer limit.
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
 
     # CSRF tokens last half a session; a form sent with an expired token comes back with its input.
     WTF_CSRF_TIME_LIMIT = env_int("WTF_CSRF_TIME_LIMIT", 4 * 60 * 60)
@@ -97,6 +101,9 @@ class Config:
     PROXY_FIX_COUNT = env_int("PROXY_FIX_COUNT", 0)
 
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 50 * 1024 * 1024)
+    # Supporting documents: stored outside the static folder, under generated names.
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+    MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
     @classmethod
@@ -129,6 +136,8 @@ class TestingConfig(Config):
     MAIL_TIMEOUT = 3
     BASE_URL = os.environ.get("BASE_URL", "http://localhost")
     SERVER_NAME = None
+    # One fixed folder (not mkdtemp): the browser tests' gunicorn workers must share it.
+    UPLOAD_FOLDER = str(Path(tempfile.gettempdir()) / "partnership-bid-test-uploads")
 
 
 class ProductionConfig(Config):

@@ -276,3 +276,13 @@ def test_security_headers(client):
     assert response.headers["Cache-Control"] == "no-store"
     nonce = csp.split("'nonce-")[1].split("'")[0]
     assert f'<script nonce="{nonce}">' in response.get_data(as_text=True)
+
+
+def test_a_busy_user_stays_signed_in_all_day_and_night(app, world):
+    """Only idleness signs people out: someone working from 9am to midnight keeps their session."""
+    browser = app.test_client()
+    sign_in(browser, world.emails["csp_manager"])
+    start = utcnow()
+    for hour in range(1, 16):
+        with time_machine.travel(start + timedelta(hours=hour), tick=False):
+            assert browser.get("/home").status_code == 200, f"signed out after {hour} hours"
