@@ -57,3 +57,34 @@ def register(app) -> None:
     app.add_template_filter(govuk_datetime, "govuk_datetime")
     app.add_template_filter(govuk_time, "govuk_time")
     app.add_template_filter(money, "money")
+    app.add_template_filter(countdown, "countdown")
+    from app.text import render_text
+
+    app.add_template_filter(render_text, "render_text")
+
+
+class Countdown:
+    def __init__(self, text: str, urgent: bool, overdue: bool):
+        self.text, self.urgent, self.overdue = text, urgent, overdue
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def countdown(deadline: datetime | None, now: datetime | None = None) -> Countdown | None:
+    """'5 days left', '1 day left', 'Due today at 12pm', '2 days overdue' - in London days."""
+    if deadline is None:
+        return None
+    from app.models.base import utcnow
+
+    now = now or utcnow()
+    local_deadline, local_now = to_london(deadline), to_london(now)
+    days = (local_deadline.date() - local_now.date()).days
+    if now > deadline:
+        overdue_days = (local_now.date() - local_deadline.date()).days
+        if overdue_days == 0:
+            return Countdown(f"Overdue since {govuk_time(deadline)} today", True, True)
+        return Countdown(f"{overdue_days} day{'s' if overdue_days != 1 else ''} overdue", True, True)
+    if days == 0:
+        return Countdown(f"Due today at {govuk_time(deadline)}", True, False)
+    return Countdown(f"{days} day{'s' if days != 1 else ''} left", days <= 3, False)

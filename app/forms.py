@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import g
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
-from wtforms import PasswordField, StringField, SubmitField
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovPasswordInput, GovSubmitInput, GovTextInput
+from wtforms import DateField, PasswordField, StringField, SubmitField
 from wtforms.validators import Email, InputRequired, Length
 
 
@@ -81,3 +81,33 @@ def email_field(label: str = "Email address", **kwargs) -> StringField:
 
 def password_field(label: str, message: str, **kwargs) -> PasswordField:
     return PasswordField(label, validators=[Required(message=message)], widget=GovPasswordInput(), **kwargs)
+
+
+class GovDateField(DateField):
+    """A GOV.UK date input (day, month, year) with GOV.UK error messages; the error summary
+    links to the day input."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("widget", GovDateInput())
+        super().__init__(label, validators, format="%d %m %Y", **kwargs)
+
+    @property
+    def error_href(self) -> str:
+        return f"#{self.name}-day"
+
+    def process_formdata(self, valuelist):
+        if not valuelist or all(not (v or "").strip() for v in valuelist):
+            self.data = None
+            return
+        parts = [(v or "").strip() for v in valuelist]
+        if any(not p for p in parts):
+            missing = [name for name, p in zip(("day", "month", "year"), parts, strict=False) if not p]
+            self.data = None
+            raise ValueError(f"{self.label.text} must include a {' and '.join(missing)}")
+        if len(parts) == 3 and len(parts[2]) != 4:
+            self.data = None
+            raise ValueError("Year must include 4 numbers")
+        try:
+            super().process_formdata([" ".join(parts)])
+        except ValueError:
+            raise ValueError(f"{self.label.text} must be a real date") from None

@@ -24,6 +24,8 @@ def section_of(endpoint: str | None) -> str | None:
         return SECTIONS[endpoint]
     if endpoint.startswith("admin."):
         return "admin.organisation"
+    if endpoint.startswith("rounds."):
+        return "rounds.index"
     if endpoint.startswith("account."):
         return "account.overview"
     return endpoint
@@ -34,6 +36,7 @@ def navigation_for(user, endpoint: str | None) -> list[dict]:
         return []
     items = [("main.home", "Home")]
     if user.role in (Role.LEAD_ADMIN, Role.LEAD_STAFF, Role.VIEWER):
+        items.append(("rounds.index", "Funding rounds"))
         items.append(("admin.organisation", "Organisation"))
     if user.role == Role.LEAD_ADMIN:
         items.append(("admin.users", "Users"))

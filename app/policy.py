@@ -66,3 +66,55 @@ def get_user_or_404(actor: User, user_id: int) -> User:
     if user is None or user.lead_bidder_id != actor.lead_bidder_id:
         abort(404)
     return user
+
+
+# --- rounds and contributions ------------------------------------------------------------------
+
+def get_round_or_404(actor: User, round_id: int):
+    from app.models import Round
+
+    rnd = db.session.get(Round, round_id)
+    if rnd is None or rnd.lead_bidder_id != actor.lead_bidder_id or not actor.is_lead:
+        abort(404)
+    return rnd
+
+
+def can_manage_rounds(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.LEAD_ADMIN
+
+
+def get_contribution_or_404(actor: User, contribution_id: int):
+    """A contribution the user may see: lead bidder users see all of theirs; CSP users only their
+    own CSP's, and only once the round is open."""
+    from app.models import Contribution, RoundStatus
+
+    contribution = db.session.get(Contribution, contribution_id)
+    if contribution is None or contribution.lead_bidder_id != actor.lead_bidder_id:
+        abort(404)
+    if actor.is_csp and (
+        contribution.csp_id != actor.organisation_id or contribution.round.status == RoundStatus.DRAFT
+    ):
+        abort(404)
+    return contribution
+
+
+def can_edit_contribution(user: User, contribution) -> bool:
+    """CSP managers and contributors of that CSP, while the round is open and the contribution
+    has not been submitted (or has been sent back)."""
+    from app.models import RoundStatus
+
+    return (
+        user.is_authenticated
+        and user.is_csp
+        and user.organisation_id == contribution.csp_id
+        and contribution.round.status == RoundStatus.OPEN
+        and contribution.status.csp_can_edit
+    )
+
+
+def can_submit_contribution(user: User, contribution) -> bool:
+    return can_edit_contribution(user, contribution) and user.role == Role.CSP_MANAGER
+
+
+CSP_ANY = frozenset({Role.CSP_MANAGER, Role.CSP_CONTRIBUTOR})
+CSP_MANAGER = frozenset({Role.CSP_MANAGER})

@@ -1,8 +1,21 @@
 """All models, importable from one place (and so known to Alembic)."""
 
 from app.models.audit import AuditEvent
+from app.models.contribution import (
+    Attachment,
+    BudgetLine,
+    Contribution,
+    ContributionStatus,
+    MatchType,
+    Outcome,
+    PartnerInvolvement,
+    SectionResponse,
+    SectionRevision,
+)
+from app.models.draft import PendingDraft
 from app.models.organisation import Organisation, OrganisationKind, csps_of
 from app.models.outbox import OutboxEmail, OutboxStatus
+from app.models.round import CostCategory, FinancialYear, Round, RoundStatus, SectionTemplate
 from app.models.user import (
     CSP_ROLES,
     LEAD_ROLES,
@@ -17,7 +30,22 @@ from app.models.user import (
 
 __all__ = [
     "AccountToken",
+    "Attachment",
     "AuditEvent",
+    "BudgetLine",
+    "Contribution",
+    "ContributionStatus",
+    "CostCategory",
+    "FinancialYear",
+    "MatchType",
+    "Outcome",
+    "PartnerInvolvement",
+    "PendingDraft",
+    "Round",
+    "RoundStatus",
+    "SectionResponse",
+    "SectionRevision",
+    "SectionTemplate",
     "CSP_ROLES",
     "LEAD_ROLES",
     "Organisation",

@@ -56,6 +56,11 @@ class Organisation(db.Model):
         return self.id if self.lead_bidder_id is None else self.lead_bidder_id
 
     @property
+    def display_name(self) -> str:
+        """The short name where there is one: 'Thames Valley OPCC'."""
+        return self.short_name or self.name
+
+    @property
     def kind_label(self) -> str:
         return "Lead bidder" if self.is_lead_bidder else "Community Safety Partnership"
 

@@ -1,0 +1,238 @@
+"""A CSP's contribution to a round, and everything in it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Date, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+from app.models.organisation import Organisation
+from app.models.round import CostCategory, FinancialYear, Round, SectionTemplate
+from app.models.user import User
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+
+
+class ContributionStatus(enum.StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    CHANGES_REQUESTED = "changes_requested"
+    ACCEPTED = "accepted"
+    EXCLUDED = "excluded"
+
+    @property
+    def label(self) -> str:
+        return CONTRIBUTION_STATUS_LABELS[self]
+
+    @property
+    def tag_class(self) -> str:
+        return CONTRIBUTION_STATUS_TAGS[self]
+
+    @property
+    def csp_can_edit(self) -> bool:
+        return self in (self.NOT_STARTED, self.IN_PROGRESS, self.CHANGES_REQUESTED)
+
+
+CONTRIBUTION_STATUS_LABELS = {
+    ContributionStatus.NOT_STARTED: "Not started",
+    ContributionStatus.IN_PROGRESS: "In progress",
+    ContributionStatus.SUBMITTED: "Submitted",
+    ContributionStatus.CHANGES_REQUESTED: "Changes requested",
+    ContributionStatus.ACCEPTED: "Accepted",
+    ContributionStatus.EXCLUDED: "Excluded",
+}
+CONTRIBUTION_STATUS_TAGS = {
+    ContributionStatus.NOT_STARTED: "govuk-tag--grey",
+    ContributionStatus.IN_PROGRESS: "govuk-tag--light-blue",
+    ContributionStatus.SUBMITTED: "govuk-tag--blue",
+    ContributionStatus.CHANGES_REQUESTED: "govuk-tag--orange",
+    ContributionStatus.ACCEPTED: "govuk-tag--green",
+    ContributionStatus.EXCLUDED: "govuk-tag--red",
+}
+
+
+class Contribution(db.Model):
+    __tablename__ = "contribution"
+    __table_args__ = (UniqueConstraint("round_id", "csp_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("funding_round.id"), index=True)
+    csp_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    lead_bidder_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[ContributionStatus] = mapped_column(
+        _enum(ContributionStatus), default=ContributionStatus.NOT_STARTED
+    )
+    # Parts of the task list other than the narrative sections, marked as completed by the CSP.
+    budget_completed: Mapped[bool] = mapped_column(default=False)
+    outcomes_completed: Mapped[bool] = mapped_column(default=False)
+    partners_completed: Mapped[bool] = mapped_column(default=False)
+    documents_completed: Mapped[bool] = mapped_column(default=False)
+    # A later internal deadline granted to this CSP alone, with the reason.
+    extension_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    extension_granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped by every status change (submit, send back, accept), which is a conditional UPDATE.
+    version: Mapped[int] = mapped_column(default=1)
+
+    round: Mapped[Round] = relationship(back_populates="contributions")
+    csp: Mapped[Organisation] = relationship(foreign_keys=[csp_id])
+    manager: Mapped[User | None] = relationship(foreign_keys=[manager_id])
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    extension_granted_by: Mapped[User | None] = relationship(foreign_keys=[extension_granted_by_id])
+    responses: Mapped[list[SectionResponse]] = relationship(back_populates="contribution", cascade="all, delete-orphan")
+    budget_lines: Mapped[list[BudgetLine]] = relationship(
+        back_populates="contribution", cascade="all, delete-orphan", order_by="BudgetLine.id"
+    )
+    outcomes: Mapped[list[Outcome]] = relationship(
+        back_populates="contribution", cascade="all, delete-orphan", order_by="Outcome.id"
+    )
+    partners: Mapped[list[PartnerInvolvement]] = relationship(
+        back_populates="contribution", cascade="all, delete-orphan", order_by="PartnerInvolvement.id"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="contribution", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+
+    @property
+    def tenant_id(self) -> int:
+        return self.lead_bidder_id
+
+    @property
+    def deadline(self) -> datetime:
+        """The internal deadline that applies to this CSP: its extension, if later."""
+        if self.extension_until and self.extension_until > self.round.internal_deadline:
+            return self.extension_until
+        return self.round.internal_deadline
+
+    def __repr__(self) -> str:
+        return f"<Contribution {self.id} round={self.round_id} csp={self.csp_id}>"
+
+
+class SectionResponse(db.Model):
+    """A CSP's text for one section. Every save makes a SectionRevision; `version` stops a second
+    editor from silently overwriting the first."""
+
+    __tablename__ = "section_response"
+    __table_args__ = (UniqueConstraint("contribution_id", "section_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("round_section.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    completed: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    contribution: Mapped[Contribution] = relationship(back_populates="responses")
+    section: Mapped[SectionTemplate] = relationship()
+    updated_by: Mapped[User | None] = relationship()
+    revisions: Mapped[list[SectionRevision]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", order_by="SectionRevision.number"
+    )
+
+
+class SectionRevision(db.Model):
+    __tablename__ = "section_revision"
+    __table_args__ = (UniqueConstraint("response_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("section_response.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    word_count: Mapped[int] = mapped_column(default=0)
+    completed: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    response: Mapped[SectionResponse] = relationship(back_populates="revisions")
+    created_by: Mapped[User | None] = relationship()
+
+
+class MatchType(enum.StrEnum):
+    CASH = "cash"
+    IN_KIND = "in_kind"
+
+    @property
+    def label(self) -> str:
+        return "Cash" if self is MatchType.CASH else "In-kind"
+
+
+class BudgetLine(db.Model):
+    __tablename__ = "budget_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
+    financial_year_id: Mapped[int] = mapped_column(ForeignKey("round_financial_year.id"))
+    cost_category_id: Mapped[int] = mapped_column(ForeignKey("round_cost_category.id"))
+    description: Mapped[str] = mapped_column(String(500))
+    amount_pence: Mapped[int] = mapped_column(default=0)
+    match_pence: Mapped[int] = mapped_column(default=0)
+    match_type: Mapped[MatchType | None] = mapped_column(_enum(MatchType))
+    match_source: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    contribution: Mapped[Contribution] = relationship(back_populates="budget_lines")
+    financial_year: Mapped[FinancialYear] = relationship()
+    cost_category: Mapped[CostCategory] = relationship()
+
+
+class Outcome(db.Model):
+    __tablename__ = "outcome"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
+    measure: Mapped[str] = mapped_column(String(300))
+    baseline: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(String(200))
+    by_when: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contribution: Mapped[Contribution] = relationship(back_populates="outcomes")
+
+
+class PartnerInvolvement(db.Model):
+    __tablename__ = "partner_involvement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
+    organisation_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contribution: Mapped[Contribution] = relationship(back_populates="partners")
+
+
+class Attachment(db.Model):
+    """A supporting document, stored outside the static folder under a generated name."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))  # the name the user gave it, made safe
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(120))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(String(300))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    contribution: Mapped[Contribution] = relationship(back_populates="attachments")
+    uploaded_by: Mapped[User | None] = relationship()
