@@ -71,6 +71,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Sign in to see this page"
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # sessions are server-side rows; see services.sessions
+    from app import drafts
+
+    drafts.init_app(app)  # keeps a section's text sent after the session ended; see app/drafts.py
 
     @login_manager.user_loader
     def load_user(token: str):
@@ -121,12 +124,16 @@ def register_blueprints(app: Flask) -> None:
     from app.account import bp as account_bp
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.contributions import bp as contributions_bp
     from app.main import bp as main_bp
+    from app.rounds import bp as rounds_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(rounds_bp)
+    app.register_blueprint(contributions_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

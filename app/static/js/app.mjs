@@ -1,10 +1,15 @@
 // Start GOV.UK Frontend's components, and warn before leaving a form with unsaved changes.
 import { initAll } from "../dist/govuk-frontend.min.js";
+import { initWordCounts } from "./word-count.mjs";
 
 initAll();
+initWordCounts();
 
+// <form data-warn-unsaved>: warn when leaving the page after typing in it, but not when sending it.
+// <form data-warn-unsaved="changed">: the page shows text that is not saved yet (a conflict, or
+// text kept when a session had ended), so warn even before any typing.
 for (const form of document.querySelectorAll("form[data-warn-unsaved]")) {
-  let dirty = false;
+  let dirty = form.dataset.warnUnsaved === "changed";
   form.addEventListener("input", () => { dirty = true; });
   form.addEventListener("submit", () => { dirty = false; });
   window.addEventListener("beforeunload", (event) => {

@@ -1,0 +1,34 @@
+// A live word count for a textarea without a word limit (a section whose CSP part has no limit).
+// Sections with a limit use GOV.UK Frontend's character count in words mode instead. Words are
+// counted as GOV.UK Frontend and the server count them (app/text.py): runs of non-whitespace.
+//
+// <textarea data-word-count id="text"> ... <p id="text-word-count">You have written 0 words</p>
+// The visible count changes as the person types; screen readers hear it once typing pauses.
+
+export function countWords(text) {
+  return (text.match(/\S+/g) ?? []).length;
+}
+
+function message(count) {
+  return `You have written ${count.toLocaleString("en-GB")} word${count === 1 ? "" : "s"}`;
+}
+
+export function initWordCounts(root = document) {
+  for (const textarea of root.querySelectorAll("textarea[data-word-count]")) {
+    const visible = document.getElementById(`${textarea.id}-word-count`);
+    if (!visible) continue;
+    visible.setAttribute("aria-hidden", "true");
+    const status = document.createElement("div");
+    status.className = "govuk-visually-hidden";
+    status.setAttribute("aria-live", "polite");
+    visible.after(status);
+    let timer;
+    const update = () => {
+      visible.textContent = message(countWords(textarea.value));
+      clearTimeout(timer);
+      timer = setTimeout(() => { status.textContent = visible.textContent; }, 1000);
+    };
+    textarea.addEventListener("input", update);
+    visible.textContent = message(countWords(textarea.value));
+  }
+}
