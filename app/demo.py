@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Organisation, OrganisationKind, Role, User
+from app.models import ContributionStatus, Organisation, OrganisationKind, Role, User
 from app.models.base import utcnow
 from app.services.passwords import hash_password, password_problem
 
@@ -163,7 +163,123 @@ def seed() -> list[Login]:
         db.session.flush()
         person(manager, f"{slug}@csp.example.org", "Community Safety Manager", Role.CSP_MANAGER, csp)
     db.session.flush()
+    seed_round(lead)
     return logins
+
+
+# Which demo CSPs are at which stage: the rest have not started.
+SUBMITTED = ("Reading CSP", "Safer Slough", "Safer MK", "Oxford CSP", "Wycombe CSP")
+IN_PROGRESS = {  # (sections written, of which the first half are marked completed; budget lines)
+    "Bracknell Forest CSP": (10, 12),
+    "West Berkshire BCT": (7, 8),
+    "RBWM CSP": (4, 6),
+    "Cherwell SCP": (2, 0),
+    "Aylesbury Vale CSP": (9, 12),
+}
+
+
+def seed_round(lead: Organisation):
+    """An open EIYF-style round whose internal deadline is three weeks from today, with
+    contributions in every state. Its emails are not sent (they are marked cancelled)."""
+    from datetime import date, time, timedelta
+
+    from app.dates import london_to_utc
+    from app.models import OutboxEmail, OutboxStatus
+    from app.services import rounds
+
+    admin = next(u for u in lead.users if u.role == Role.LEAD_ADMIN)
+    today = date.today()
+    rnd = rounds.create_round(
+        admin,
+        fund_name="Early Intervention Youth Fund",
+        funder="Home Office",
+        title="Early Intervention Youth Fund: Thames Valley collective bid",
+        summary="",
+        funder_deadline=london_to_utc(today + timedelta(days=35), time(12)),
+        internal_deadline=london_to_utc(today + timedelta(days=21), time(12)),
+    )
+    csps = sorted((o for o in lead.partners if o.kind == OrganisationKind.CSP), key=lambda c: c.name)
+    rounds.set_participants(admin, rnd, {c.id: c.users[0].id for c in csps})
+    rounds.open_round(admin, rnd)
+    rnd.opened_at = utcnow() - timedelta(days=10)
+    db.session.flush()
+    for contribution in rnd.contributions:
+        short = contribution.csp.short_name
+        if short in SUBMITTED:
+            _fill(contribution, sections=99, completed=99, lines=99, complete_parts=True)
+            contribution.status = ContributionStatus.SUBMITTED
+            contribution.submitted_at = utcnow() - timedelta(days=1 + len(short) % 4, hours=len(short) % 7)
+            contribution.submitted_by = contribution.manager
+        elif short in IN_PROGRESS:
+            written, lines = IN_PROGRESS[short]
+            _fill(contribution, sections=written, completed=written // 2, lines=lines, complete_parts=False)
+            contribution.status = ContributionStatus.IN_PROGRESS
+    db.session.execute(
+        OutboxEmail.__table__.update()
+        .where(OutboxEmail.status == OutboxStatus.PENDING, OutboxEmail.lead_bidder_id == lead.id)
+        .values(status=OutboxStatus.CANCELLED, last_error="Demo data: not sent")
+    )
+    db.session.flush()
+    return rnd
+
+
+def _fill(contribution, sections: int, completed: int, lines: int, complete_parts: bool) -> None:
+    from app.demo_content import BUDGET_LINES, OUTCOMES, PARTNERS, SECTION_TEXT, local
+    from app.models import BudgetLine, MatchType, Outcome, PartnerInvolvement, SectionResponse, SectionRevision
+
+    facts = local(contribution.csp.short_name)
+    manager = contribution.manager
+    written = [s for s in contribution.round.sections if s.csp_contributes][:sections]
+    for i, section in enumerate(written):
+        text = SECTION_TEXT.get(section.title, "Our part of this section.").format(**facts)
+        done = i < completed
+        response = SectionResponse(
+            contribution=contribution,
+            section=section,
+            text=text,
+            completed=done,
+            version=1,
+            updated_at=utcnow(),
+            updated_by_id=manager.id,
+        )
+        response.revisions.append(
+            SectionRevision(number=1, text=text, word_count=len(text.split()), completed=done, created_by_id=manager.id)
+        )
+        db.session.add(response)
+    years = contribution.round.financial_years
+    categories = {c.name: c for c in contribution.round.cost_categories}
+    for year_index, category, description, pounds, match, match_type, source in BUDGET_LINES[:lines]:
+        db.session.add(
+            BudgetLine(
+                contribution=contribution,
+                financial_year=years[year_index],
+                cost_category=categories[category],
+                description=description,
+                amount_pence=pounds * 100,
+                match_pence=match * 100,
+                match_type=MatchType(match_type) if match_type else None,
+                match_source=source.format(**facts) if source else None,
+                updated_by_id=manager.id,
+            )
+        )
+    if complete_parts or lines:
+        for measure, baseline, target, by_when in OUTCOMES:
+            db.session.add(
+                Outcome(
+                    contribution=contribution,
+                    measure=measure,
+                    baseline=baseline,
+                    target=target.format(**facts),
+                    by_when=by_when,
+                )
+            )
+        for name, role in PARTNERS:
+            db.session.add(
+                PartnerInvolvement(contribution=contribution, organisation_name=name.format(**facts), role=role)
+            )
+    if complete_parts:
+        contribution.budget_completed = contribution.outcomes_completed = True
+        contribution.partners_completed = contribution.documents_completed = True
 
 
 def format_logins(logins: list[Login]) -> str:

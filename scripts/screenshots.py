@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "docs" / "screenshots"
+OUT = Path(os.environ.get("SCREENSHOTS_DIR", ROOT / "docs" / "screenshots"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -33,7 +33,13 @@ CHROMIUM_ARGS = [
 SHOTS = [
     ("admin@tvpcc.example.org", "/admin/organisation", "organisation.png"),
     ("admin@tvpcc.example.org", "/home", "home-lead-admin.png"),
-    ("reading@csp.example.org", "/home", "home-csp-manager.png"),
+    ("admin@tvpcc.example.org", "/rounds/1", "round.png"),
+    ("admin@tvpcc.example.org", "/rounds/1/budget-rules", "round-budget-rules.png"),
+    ("admin@tvpcc.example.org", "/rounds/1/participants", "round-participants.png"),
+    ("admin@tvpcc.example.org", "/rounds/new", "round-new.png"),
+    ("bracknell@csp.example.org", "/home", "home-csp-manager.png"),
+    ("bracknell@csp.example.org", "/contributions/2", "task-list.png"),
+    ("reading@csp.example.org", "/contributions/6/check-your-answers", "check-answers.png"),
 ]
 
 

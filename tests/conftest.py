@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -18,7 +19,8 @@ from sqlalchemy import text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db, limiter  # noqa: E402
-from app.models import Role  # noqa: E402
+from app.models import OutboxEmail, OutboxStatus, Role  # noqa: E402
+from app.models.base import utcnow  # noqa: E402
 from tests.factories import PASSWORD, CSPFactory, LeadBidderFactory, UserFactory  # noqa: E402
 from tests.smtp import SMTPServer  # noqa: E402
 
@@ -100,7 +102,10 @@ def client(app):
 
 @dataclass
 class World:
-    """Two lead bidders: A (the one under test, with users of every role) and B (another tenant)."""
+    """Two lead bidders: A (the one under test, with users of every role) and B (another tenant).
+
+    Each has an open EIYF-style round: A's with contributions from CSPs A1 (managed by
+    csp_manager) and A2 (other_csp_manager), B's with one from CSP B1."""
 
     lead_a: int
     csp_a1: int
@@ -109,6 +114,32 @@ class World:
     csp_b1: int
     users: dict[str, int]
     emails: dict[str, str]
+    round_a: int = 0
+    contribution_a1: int = 0
+    contribution_a2: int = 0
+    round_b: int = 0
+    contribution_b1: int = 0
+    section_a: int = 0  # the first section of round A that CSPs write
+
+
+def open_round_for(lead_admin, managers_by_csp: dict, title: str = "Early Intervention Youth Fund 2018"):
+    """An open round from the EIYF template; deadlines two and four weeks from now."""
+    from app.services import rounds
+
+    now = utcnow()
+    rnd = rounds.create_round(
+        lead_admin,
+        fund_name="Early Intervention Youth Fund",
+        funder="Home Office",
+        title=title,
+        summary="",
+        funder_deadline=now + timedelta(days=28),
+        internal_deadline=now + timedelta(days=14),
+    )
+    rounds.set_participants(lead_admin, rnd, managers_by_csp)
+    rounds.open_round(lead_admin, rnd)
+    db.session.flush()
+    return rnd
 
 
 @pytest.fixture
@@ -135,6 +166,18 @@ def world(app) -> World:
                 role=Role.CSP_MANAGER, organisation=csp_b1, email="manager@b1.example.org"
             ),
         }
+        db.session.flush()
+        round_a = open_round_for(
+            people["lead_admin"],
+            {csp_a1.id: people["csp_manager"].id, csp_a2.id: people["other_csp_manager"].id},
+        )
+        round_b = open_round_for(people["other_lead_admin"], {csp_b1.id: people["other_lead_csp_manager"].id})
+        by_csp = {c.csp_id: c.id for c in [*round_a.contributions, *round_b.contributions]}
+        # The rounds' opening emails are queued but not delivered, so tests count only their own.
+        db.session.execute(
+            OutboxEmail.__table__.update().values(status=OutboxStatus.CANCELLED, last_error="Test world")
+        )
+        section_a = next(s for s in round_a.sections if s.csp_contributes)
         db.session.commit()
         return World(
             lead_a=lead_a.id,
@@ -144,6 +187,12 @@ def world(app) -> World:
             csp_b1=csp_b1.id,
             users={k: u.id for k, u in people.items()},
             emails={k: u.email for k, u in people.items()},
+            round_a=round_a.id,
+            contribution_a1=by_csp[csp_a1.id],
+            contribution_a2=by_csp[csp_a2.id],
+            round_b=round_b.id,
+            contribution_b1=by_csp[csp_b1.id],
+            section_a=section_a.id,
         )
 
 

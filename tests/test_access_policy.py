@@ -32,7 +32,7 @@ def test_every_non_public_view_checks_sign_in(app):
 
 def _url(app, route: Route, world) -> str:
     with app.test_request_context():
-        return url_for(route.endpoint, **route.values(world))
+        return url_for(route.endpoint, **route.url_values(app, world))
 
 
 def _request(client, route: Route, url: str):
@@ -87,3 +87,13 @@ def test_other_lead_bidder_gets_404_for_our_objects(app, world, route: Route):
             assert "Thames Valley" not in body and "Reading" not in body
         else:
             assert response.status_code == 403, f"{other_user}: {response.status_code}"
+
+
+@pytest.mark.parametrize("route", [r for r in POLICY if r.csp_scoped], ids=lambda r: r.endpoint)
+def test_other_csp_gets_404_for_our_csps_objects(app, world, route: Route):
+    url = _url(app, route, world)
+    for other in ("other_csp_manager",):
+        client = app.test_client()
+        sign_in(client, world.emails[other])
+        response = _request(client, route, url)
+        assert response.status_code == 404, f"{other}: {response.status_code}"

@@ -121,6 +121,7 @@ def test_admin_changes_someones_role_and_organisation(app, world, signed_in):
     url = f"/admin/users/{world.users['csp_contributor']}/edit"
     page = admin.get(url).get_data(as_text=True)
     assert 'value="csp_contributor" checked' in page
+    assert f'<option value="{world.csp_a1}" selected>' in page
     response = post_form(
         admin,
         url,

@@ -186,7 +186,14 @@ def user(user_id: int):
 @roles_required(LEAD_ADMIN)
 def edit_user(user_id: int):
     person = get_user_or_404(current_user, user_id)
-    form = EditUserForm(obj=person, organisation=person.organisation_id, role=person.role.value)
+    form = EditUserForm(
+        data={
+            "full_name": person.full_name,
+            "job_title": person.job_title,
+            "organisation": person.organisation_id,
+            "role": person.role.value,
+        }
+    )
     form.organisation.choices = _organisation_choices(include_inactive_id=person.organisation_id)
     if form.validate_on_submit():
         org = _scoped_organisation(form.organisation.data)

@@ -4,7 +4,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.main import bp
-from app.models import Organisation, OrganisationKind, User
+from app.models import Contribution, Organisation, OrganisationKind, Round, RoundStatus, User
+from app.services.contributions import outstanding
 
 
 @bp.get("/")
@@ -17,7 +18,6 @@ def index():
 @bp.get("/home")
 @login_required
 def home():
-    summary = None
     if current_user.is_lead:
         lead_id = current_user.lead_bidder_id
         summary = {
@@ -37,7 +37,18 @@ def home():
                 )
             ),
         }
-    return render_template("main/home.html", title="Home", summary=summary)
+        rounds = db.session.scalars(
+            select(Round).where(Round.lead_bidder_id == lead_id).order_by(Round.internal_deadline.desc())
+        ).all()
+        return render_template("main/home.html", title="Home", summary=summary, rounds=rounds)
+    contributions = db.session.scalars(
+        select(Contribution)
+        .join(Round)
+        .where(Contribution.csp_id == current_user.organisation_id, Round.status != RoundStatus.DRAFT)
+        .order_by(Round.internal_deadline.desc())
+    ).all()
+    todo = {c.id: outstanding(c) for c in contributions}
+    return render_template("main/home.html", title="Home", contributions=contributions, todo=todo)
 
 
 @bp.get("/accessibility")

@@ -1,0 +1,9 @@
+"""Contributions: what a CSP writes for a round. Routes are split by part:
+routes.py (task list, check answers, submit), sections.py (narrative sections and their history),
+budget.py (budget lines, outcomes, partners), documents.py (supporting documents)."""
+
+from flask import Blueprint
+
+bp = Blueprint("contributions", __name__, url_prefix="/contributions")
+
+from app.contributions import budget, documents, routes, sections  # noqa: E402,F401
