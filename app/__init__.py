@@ -124,8 +124,10 @@ def register_blueprints(app: Flask) -> None:
     from app.account import bp as account_bp
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.bid import bp as bid_bp
     from app.contributions import bp as contributions_bp
     from app.main import bp as main_bp
+    from app.review import bp as review_bp
     from app.rounds import bp as rounds_bp
 
     app.register_blueprint(main_bp)
@@ -134,6 +136,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(contributions_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(bid_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -37,8 +37,8 @@ class Route:
         return self.prepare(app, world) if self.prepare else self.values(world)
 
 
+from tests.policies import bid_consolidation, bid_merge, contributions, core, documents, review, rounds, sections  # noqa: E402  # noqa: E402
 from tests.policies import budget as budget_policy  # noqa: E402
-from tests.policies import contributions, core, documents, rounds, sections  # noqa: E402
 
 POLICY: list[Route] = [
     *core.ROUTES,
@@ -47,6 +47,9 @@ POLICY: list[Route] = [
     *sections.ROUTES,
     *budget_policy.ROUTES,
     *documents.ROUTES,
+    *review.ROUTES,
+    *bid_merge.ROUTES,
+    *bid_consolidation.ROUTES,
 ]
 
 # Users of lead bidder B, who must never see lead bidder A's objects, by the role they hold there.

@@ -1,6 +1,7 @@
 """All models, importable from one place (and so known to Alembic)."""
 
 from app.models.audit import AuditEvent
+from app.models.bid import BidStatus, CollectiveBid, LeadBudgetLine, MergedRevision, MergedSection, MergedSource
 from app.models.contribution import (
     Attachment,
     BudgetLine,
@@ -15,6 +16,7 @@ from app.models.contribution import (
 from app.models.draft import PendingDraft
 from app.models.organisation import Organisation, OrganisationKind, csps_of
 from app.models.outbox import OutboxEmail, OutboxStatus
+from app.models.review import ChangeRequest, ReviewComment
 from app.models.round import CostCategory, FinancialYear, Round, RoundStatus, SectionTemplate
 from app.models.user import (
     CSP_ROLES,
@@ -32,6 +34,14 @@ __all__ = [
     "AccountToken",
     "Attachment",
     "AuditEvent",
+    "BidStatus",
+    "ChangeRequest",
+    "CollectiveBid",
+    "LeadBudgetLine",
+    "MergedRevision",
+    "MergedSection",
+    "MergedSource",
+    "ReviewComment",
     "BudgetLine",
     "Contribution",
     "ContributionStatus",

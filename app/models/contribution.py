@@ -82,6 +82,10 @@ class Contribution(db.Model):
     extension_granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The lead bidder's decision: accepted into the bid, or excluded from it (with the reason).
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    excluded_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Bumped by every status change (submit, send back, accept), which is a conditional UPDATE.
@@ -92,6 +96,7 @@ class Contribution(db.Model):
     manager: Mapped[User | None] = relationship(foreign_keys=[manager_id])
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
     extension_granted_by: Mapped[User | None] = relationship(foreign_keys=[extension_granted_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     responses: Mapped[list[SectionResponse]] = relationship(back_populates="contribution", cascade="all, delete-orphan")
     budget_lines: Mapped[list[BudgetLine]] = relationship(
         back_populates="contribution", cascade="all, delete-orphan", order_by="BudgetLine.id"

@@ -1,0 +1,52 @@
+"""Reviewing contributions: comments on sections, and requests for changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+from app.models.contribution import Contribution
+from app.models.round import SectionTemplate
+from app.models.user import User
+
+
+class ReviewComment(db.Model):
+    """A comment on a contribution, on one section or (section_id NULL) on the whole of it.
+    Lead bidder staff and the CSP's own people both write them; replies are comments too."""
+
+    __tablename__ = "review_comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
+    section_id: Mapped[int | None] = mapped_column(ForeignKey("round_section.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contribution: Mapped[Contribution] = relationship()
+    section: Mapped[SectionTemplate | None] = relationship()
+    author: Mapped[User] = relationship()
+
+
+class ChangeRequest(db.Model):
+    """The lead bidder sends a contribution back: which parts to revisit, and why.
+
+    `items` holds task keys as in services.contributions.tasks(): "section-<id>", "budget",
+    "outcomes", "partners", "documents". resolved_at is set when the CSP resubmits."""
+
+    __tablename__ = "change_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
+    items: Mapped[list] = mapped_column(JSON, default=list)
+    message: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    contribution: Mapped[Contribution] = relationship()
+    created_by: Mapped[User] = relationship()
