@@ -7,7 +7,10 @@ const sass = require("sass");
 
 const root = path.resolve(__dirname, "..");
 const govuk = path.join(root, "node_modules", "govuk-frontend", "dist", "govuk");
-const out = path.join(root, "app", "static", "dist");
+const dist = path.join(root, "app", "static", "dist");
+// Build beside the live folder and swap it in at the end, so a running server (or browser test)
+// never sees a half-built or missing stylesheet.
+const out = `${dist}.building-${process.pid}`;
 
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(path.join(out, "assets"), { recursive: true });
@@ -25,4 +28,8 @@ for (const file of ["govuk-frontend.min.js", "govuk-frontend.min.js.map"]) {
 }
 // Images only: no GDS Transport fonts, which are for GOV.UK services.
 fs.cpSync(path.join(govuk, "assets", "images"), path.join(out, "assets", "images"), { recursive: true });
-console.log(`Built ${path.relative(root, out)}: app.css ${result.css.length} bytes`);
+const old = `${dist}.old-${process.pid}`;
+if (fs.existsSync(dist)) fs.renameSync(dist, old);
+fs.renameSync(out, dist);
+fs.rmSync(old, { recursive: true, force: true });
+console.log(`Built ${path.relative(root, dist)}: app.css ${result.css.length} bytes`);

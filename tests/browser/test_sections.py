@@ -146,7 +146,7 @@ def test_lead_bidder_staff_read_the_section(page, world, app, new_page):
     text = page.locator(".pb-section-text")
     expect(text.locator("ol li")).to_have_count(2)
     expect(text).to_contain_text("<b>Not bold</b>")
-    expect(page.locator("textarea")).to_have_count(0)
+    expect(page.get_by_label("Your text", exact=True)).to_have_count(0)  # a comment box is fine
     expect(page.get_by_role("link", name="Change this section")).to_have_count(0)
     page.click_link("See the history of this section")
     page.click_link("View revision 1")
