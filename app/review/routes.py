@@ -1,1 +1,271 @@
-from app.review import bp  # noqa: F401  (routes are being built)
+"""Reviewing contributions.
+
+Lead bidder users (LEAD_ANY) see the round overview, each contribution's review page and its
+timeline; administrators and staff (services.review.REVIEWERS) comment, ask for changes, accept,
+exclude and include again. The CSP's own users see the comments and the timeline, and reply.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.extensions import db
+from app.models import ContributionStatus, Role
+from app.models.base import utcnow
+from app.policy import LEAD_ANY, SIGNED_IN, get_contribution_or_404, get_round_or_404, roles_required
+from app.review import bp
+from app.review.forms import CommentForm, DecisionForm, ExcludeForm, OverviewFilterForm, RequestChangesForm, choices
+from app.services import ServiceError
+from app.services import contributions as contributions_service
+from app.services import review as service
+
+LEAD_REVIEWERS = frozenset(service.REVIEWERS)
+
+
+@bp.app_context_processor
+def review_helpers():
+    """For the CSP's pages (task list, section pages), which show the lead bidder's requests and comments."""
+    return {
+        "review_open_change_request": service.open_change_request,
+        "review_comments": service.comments,
+        "review_task_titles": service.task_titles,
+        "review_can_comment": lambda contribution: service.can_comment(current_user, contribution),
+    }
+
+
+def _lead_contribution(contribution_id: int):
+    contribution = get_contribution_or_404(current_user, contribution_id)
+    if not current_user.is_lead:
+        abort(403)
+    return contribution
+
+
+def _back_to_review(contribution):
+    return redirect(url_for("review.contribution", contribution_id=contribution.id))
+
+
+@bp.get("/rounds/<int:round_id>")
+@roles_required(LEAD_ANY)
+def overview(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    form = OverviewFilterForm(formdata=request.args or None)
+    rows = service.overview(rnd)
+    shown = rows
+    if form.chosen_status is not None:
+        shown = [r for r in shown if r.status == form.chosen_status]
+    if form.at_risk.data:
+        shown = [r for r in shown if r.at_risk]
+    return render_template(
+        "review/overview.html",
+        title=f"Review contributions: {rnd.title}",
+        round=rnd,
+        rows=shown,
+        totals=service.totals(rows),
+        filter_form=form,
+        filtered=form.chosen_status is not None or form.at_risk.data,
+        at_risk_days=service.AT_RISK_DAYS,
+    )
+
+
+def _comment_form(contribution, **kwargs) -> CommentForm:
+    form = CommentForm(**kwargs)
+    form.section.choices = choices(service.section_choices(contribution))
+    return form
+
+
+@bp.get("/contributions/<int:contribution_id>")
+@roles_required(LEAD_ANY)
+def contribution(contribution_id: int):
+    contribution = _lead_contribution(contribution_id)
+    comments = service.comments(contribution)
+    by_section: dict = {}
+    for c in comments:
+        by_section.setdefault(c.section_id, []).append(c)
+    titles = service.task_titles(contribution)
+    all_tasks = contributions_service.tasks(contribution)
+    return render_template(
+        "review/contribution.html",
+        title=f"Review {contribution.csp.name}'s contribution",
+        contribution=contribution,
+        answers=contributions_service.answers(contribution),
+        tasks=all_tasks,
+        done=sum(1 for t in all_tasks if t.status == contributions_service.COMPLETED),
+        comments_by_section=by_section,
+        change_request=service.open_change_request(contribution),
+        titles=titles,
+        can_act=current_user.role in LEAD_REVIEWERS,
+        decision_form=DecisionForm(formdata=None, data={"version": contribution.version}),
+        comment_form=_comment_form(contribution, formdata=None, data={"return_to": "review"}),
+    )
+
+
+@bp.route("/contributions/<int:contribution_id>/comments", methods=["GET", "POST"])
+@roles_required(SIGNED_IN)
+def comments(contribution_id: int):
+    contribution = get_contribution_or_404(current_user, contribution_id)
+    can_comment = service.can_comment(current_user, contribution)
+    if request.method == "POST" and not can_comment:
+        abort(403)
+    form = _comment_form(contribution, formdata=None if request.method == "GET" else request.form)
+    if request.method == "GET" and request.args.get("section", "").isdigit():
+        form.section.data = request.args["section"]
+    if request.method == "POST" and form.validate():
+        try:
+            comment = service.add_comment(current_user, contribution, form.section_id, form.body.data)
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash("Your comment has been added", "success")
+            return _after_comment(contribution, comment, form.return_to.data)
+    return render_template(
+        "review/comments.html",
+        title=f"Comments on {contribution.csp.name}'s contribution",
+        contribution=contribution,
+        comments=service.comments(contribution),
+        form=form,
+        can_comment=can_comment,
+    ), (400 if form.errors else 200)
+
+
+def _after_comment(contribution, comment, return_to: str | None):
+    if return_to == "review" and current_user.is_lead:
+        anchor = f"section-{comment.section_id}" if comment.section_id else "comments"
+        return redirect(url_for("review.contribution", contribution_id=contribution.id, _anchor=anchor))
+    if return_to == "section" and comment.section_id:
+        return redirect(
+            url_for(
+                "contributions.view_section",
+                contribution_id=contribution.id,
+                section_id=comment.section_id,
+                _anchor="comments",
+            )
+        )
+    return redirect(url_for("review.comments", contribution_id=contribution.id))
+
+
+@bp.route("/contributions/<int:contribution_id>/request-changes", methods=["GET", "POST"])
+@roles_required(LEAD_REVIEWERS)
+def request_changes(contribution_id: int):
+    contribution = _lead_contribution(contribution_id)
+    if contribution.status != ContributionStatus.SUBMITTED:
+        flash(
+            "You can only ask for changes to a submitted contribution. "
+            f"This one is {contribution.status.label.lower()}",
+            "info",
+        )
+        return _back_to_review(contribution)
+    titles = service.task_titles(contribution)
+    if request.method == "GET":
+        form = RequestChangesForm(formdata=None, data={"version": contribution.version})
+    else:
+        form = RequestChangesForm()
+    form.items.choices = choices(titles.items())
+    if form.validate_on_submit():
+        try:
+            service.request_changes(
+                current_user, contribution, form.items.data or [], form.message.data, form.expected_version
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash(
+                f"{contribution.csp.name}'s contribution has been sent back for changes "
+                "and their manager has been emailed",
+                "success",
+            )
+            return _back_to_review(contribution)
+    return render_template(
+        "review/request_changes.html",
+        title="Ask for changes",
+        contribution=contribution,
+        form=form,
+        deadline_passed=contributions_service.deadline_passed(contribution, utcnow()),
+    ), (400 if form.errors else 200)
+
+
+@bp.post("/contributions/<int:contribution_id>/accept")
+@roles_required(LEAD_REVIEWERS)
+def accept(contribution_id: int):
+    contribution = _lead_contribution(contribution_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            service.accept(current_user, contribution, form.expected_version)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "info")
+        else:
+            db.session.commit()
+            flash(
+                f"{contribution.csp.name}'s contribution has been accepted and their manager has been emailed",
+                "success",
+            )
+    return _back_to_review(contribution)
+
+
+@bp.route("/contributions/<int:contribution_id>/exclude", methods=["GET", "POST"])
+@roles_required(LEAD_REVIEWERS)
+def exclude(contribution_id: int):
+    contribution = _lead_contribution(contribution_id)
+    if contribution.status == ContributionStatus.EXCLUDED:
+        flash(f"{contribution.csp.name}'s contribution has already been excluded", "info")
+        return _back_to_review(contribution)
+    form = (
+        ExcludeForm(formdata=None, data={"version": contribution.version}) if request.method == "GET" else ExcludeForm()
+    )
+    if form.validate_on_submit():
+        try:
+            service.exclude(current_user, contribution, form.reason.data, form.expected_version)
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash(
+                f"{contribution.csp.name}'s contribution has been excluded from the bid "
+                "and their manager has been emailed",
+                "success",
+            )
+            return _back_to_review(contribution)
+    return render_template(
+        "review/exclude.html",
+        title=f"Exclude {contribution.csp.name}'s contribution",
+        contribution=contribution,
+        form=form,
+    ), (400 if form.errors else 200)
+
+
+@bp.post("/contributions/<int:contribution_id>/include")
+@roles_required(LEAD_REVIEWERS)
+def include(contribution_id: int):
+    contribution = _lead_contribution(contribution_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            service.include_again(current_user, contribution, form.expected_version)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "info")
+        else:
+            db.session.commit()
+            flash(
+                f"{contribution.csp.name}'s contribution is in the bid again. "
+                f"It is {contribution.status.label.lower()}",
+                "success",
+            )
+    return _back_to_review(contribution)
+
+
+@bp.get("/contributions/<int:contribution_id>/timeline")
+@roles_required(SIGNED_IN)
+def timeline(contribution_id: int):
+    contribution = get_contribution_or_404(current_user, contribution_id)
+    return render_template(
+        "review/timeline.html",
+        title=f"Activity on {contribution.csp.name}'s contribution",
+        contribution=contribution,
+        entries=service.timeline(contribution),
+        is_lead=current_user.role in (Role.LEAD_ADMIN, Role.LEAD_STAFF, Role.VIEWER),
+    )

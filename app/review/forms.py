@@ -1,0 +1,126 @@
+"""Forms for reviewing contributions: filters, comments, requests for changes, decisions."""
+
+from __future__ import annotations
+
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+)
+from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+
+from app.forms import BaseForm, Required
+from app.models import ContributionStatus
+from app.services.review import MAX_MESSAGE
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class OverviewFilterForm(BaseForm):
+    """Filters sent as a GET query: no CSRF token, nothing changes."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "Any status")] + [SelectChoice(s.value, s.label) for s in ContributionStatus],
+        validate_choice=False,
+        widget=GovSelect(),
+    )
+    at_risk = BooleanField("Only contributions at risk of missing the deadline", widget=GovCheckboxInput())
+    apply = SubmitField("Apply filters", widget=GovSubmitInput())
+
+    @property
+    def chosen_status(self) -> ContributionStatus | None:
+        try:
+            return ContributionStatus(self.status.data) if self.status.data else None
+        except ValueError:
+            return None
+
+
+class VersionedForm(BaseForm):
+    # Contribution.version when the page was loaded: a decision on an older page is refused.
+    version = HiddenField()
+
+    @property
+    def expected_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class DecisionForm(VersionedForm):
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class CommentForm(BaseForm):
+    section = SelectField(
+        "What is your comment about?", choices=[SelectChoice("", "")], validate_choice=False, widget=GovSelect()
+    )
+    body = TextAreaField(
+        "Comment",
+        validators=[
+            Required(message="Enter your comment"),
+            Length(max=MAX_MESSAGE, message=f"Your comment must be {MAX_MESSAGE:,} characters or fewer"),
+        ],
+        filters=[_strip],
+        widget=GovTextArea(),
+    )
+    # Where to go back to after commenting: the review page, the section page or the comments page.
+    return_to = HiddenField()
+    submit = SubmitField("Add comment", widget=GovSubmitInput())
+
+    @property
+    def section_id(self) -> int | None:
+        try:
+            return int(self.section.data) if self.section.data else None
+        except ValueError:
+            return -1  # not one of the contribution's sections: the service says so
+
+
+class RequestChangesForm(VersionedForm):
+    items = SelectMultipleField(
+        "Which parts should the CSP revisit?",
+        description="Select all that apply.",
+        choices=[],
+        validators=[Required(message="Select the parts the CSP should revisit")],
+        validate_choice=False,
+        widget=GovCheckboxesInput(),
+    )
+    message = TextAreaField(
+        "Message to the CSP",
+        description="Say what needs to change. The CSP manager will get this by email.",
+        validators=[
+            Required(message="Enter a message for the CSP"),
+            Length(max=MAX_MESSAGE, message=f"Message must be {MAX_MESSAGE:,} characters or fewer"),
+        ],
+        filters=[_strip],
+        widget=GovTextArea(),
+    )
+    submit = SubmitField("Send back for changes", widget=GovSubmitInput())
+
+
+class ExcludeForm(VersionedForm):
+    reason = TextAreaField(
+        "Why are you excluding this contribution?",
+        description="The CSP manager will get this by email.",
+        validators=[
+            Required(message="Enter the reason for excluding the contribution"),
+            Length(max=MAX_MESSAGE, message=f"Reason must be {MAX_MESSAGE:,} characters or fewer"),
+        ],
+        filters=[_strip],
+        widget=GovTextArea(),
+    )
+    submit = SubmitField("Exclude from the bid", widget=GovSubmitInput())
+
+
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -1,0 +1,443 @@
+"""Reviewing contributions (lead bidder): the round overview, comments, requests for changes,
+accepting, excluding (and including again), and each contribution's activity timeline.
+
+Status rules:
+- request changes: SUBMITTED -> CHANGES_REQUESTED (round open), with a ChangeRequest row;
+  the CSP's resubmission (services.contributions.submit) resolves it.
+- accept: SUBMITTED -> ACCEPTED.
+- exclude: any status but EXCLUDED -> EXCLUDED, with a reason.
+- include again: EXCLUDED -> CHANGES_REQUESTED if a change request is still open, else
+  SUBMITTED if it had been submitted (the lead decides again), else IN_PROGRESS.
+Every status change is a conditional UPDATE on Contribution.version, so a double click or two
+reviewers at once change it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import AuditEvent, Contribution, ContributionStatus, Role, RoundStatus, User
+from app.models.base import utcnow
+from app.models.review import ChangeRequest, ReviewComment
+from app.services import ServiceError
+from app.services.audit import record
+from app.services.contributions import COMPLETED, PARTS, csp_sections, tasks
+from app.services.outbox import queue_email
+from app.urls import absolute_url
+
+# Lead bidder users who act on contributions (viewers only look).
+REVIEWERS = frozenset({Role.LEAD_ADMIN, Role.LEAD_STAFF})
+AT_RISK_DAYS = 7
+NOT_YET_SUBMITTED = (
+    ContributionStatus.NOT_STARTED,
+    ContributionStatus.IN_PROGRESS,
+    ContributionStatus.CHANGES_REQUESTED,
+)
+MAX_MESSAGE = 5000
+
+
+# --- who may do what (kept beside the rules; app/policy.py asks nothing about review yet) -------
+
+
+def can_review(user: User) -> bool:
+    return user.is_authenticated and user.role in REVIEWERS
+
+
+def can_comment(user: User, contribution: Contribution) -> bool:
+    """Lead bidder staff, and the people of the contribution's own CSP."""
+    if not user.is_authenticated or user.lead_bidder_id != contribution.lead_bidder_id:
+        return False
+    if user.is_csp:
+        return user.organisation_id == contribution.csp_id
+    return user.role in REVIEWERS
+
+
+# --- the round overview ---------------------------------------------------------------------
+
+
+@dataclass
+class OverviewRow:
+    contribution: Contribution
+    done: int
+    parts: int
+    requested_pence: int
+    at_risk: bool
+
+    @property
+    def status(self) -> ContributionStatus:
+        return self.contribution.status
+
+
+def is_at_risk(contribution: Contribution, done: int, parts: int, now: datetime | None = None) -> bool:
+    """Not yet submitted, and either the deadline has passed, or it is 7 days away or less with
+    fewer than half the parts completed."""
+    now = now or utcnow()
+    if contribution.status not in NOT_YET_SUBMITTED:
+        return False
+    if now > contribution.deadline:
+        return True
+    return contribution.deadline - now <= timedelta(days=AT_RISK_DAYS) and done * 2 < parts
+
+
+def overview(rnd, now: datetime | None = None) -> list[OverviewRow]:
+    rows = []
+    for c in sorted(rnd.contributions, key=lambda c: c.csp.name.lower()):
+        all_tasks = tasks(c)
+        done = sum(1 for t in all_tasks if t.status == COMPLETED)
+        rows.append(
+            OverviewRow(
+                contribution=c,
+                done=done,
+                parts=len(all_tasks),
+                requested_pence=sum(line.amount_pence for line in c.budget_lines),
+                at_risk=is_at_risk(c, done, len(all_tasks), now),
+            )
+        )
+    return rows
+
+
+@dataclass
+class OverviewTotals:
+    contributions: int
+    submitted: int  # with the lead bidder: submitted or accepted
+    awaiting_review: int
+    accepted: int
+    at_risk: int
+    requested_pence: int  # every contribution except excluded ones
+
+
+def totals(rows: list[OverviewRow]) -> OverviewTotals:
+    return OverviewTotals(
+        contributions=len(rows),
+        submitted=sum(1 for r in rows if r.status in (ContributionStatus.SUBMITTED, ContributionStatus.ACCEPTED)),
+        awaiting_review=sum(1 for r in rows if r.status == ContributionStatus.SUBMITTED),
+        accepted=sum(1 for r in rows if r.status == ContributionStatus.ACCEPTED),
+        at_risk=sum(1 for r in rows if r.at_risk),
+        requested_pence=sum(r.requested_pence for r in rows if r.status != ContributionStatus.EXCLUDED),
+    )
+
+
+# --- comments -------------------------------------------------------------------------------
+
+
+def comments(contribution: Contribution, section_id: int | None = None, *, whole: bool = False) -> list[ReviewComment]:
+    """Comments oldest first: all of them, one section's, or (whole=True) those on the whole."""
+    query = select(ReviewComment).where(ReviewComment.contribution_id == contribution.id)
+    if section_id is not None:
+        query = query.where(ReviewComment.section_id == section_id)
+    elif whole:
+        query = query.where(ReviewComment.section_id.is_(None))
+    return list(db.session.scalars(query.order_by(ReviewComment.created_at, ReviewComment.id)))
+
+
+def section_choices(contribution: Contribution) -> list[tuple[str, str]]:
+    return [("", "The contribution as a whole")] + [
+        (str(s.id), f"Section {s.number}. {s.title}") for s in csp_sections(contribution)
+    ]
+
+
+def add_comment(actor: User, contribution: Contribution, section_id: int | None, body: str) -> ReviewComment:
+    if not can_comment(actor, contribution):
+        raise ServiceError("You cannot comment on this contribution")
+    section = None
+    if section_id is not None:
+        section = next((s for s in csp_sections(contribution) if s.id == section_id), None)
+        if section is None:
+            raise ServiceError("Select which part of the contribution your comment is about", field="section")
+    body = (body or "").strip()
+    if not body:
+        raise ServiceError("Enter your comment", field="body")
+    comment = ReviewComment(contribution=contribution, section=section, author_id=actor.id, body=body)
+    db.session.add(comment)
+    where = f"section {section.number}. {section.title}" if section else "the contribution"
+    record(
+        actor,
+        "review.commented",
+        contribution,
+        f"{actor.full_name} commented on {where} of {contribution.csp.name}'s contribution",
+    )
+    db.session.flush()
+    return comment
+
+
+# --- change requests ------------------------------------------------------------------------
+
+
+def open_change_request(contribution: Contribution) -> ChangeRequest | None:
+    return db.session.scalar(
+        select(ChangeRequest)
+        .where(ChangeRequest.contribution_id == contribution.id, ChangeRequest.resolved_at.is_(None))
+        .order_by(ChangeRequest.created_at.desc(), ChangeRequest.id.desc())
+    )
+
+
+def task_titles(contribution: Contribution) -> dict[str, str]:
+    titles = {f"section-{s.id}": f"{s.number}. {s.title}" for s in csp_sections(contribution)}
+    titles.update({key: title for key, title, _ in PARTS})
+    return titles
+
+
+def resolve_change_requests(contribution: Contribution, now: datetime | None = None) -> int:
+    """Called by submit(): the CSP has resubmitted, so the open requests are dealt with."""
+    result = db.session.execute(
+        update(ChangeRequest)
+        .where(ChangeRequest.contribution_id == contribution.id, ChangeRequest.resolved_at.is_(None))
+        .values(resolved_at=now or utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount
+
+
+def _change_status(contribution: Contribution, expected_version: int | None, **values) -> None:
+    version = contribution.version if expected_version is None else expected_version
+    result = db.session.execute(
+        update(Contribution)
+        .where(Contribution.id == contribution.id, Contribution.version == version)
+        .values(version=Contribution.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.refresh(contribution)
+        raise ServiceError("Someone else changed this contribution just now. Check it and try again")
+    db.session.refresh(contribution)
+
+
+def _check_reviewer(actor: User, contribution: Contribution) -> None:
+    if not can_review(actor) or actor.lead_bidder_id != contribution.lead_bidder_id:
+        raise ServiceError("Only lead bidder administrators and staff can review contributions")
+
+
+def request_changes(
+    actor: User, contribution: Contribution, items: list[str], message: str, expected_version: int | None = None
+) -> ChangeRequest:
+    _check_reviewer(actor, contribution)
+    if contribution.status != ContributionStatus.SUBMITTED:
+        raise ServiceError(
+            f"You can only ask for changes to a submitted contribution. This one is {contribution.status.label.lower()}"
+        )
+    if contribution.round.status != RoundStatus.OPEN:
+        raise ServiceError("The round is closed, so the CSP could not make changes")
+    titles = task_titles(contribution)
+    chosen = [key for key in titles if key in set(items)]
+    if not chosen:
+        raise ServiceError("Select the parts the CSP should revisit", field="items")
+    message = (message or "").strip()
+    if not message:
+        raise ServiceError("Enter a message for the CSP", field="message")
+    now = utcnow()
+    _change_status(contribution, expected_version, status=ContributionStatus.CHANGES_REQUESTED, updated_at=now)
+    change = ChangeRequest(
+        contribution_id=contribution.id, items=chosen, message=message, created_by_id=actor.id, created_at=now
+    )
+    db.session.add(change)
+    db.session.flush()
+    record(
+        actor,
+        "contribution.changes_requested",
+        contribution,
+        f"{actor.full_name} asked {contribution.csp.name} to revisit: " + ", ".join(titles[k] for k in chosen),
+        message=message,
+        items=chosen,
+        change_request_id=change.id,
+    )
+    for user in _csp_recipients(contribution):
+        queue_email(
+            user.email,
+            "changes_requested",
+            idempotency_key=f"changes_requested:{change.id}:{user.email}",
+            lead_bidder_id=contribution.lead_bidder_id,
+            contribution=contribution,
+            round=contribution.round,
+            user=user,
+            reviewer=actor,
+            message=message,
+            items=[titles[k] for k in chosen],
+            deadline=contribution.deadline,
+            link=absolute_url("contributions.task_list", contribution_id=contribution.id),
+        )
+    return change
+
+
+def accept(actor: User, contribution: Contribution, expected_version: int | None = None) -> None:
+    _check_reviewer(actor, contribution)
+    if contribution.status == ContributionStatus.ACCEPTED:
+        raise ServiceError(f"{contribution.csp.name}'s contribution has already been accepted")
+    if contribution.status != ContributionStatus.SUBMITTED:
+        raise ServiceError(
+            f"You can only accept a submitted contribution. This one is {contribution.status.label.lower()}"
+        )
+    now = utcnow()
+    _change_status(
+        contribution,
+        expected_version,
+        status=ContributionStatus.ACCEPTED,
+        decided_at=now,
+        decided_by_id=actor.id,
+        updated_at=now,
+    )
+    record(
+        actor,
+        "contribution.accepted",
+        contribution,
+        f"{actor.full_name} accepted {contribution.csp.name}'s contribution",
+    )
+    _email_decision(actor, contribution, "review_accepted")
+
+
+def exclude(actor: User, contribution: Contribution, reason: str, expected_version: int | None = None) -> None:
+    _check_reviewer(actor, contribution)
+    if contribution.status == ContributionStatus.EXCLUDED:
+        raise ServiceError(f"{contribution.csp.name}'s contribution has already been excluded")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Enter the reason for excluding the contribution", field="reason")
+    now = utcnow()
+    previous = contribution.status
+    _change_status(
+        contribution,
+        expected_version,
+        status=ContributionStatus.EXCLUDED,
+        decided_at=now,
+        decided_by_id=actor.id,
+        excluded_reason=reason,
+        updated_at=now,
+    )
+    record(
+        actor,
+        "contribution.excluded",
+        contribution,
+        f"{actor.full_name} excluded {contribution.csp.name}'s contribution from the bid: {reason}",
+        reason=reason,
+        previous_status=previous.value,
+    )
+    _email_decision(actor, contribution, "review_excluded", reason=reason)
+
+
+def status_after_inclusion(contribution: Contribution) -> ContributionStatus:
+    if open_change_request(contribution) is not None:
+        return ContributionStatus.CHANGES_REQUESTED
+    if contribution.submitted_at is not None:
+        return ContributionStatus.SUBMITTED
+    return ContributionStatus.IN_PROGRESS
+
+
+def include_again(actor: User, contribution: Contribution, expected_version: int | None = None) -> None:
+    _check_reviewer(actor, contribution)
+    if contribution.status != ContributionStatus.EXCLUDED:
+        raise ServiceError(f"{contribution.csp.name}'s contribution is not excluded")
+    status = status_after_inclusion(contribution)
+    _change_status(
+        contribution,
+        expected_version,
+        status=status,
+        decided_at=None,
+        decided_by_id=None,
+        excluded_reason=None,
+        updated_at=utcnow(),
+    )
+    record(
+        actor,
+        "contribution.included",
+        contribution,
+        f"{actor.full_name} included {contribution.csp.name}'s contribution in the bid again ({status.label.lower()})",
+        status=status.value,
+    )
+
+
+def _csp_recipients(contribution: Contribution) -> list[User]:
+    """The contribution's manager; if it has none, the CSP's active managers."""
+    manager = contribution.manager
+    if manager is not None and manager.active:
+        return [manager]
+    return list(
+        db.session.scalars(
+            select(User).where(
+                User.organisation_id == contribution.csp_id,
+                User.role == Role.CSP_MANAGER,
+                User.active.is_(True),
+            )
+        )
+    )
+
+
+def _email_decision(actor: User, contribution: Contribution, template: str, **context) -> None:
+    for user in _csp_recipients(contribution):
+        queue_email(
+            user.email,
+            template,
+            idempotency_key=f"{template}:{contribution.id}:{contribution.version}:{user.email}",
+            lead_bidder_id=contribution.lead_bidder_id,
+            contribution=contribution,
+            round=contribution.round,
+            user=user,
+            reviewer=actor,
+            link=absolute_url("contributions.task_list", contribution_id=contribution.id),
+            **context,
+        )
+
+
+# --- the activity timeline ------------------------------------------------------------------
+
+TIMELINE_ACTIONS = {
+    "contribution.submitted": "Submitted",
+    "contribution.changes_requested": "Changes requested",
+    "contribution.accepted": "Accepted",
+    "contribution.excluded": "Excluded from the bid",
+    "contribution.included": "Included in the bid again",
+    "contribution.extension_granted": "Extension granted",
+}
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    title: str
+    who: User | None
+    text: str = ""
+    items: list[str] | None = None
+    section: object | None = None
+    kind: str = "event"
+
+
+def timeline(contribution: Contribution) -> list[TimelineEntry]:
+    """What happened to the contribution, newest first: status changes, extensions, comments."""
+    titles = task_titles(contribution)
+    events = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.lead_bidder_id == contribution.lead_bidder_id,
+            AuditEvent.object_type == "Contribution",
+            AuditEvent.object_id == contribution.id,
+            AuditEvent.action.in_(TIMELINE_ACTIONS),
+        )
+    )
+    entries = []
+    for e in events:
+        detail = e.detail or {}
+        title = TIMELINE_ACTIONS[e.action]
+        text, items = "", None
+        if e.action == "contribution.submitted" and detail.get("resubmitted"):
+            title = "Resubmitted"
+        elif e.action == "contribution.changes_requested":
+            text = detail.get("message", "")
+            items = [titles.get(k, k) for k in detail.get("items", [])]
+        elif e.action in ("contribution.excluded", "contribution.extension_granted"):
+            text = detail.get("reason", "")
+        entries.append(TimelineEntry(at=e.created_at, title=title, who=e.actor, text=text, items=items))
+    for c in comments(contribution):
+        where = f"section {c.section.number}. {c.section.title}" if c.section else "the contribution as a whole"
+        entries.append(
+            TimelineEntry(
+                at=c.created_at,
+                title=f"Comment on {where}",
+                who=c.author,
+                text=c.body,
+                section=c.section,
+                kind="comment",
+            )
+        )
+    entries.sort(key=lambda x: x.at, reverse=True)
+    return entries
