@@ -1,1 +1,271 @@
-from app.bid import bp  # noqa: F401  (routes are being built)
+"""The collective bid's merged sections (lead bidder users).
+
+- overview: every section of the round's template with its merge status and word count, and the
+  merge order of the accepted contributions (move_contribution changes it).
+- section: one section's workspace: the accepted CSP texts, flags for texts changed since the
+  merge (with the changes), and the merged text (save_section, build_draft, remerge,
+  mark_reviewed, add_contribution change it).
+- section_history: every saved version of a merged text.
+
+Lead bidder users may look; administrators and staff may change, while the bid is a draft.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.bid import bp
+from app.bid.merge_forms import DraftForm, MergedTextForm
+from app.extensions import db
+from app.forms import ActionForm
+from app.policy import LEAD_ANY, LEAD_EDIT, get_round_or_404, roles_required
+from app.services import ServiceError
+from app.services import merge as service
+from app.text import count_words, diff_texts, normalise
+
+
+def _load(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    return rnd, service.get_or_create_bid(rnd)
+
+
+def _load_section(round_id: int, section_id: int):
+    rnd, bid = _load(round_id)
+    section = next((s for s in rnd.sections if s.id == section_id), None)
+    if section is None:
+        abort(404)
+    return rnd, bid, section
+
+
+def _load_contribution(rnd, contribution_id: int):
+    contribution = next((c for c in rnd.contributions if c.id == contribution_id), None)
+    if contribution is None:
+        abort(404)
+    return contribution
+
+
+def _workspace_url(rnd, section, anchor=None):
+    return url_for("bid.section", round_id=rnd.id, section_id=section.id, _anchor=anchor)
+
+
+@bp.get("/rounds/<int:round_id>")
+@roles_required(LEAD_ANY)
+def overview(round_id: int):
+    rnd, bid = _load(round_id)
+    db.session.commit()  # the bid, if this is the first time anyone has looked
+    return render_template(
+        "bid/overview.html",
+        title=f"Collective bid: {rnd.title}",
+        round=rnd,
+        bid=bid,
+        sections=service.overview(bid),
+        order=service.accepted(bid),
+        can_edit=service.can_edit(current_user, bid),
+        read_only=service.read_only_reason(bid),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/rounds/<int:round_id>/merge-order/<int:contribution_id>")
+@roles_required(LEAD_EDIT)
+def move_contribution(round_id: int, contribution_id: int):
+    rnd, bid = _load(round_id)
+    contribution = _load_contribution(rnd, contribution_id)
+    form = ActionForm()
+    direction = request.form.get("direction")
+    if form.validate_on_submit():
+        try:
+            service.move_contribution(current_user, bid, contribution, direction)
+        except ServiceError as exc:
+            flash(exc.message, "info")
+        else:
+            db.session.commit()
+            flash(f"{contribution.csp.name} moved {direction} the merge order", "success")
+    else:
+        flash("Your request timed out. Try again", "info")
+    return redirect(url_for("bid.overview", round_id=rnd.id, _anchor="merge-order"))
+
+
+def _section_page(rnd, bid, section, form, *, status=200, unsaved=False):
+    ws = service.workspace(bid, section)
+    return render_template(
+        "bid/section.html",
+        title=f"{section.number}. {section.title}",
+        round=rnd,
+        bid=bid,
+        section=section,
+        ws=ws,
+        form=form,
+        draft_form=DraftForm(formdata=None, data={"version": ws.merged.version if ws.merged else 0}),
+        action_form=ActionForm(formdata=None),
+        can_edit=service.can_edit(current_user, bid),
+        read_only=service.read_only_reason(bid),
+        text_words=count_words(form.text.data),
+        unsaved=unsaved,
+        revision_count=len(ws.merged.revisions) if ws.merged else 0,
+    ), status
+
+
+@bp.get("/rounds/<int:round_id>/sections/<int:section_id>")
+@roles_required(LEAD_ANY)
+def section(round_id: int, section_id: int):
+    rnd, bid, section = _load_section(round_id, section_id)
+    db.session.commit()
+    merged = service.merged_section(bid, section)
+    form = MergedTextForm.for_section(
+        section, formdata=None, data={"text": merged.text if merged else "", "version": merged.version if merged else 0}
+    )
+    return _section_page(rnd, bid, section, form)
+
+
+@bp.post("/rounds/<int:round_id>/sections/<int:section_id>")
+@roles_required(LEAD_EDIT)
+def save_section(round_id: int, section_id: int):
+    rnd, bid, section = _load_section(round_id, section_id)
+    form = MergedTextForm.for_section(section)
+    if form.validate_on_submit():
+        try:
+            revision = service.save_text(current_user, bid, section, form.text.data or "", form.expected_version)
+        except service.MergedConflict as conflict:
+            return _conflict_page(rnd, bid, section, conflict)
+        except ServiceError as exc:
+            if exc.field is None:  # the bid cannot be changed now (signed off, submitted)
+                flash(exc.message, "info")
+                return redirect(_workspace_url(rnd, section))
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            _flash_saved(section, revision)
+            return redirect(_workspace_url(rnd, section))
+    merged = service.merged_section(bid, section)
+    unsaved = normalise(form.text.data) != (merged.text if merged else "")
+    return _section_page(rnd, bid, section, form, status=400, unsaved=unsaved)
+
+
+def _flash_saved(section, revision) -> None:
+    name = f"{section.number}. {section.title}"
+    if revision is None:
+        flash(f"There were no changes to save in section {name}", "info")
+        return
+    flash(f"You saved the merged text of section {name}", "success")
+    limit = section.word_limit
+    if limit is not None and revision.word_count > limit:
+        flash(
+            f"Section {section.number} has {revision.word_count:,} words, which is over the funder's limit of "
+            f"{limit:,}. Shorten it before the bid is signed off",
+            "info",
+        )
+
+
+def _conflict_page(rnd, bid, section, conflict: service.MergedConflict):
+    """Nothing was saved. Both texts are shown; the form saves the editor's text against the newer version."""
+    newer = conflict.merged
+    form = MergedTextForm.for_section(
+        section, formdata=None, data={"text": conflict.their_text, "version": newer.version}
+    )
+    return render_template(
+        "bid/section_conflict.html",
+        title="This section has changed since you opened it",
+        round=rnd,
+        bid=bid,
+        section=section,
+        form=form,
+        newer=newer,
+        newer_words=count_words(newer.text),
+        text_words=count_words(conflict.their_text),
+        diff=diff_texts(newer.text, conflict.their_text),
+        unsaved=True,
+    ), 409
+
+
+@bp.post("/rounds/<int:round_id>/sections/<int:section_id>/draft")
+@roles_required(LEAD_EDIT)
+def build_draft(round_id: int, section_id: int):
+    rnd, bid, section = _load_section(round_id, section_id)
+    form = DraftForm()
+    if not form.validate_on_submit():
+        flash("Your request timed out. Try again", "info")
+        return redirect(_workspace_url(rnd, section))
+    ws = service.workspace(bid, section)
+    if ws.parts and ws.edited_since_draft and not form.confirmed and service.can_edit(current_user, bid):
+        # Rebuilding would replace the lead's edits: ask first (the old text stays in the history).
+        confirm = DraftForm(formdata=None, data={"version": form.version.data, "confirm": "yes"})
+        return render_template(
+            "bid/draft_confirm.html",
+            title=f"Replace the merged text of section {section.number}?",
+            round=rnd,
+            bid=bid,
+            section=section,
+            ws=ws,
+            form=confirm,
+        )
+    try:
+        service.build_draft(current_user, bid, section, form.expected_version, confirmed=form.confirmed)
+    except service.MergedConflict:
+        db.session.rollback()
+        flash("Someone changed the merged text while you were looking at it. Check it, then build the draft again",
+              "info")
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "info")
+    else:
+        db.session.commit()
+        flash(f"The first draft of section {section.number} has been built. Check and edit it below", "success")
+        return redirect(_workspace_url(rnd, section, "merged-text"))
+    return redirect(_workspace_url(rnd, section))
+
+
+def _source_action(round_id: int, section_id: int, contribution_id: int, action, done: str):
+    rnd, bid, section = _load_section(round_id, section_id)
+    contribution = _load_contribution(rnd, contribution_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("Your request timed out. Try again", "info")
+        return redirect(_workspace_url(rnd, section))
+    try:
+        action(current_user, bid, section, contribution)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "info")
+        return redirect(_workspace_url(rnd, section, f"source-{contribution.id}"))
+    db.session.commit()
+    flash(done.format(csp=contribution.csp.name), "success")
+    return redirect(_workspace_url(rnd, section, "merged-text"))
+
+
+@bp.post("/rounds/<int:round_id>/sections/<int:section_id>/sources/<int:contribution_id>/re-merge")
+@roles_required(LEAD_EDIT)
+def remerge(round_id: int, section_id: int, contribution_id: int):
+    return _source_action(round_id, section_id, contribution_id, service.remerge,
+                          "{csp}'s new text has replaced its part of the merged text")
+
+
+@bp.post("/rounds/<int:round_id>/sections/<int:section_id>/sources/<int:contribution_id>/reviewed")
+@roles_required(LEAD_EDIT)
+def mark_reviewed(round_id: int, section_id: int, contribution_id: int):
+    return _source_action(round_id, section_id, contribution_id, service.mark_reviewed,
+                          "You marked {csp}'s changes as reviewed")
+
+
+@bp.post("/rounds/<int:round_id>/sections/<int:section_id>/sources/<int:contribution_id>/add")
+@roles_required(LEAD_EDIT)
+def add_contribution(round_id: int, section_id: int, contribution_id: int):
+    return _source_action(round_id, section_id, contribution_id, service.add_source,
+                          "{csp}'s text has been added to the end of the merged text")
+
+
+@bp.get("/rounds/<int:round_id>/sections/<int:section_id>/history")
+@roles_required(LEAD_ANY)
+def section_history(round_id: int, section_id: int):
+    rnd, bid, section = _load_section(round_id, section_id)
+    db.session.commit()
+    merged = service.merged_section(bid, section)
+    return render_template(
+        "bid/section_history.html",
+        title=f"History of section {section.number}. {section.title} of the collective bid",
+        round=rnd,
+        bid=bid,
+        section=section,
+        revisions=service.revisions(merged),
+    )

@@ -1,0 +1,59 @@
+"""Forms for the merged sections of the collective bid."""
+
+from __future__ import annotations
+
+from govuk_frontend_wtf.wtforms_widgets import GovCharacterCount, GovSubmitInput, GovTextArea
+from wtforms import HiddenField, SubmitField, TextAreaField
+from wtforms.validators import Length
+
+from app.contributions.section_forms import FORMAT_HINT
+from app.forms import BaseForm
+from app.services.sections import MAX_CHARACTERS
+
+
+def _version(field) -> int:
+    """The version the page was loaded at; -1 (which never matches) if the page sent nonsense."""
+    value = (field.data or "").strip()
+    return int(value) if value.isdigit() else -1
+
+
+class MergedTextForm(BaseForm):
+    text = TextAreaField(
+        "Merged text",
+        description=FORMAT_HINT,
+        validators=[
+            Length(max=MAX_CHARACTERS, message=f"The merged text must be {MAX_CHARACTERS:,} characters or fewer")
+        ],
+        widget=GovCharacterCount(),
+    )
+    # The MergedSection.version this text was loaded at: saving is refused if it has moved on.
+    version = HiddenField()
+    save = SubmitField("Save merged text", widget=GovSubmitInput())
+
+    @classmethod
+    def for_section(cls, section, **kwargs) -> MergedTextForm:
+        """GOV.UK's character count in words mode, with the funder's limit for the section; a plain
+        textarea (counted by app/static/js/word-count.mjs) when it has none."""
+        form = cls(**kwargs)
+        if section.word_limit is None:
+            form.text.widget = GovTextArea()
+        return form
+
+    @property
+    def expected_version(self) -> int:
+        return _version(self.version)
+
+
+class DraftForm(BaseForm):
+    version = HiddenField()
+    # "yes" once the lead has confirmed replacing a merged text they have edited.
+    confirm = HiddenField()
+    build = SubmitField("Build the first draft", widget=GovSubmitInput())
+
+    @property
+    def expected_version(self) -> int:
+        return _version(self.version)
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirm.data == "yes"

@@ -1,0 +1,513 @@
+"""The collective bid's merged sections: building a first draft from the accepted contributions,
+saving the lead's edits, and keeping track of which CSP text each part was merged from.
+
+- get_or_create_bid(round): the round's CollectiveBid, made on first use (safe when two requests
+  make it at once: INSERT ... ON CONFLICT DO NOTHING on the unique round_id).
+- Merge order: the accepted contributions in the order the lead chose (CollectiveBid.merge_order),
+  the rest alphabetically by CSP name.
+- Every change of a merged text is a conditional UPDATE on MergedSection.version and makes a
+  MergedRevision, so history is never lost and a second editor gets a MergedConflict.
+- Provenance: a MergedSource per contribution records the SectionRevision the merge used. A newer
+  CSP revision (newer than both that and the one the lead marked as reviewed) flags the part.
+
+The merged text is plain text. Each CSP's part is attributed with a line of its own:
+
+    Reading Community Safety Partnership:
+
+    The CSP's text...
+
+so that it reads well when the bid is exported, and so that a part can be found again to re-merge it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.extensions import db
+from app.models import (
+    CollectiveBid,
+    Contribution,
+    ContributionStatus,
+    MergedRevision,
+    MergedSection,
+    MergedSource,
+    Role,
+    Round,
+    SectionResponse,
+    SectionRevision,
+    SectionTemplate,
+    User,
+)
+from app.models.base import utcnow
+from app.models.bid import BidStatus
+from app.services import ServiceError
+from app.services.audit import record
+from app.services.sections import MAX_CHARACTERS
+from app.text import Diff, count_words, diff_texts, normalise
+
+EDITORS = frozenset({Role.LEAD_ADMIN, Role.LEAD_STAFF})
+DRAFT_NOTE = "Automatic first draft"
+
+
+class MergedConflict(ServiceError):
+    """Someone changed the merged text after this editor loaded it. Nothing was saved."""
+
+    def __init__(self, merged: MergedSection, their_text: str):
+        super().__init__("Someone else saved this section while you were editing it", field="text")
+        self.merged = merged
+        self.their_text = their_text
+
+
+# --- the bid ---------------------------------------------------------------------------------
+
+
+def _insert():
+    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def get_or_create_bid(rnd: Round) -> CollectiveBid:
+    """The round's collective bid, created (as a draft) the first time anyone asks for it."""
+    bid = db.session.scalar(select(CollectiveBid).where(CollectiveBid.round_id == rnd.id))
+    if bid is not None:
+        return bid
+    db.session.execute(
+        _insert()(CollectiveBid)
+        .values(
+            round_id=rnd.id,
+            lead_bidder_id=rnd.lead_bidder_id,
+            status=BidStatus.DRAFT.value,
+            merge_order=[],
+            created_at=utcnow(),
+            version=1,
+        )
+        .on_conflict_do_nothing(index_elements=["round_id"])
+    )
+    return db.session.scalar(select(CollectiveBid).where(CollectiveBid.round_id == rnd.id))
+
+
+def can_edit(user: User, bid: CollectiveBid) -> bool:
+    """Lead bidder administrators and staff, while the bid is a draft (not signed off or submitted)."""
+    return (
+        user.is_authenticated
+        and user.role in EDITORS
+        and user.lead_bidder_id == bid.lead_bidder_id
+        and bid.status == BidStatus.DRAFT
+    )
+
+
+def read_only_reason(bid: CollectiveBid) -> str | None:
+    if bid.status == BidStatus.DRAFT:
+        return None
+    return f"The bid has been {bid.status.label.lower()}, so its sections cannot be changed"
+
+
+def _check_editable(actor: User, bid: CollectiveBid) -> None:
+    if not can_edit(actor, bid):
+        raise ServiceError(read_only_reason(bid) or "You cannot change the collective bid")
+
+
+def accepted(bid: CollectiveBid) -> list[Contribution]:
+    """The round's accepted contributions, in the merge order the lead chose; contributions not
+    in it yet (newly accepted) follow, alphabetically by CSP name."""
+    contributions = [c for c in bid.round.contributions if c.status == ContributionStatus.ACCEPTED]
+    rank = {cid: i for i, cid in enumerate(bid.merge_order or [])}
+    return sorted(contributions, key=lambda c: (rank.get(c.id, len(rank)), c.csp.name.lower(), c.id))
+
+
+def move_contribution(actor: User, bid: CollectiveBid, contribution: Contribution, direction: str) -> None:
+    _check_editable(actor, bid)
+    order = accepted(bid)
+    if contribution not in order or direction not in ("up", "down"):
+        raise ServiceError("Only accepted contributions can be moved in the merge order")
+    i = order.index(contribution)
+    j = i - 1 if direction == "up" else i + 1
+    if 0 <= j < len(order):
+        order[i], order[j] = order[j], order[i]
+    bid.merge_order = [c.id for c in order]  # a new list, so the JSON column is written
+    bid.version += 1
+    record(
+        actor,
+        "bid.merge_order_changed",
+        bid,
+        f"{actor.full_name} moved {contribution.csp.name} {direction} the merge order: "
+        + ", ".join(c.csp.name for c in order),
+        merge_order=bid.merge_order,
+    )
+    db.session.flush()
+
+
+# --- a section's sources -------------------------------------------------------------------------
+
+
+def merged_section(bid: CollectiveBid, section: SectionTemplate) -> MergedSection | None:
+    """As the database has it now."""
+    return db.session.scalar(
+        select(MergedSection)
+        .where(MergedSection.bid_id == bid.id, MergedSection.section_id == section.id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _ensure_merged(bid: CollectiveBid, section: SectionTemplate) -> MergedSection:
+    db.session.execute(
+        _insert()(MergedSection)
+        .values(bid_id=bid.id, section_id=section.id, text="", version=0)
+        .on_conflict_do_nothing(index_elements=["bid_id", "section_id"])
+    )
+    return merged_section(bid, section)
+
+
+def _latest_revision(contribution: Contribution, section: SectionTemplate) -> SectionRevision | None:
+    return db.session.scalar(
+        select(SectionRevision)
+        .join(SectionResponse, SectionRevision.response_id == SectionResponse.id)
+        .where(SectionResponse.contribution_id == contribution.id, SectionResponse.section_id == section.id)
+        .order_by(SectionRevision.number.desc())
+        .limit(1)
+    )
+
+
+def attributed(name: str, text: str) -> str:
+    """One CSP's part of a merged text: its name on a line of its own, a blank line, its text."""
+    return f"{name}:\n\n{normalise(text)}"
+
+
+@dataclass
+class Part:
+    """One accepted contribution's text for a section, and how it stands against the merge."""
+
+    contribution: Contribution
+    latest: SectionRevision | None  # the CSP's current text (its latest revision)
+    source: MergedSource | None  # None: not in the merged text yet
+    diff: Diff | None = None  # from `baseline` to `latest`, when changed
+    baseline: SectionRevision | None = None  # the revision the lead last merged or reviewed
+
+    @property
+    def text(self) -> str:
+        return self.latest.text if self.latest else ""
+
+    @property
+    def words(self) -> int:
+        return count_words(self.text)
+
+    @property
+    def in_merge(self) -> bool:
+        return self.source is not None
+
+    @property
+    def changed(self) -> bool:
+        if self.source is None or self.latest is None:
+            return False
+        seen = max(self.source.revision_id or 0, self.source.reviewed_revision_id or 0)
+        return self.latest.id > seen
+
+
+@dataclass
+class Workspace:
+    bid: CollectiveBid
+    section: SectionTemplate
+    merged: MergedSection | None
+    parts: list[Part] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.merged.text if self.merged else ""
+
+    @property
+    def words(self) -> int:
+        return count_words(self.text)
+
+    @property
+    def limit(self) -> int | None:
+        return self.section.word_limit
+
+    @property
+    def over_limit(self) -> bool:
+        return self.limit is not None and self.words > self.limit
+
+    @property
+    def csp_words(self) -> int:
+        """The accepted CSP texts together: what a merge of them all would start from."""
+        return sum(p.words for p in self.parts)
+
+    @property
+    def csp_over_limit(self) -> bool:
+        return self.limit is not None and self.csp_words > self.limit
+
+    @property
+    def drafted(self) -> bool:
+        return self.merged is not None and self.merged.version > 0
+
+    @property
+    def changed(self) -> list[Part]:
+        return [p for p in self.parts if p.changed]
+
+    @property
+    def missing(self) -> list[Part]:
+        """Accepted after the first draft: not yet in the merged text."""
+        if not self.drafted or not self.section.csp_contributes:
+            return []
+        return [p for p in self.parts if not p.in_merge]
+
+    @property
+    def edited_since_draft(self) -> bool:
+        """The merged text has been changed since the last automatic draft (so rebuilding it
+        would replace the lead's edits, and must be confirmed)."""
+        if self.merged is None or not self.merged.text:
+            return False
+        latest = self.merged.revisions[-1] if self.merged.revisions else None
+        return latest is None or latest.note != DRAFT_NOTE
+
+    @property
+    def status(self) -> str:
+        """not_started, written (lead-only sections), draft or needs_review."""
+        if not self.drafted or (not self.text and not self.section.csp_contributes):
+            return "not_started"
+        if not self.section.csp_contributes:
+            return "written"
+        if self.changed or self.missing:
+            return "needs_review"
+        return "draft"
+
+
+def workspace(bid: CollectiveBid, section: SectionTemplate) -> Workspace:
+    merged = merged_section(bid, section)
+    ws = Workspace(bid=bid, section=section, merged=merged)
+    if not section.csp_contributes:
+        return ws
+    sources = {s.contribution_id: s for s in (merged.sources if merged else [])}
+    for contribution in accepted(bid):
+        part = Part(contribution, _latest_revision(contribution, section), sources.get(contribution.id))
+        if part.changed:
+            src = part.source
+            baseline_id = max(src.revision_id or 0, src.reviewed_revision_id or 0)
+            part.baseline = db.session.get(SectionRevision, baseline_id) if baseline_id else None
+            part.diff = diff_texts(part.baseline.text if part.baseline else "", part.latest.text)
+        ws.parts.append(part)
+    return ws
+
+
+def overview(bid: CollectiveBid) -> list[Workspace]:
+    return [workspace(bid, section) for section in bid.round.sections]
+
+
+# --- writing the merged text ---------------------------------------------------------------------
+
+
+def _write(
+    actor: User,
+    bid: CollectiveBid,
+    section: SectionTemplate,
+    text: str,
+    expected_version: int,
+    *,
+    note: str | None,
+    action: str,
+    summary: str,
+    **detail,
+) -> MergedRevision | None:
+    """Write a new merged text and its revision, if the text is still at expected_version."""
+    _check_editable(actor, bid)
+    text = normalise(text)
+    if len(text) > MAX_CHARACTERS:
+        raise ServiceError(f"The merged text must be {MAX_CHARACTERS:,} characters or fewer", field="text")
+    merged = merged_section(bid, section) or _ensure_merged(bid, section)
+    if merged.version == expected_version and merged.text == text and note is None:
+        return None
+    now = utcnow()
+    result = db.session.execute(
+        update(MergedSection)
+        .where(MergedSection.id == merged.id, MergedSection.version == expected_version)
+        .values(text=text, version=MergedSection.version + 1, updated_at=now, updated_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(merged)
+    if result.rowcount != 1:
+        raise MergedConflict(merged, text)
+    words = count_words(text)
+    revision = MergedRevision(
+        merged_section_id=merged.id,
+        number=merged.version,
+        text=text,
+        word_count=words,
+        note=note,
+        created_at=now,
+        created_by_id=actor.id,
+    )
+    db.session.add(revision)
+    limit = section.word_limit
+    over = f", over the {limit:,} word limit" if limit is not None and words > limit else ""
+    record(
+        actor,
+        action,
+        merged,
+        f"{actor.full_name} {summary} in section {section.number}. {section.title} of the collective bid "
+        f"(revision {revision.number}, {words:,} words{over})",
+        lead_bidder_id=bid.lead_bidder_id,
+        bid_id=bid.id,
+        section_id=section.id,
+        revision=revision.number,
+        words=words,
+        **detail,
+    )
+    db.session.flush()
+    return revision
+
+
+def save_text(
+    actor: User, bid: CollectiveBid, section: SectionTemplate, text: str, expected_version: int
+) -> MergedRevision | None:
+    """The lead's own edit. None when nothing had changed. Over the word limit is allowed (work is
+    never lost); the pages warn."""
+    return _write(actor, bid, section, text, expected_version, note=None, action="merge.saved",
+                  summary="saved the merged text")
+
+
+def _set_source(merged: MergedSection, contribution: Contribution, revision: SectionRevision | None,
+                position: int) -> MergedSource:
+    source = next((s for s in merged.sources if s.contribution_id == contribution.id), None)
+    if source is None:
+        source = MergedSource(merged_section_id=merged.id, contribution_id=contribution.id)
+        merged.sources.append(source)
+    source.revision_id = revision.id if revision else None
+    source.reviewed_revision_id = None
+    source.position = position
+    source.merged_at = utcnow()
+    return source
+
+
+def build_draft(
+    actor: User, bid: CollectiveBid, section: SectionTemplate, expected_version: int, confirmed: bool = False
+) -> MergedRevision:
+    """The merged text built from the accepted contributions' latest texts, in the merge order,
+    each attributed to its CSP. Replaces the text (which stays in the revisions); when the lead has
+    edited it since the last automatic draft, only if `confirmed`."""
+    _check_editable(actor, bid)
+    if not section.csp_contributes:
+        raise ServiceError("The lead bidder writes this section: there are no CSP texts to merge")
+    ws = workspace(bid, section)
+    if not ws.parts:
+        raise ServiceError("There are no accepted contributions to merge yet")
+    if ws.edited_since_draft and not confirmed:
+        raise ServiceError("Confirm that you want to replace the merged text, which has been edited")
+    blocks = [attributed(p.contribution.csp.name, p.text) for p in ws.parts if p.text]
+    revision = _write(
+        actor, bid, section, "\n\n".join(blocks), expected_version,
+        note=DRAFT_NOTE, action="merge.draft_built",
+        summary="built an automatic first draft from " + ", ".join(p.contribution.csp.name for p in ws.parts),
+        contributions=[p.contribution.id for p in ws.parts],
+    )
+    merged = revision.merged_section
+    keep = {p.contribution.id for p in ws.parts}
+    for source in list(merged.sources):
+        if source.contribution_id not in keep:
+            merged.sources.remove(source)
+    for position, part in enumerate(ws.parts):
+        _set_source(merged, part.contribution, part.latest, position)
+    db.session.flush()
+    return revision
+
+
+def _part(bid: CollectiveBid, section: SectionTemplate, contribution: Contribution) -> tuple[Workspace, Part]:
+    ws = workspace(bid, section)
+    part = next((p for p in ws.parts if p.contribution.id == contribution.id), None)
+    if part is None:
+        raise ServiceError(f"{contribution.csp.name}'s contribution has not been accepted into the bid")
+    return ws, part
+
+
+def remerge(actor: User, bid: CollectiveBid, section: SectionTemplate, contribution: Contribution) -> MergedRevision:
+    """Replace one CSP's attributed part of the merged text with its current text. Only when that
+    part is still in the merged text exactly as it was merged; otherwise a ServiceError explains."""
+    _check_editable(actor, bid)
+    ws, part = _part(bid, section, contribution)
+    if part.source is None:
+        raise ServiceError(f"{contribution.csp.name}'s text is not in the merged text yet: add it instead")
+    if not part.changed:
+        raise ServiceError(f"{contribution.csp.name}'s text has not changed since it was merged")
+    name = contribution.csp.name
+    merged_from = part.source.revision
+    new_block = attributed(name, part.text) if part.text else ""
+    text = ws.text
+    if merged_from is None or not merged_from.text:
+        text = "\n\n".join(t for t in (text, new_block) if t)
+    else:
+        old_block = attributed(name, merged_from.text)
+        if text.count(old_block) != 1:
+            raise ServiceError(
+                f"{name}'s part of the merged text has been edited since it was merged, so it cannot be "
+                "replaced automatically. Change the merged text by hand using the changes shown, then mark "
+                f"{name}'s changes as reviewed"
+            )
+        text = text.replace(old_block, new_block)
+        text = "\n\n".join(b for b in text.split("\n\n") if b.strip())  # no gap left by an emptied part
+    revision = _write(
+        actor, bid, section, text, ws.merged.version,
+        note=f"Re-merged {name} (revision {part.latest.number})", action="merge.remerged",
+        summary=f"re-merged {name}'s text (revision {part.latest.number})",
+        contribution_id=contribution.id, source_revision=part.latest.number,
+    )
+    _set_source(revision.merged_section, contribution, part.latest, part.source.position)
+    db.session.flush()
+    return revision
+
+
+def mark_reviewed(actor: User, bid: CollectiveBid, section: SectionTemplate, contribution: Contribution) -> None:
+    """The lead has seen a CSP's newer text and dealt with it (or decided nothing needs to change)."""
+    _check_editable(actor, bid)
+    _, part = _part(bid, section, contribution)
+    if part.source is None or not part.changed:
+        raise ServiceError(f"There are no new changes from {contribution.csp.name} to review")
+    part.source.reviewed_revision_id = part.latest.id
+    record(
+        actor,
+        "merge.reviewed",
+        part.source,
+        f"{actor.full_name} marked {contribution.csp.name}'s changes (revision {part.latest.number}) to section "
+        f"{section.number}. {section.title} as reviewed",
+        lead_bidder_id=bid.lead_bidder_id,
+        bid_id=bid.id,
+        section_id=section.id,
+        contribution_id=contribution.id,
+        source_revision=part.latest.number,
+    )
+    db.session.flush()
+
+
+def add_source(actor: User, bid: CollectiveBid, section: SectionTemplate, contribution: Contribution) -> MergedRevision:
+    """A contribution accepted after the first draft: its attributed text added at the end."""
+    _check_editable(actor, bid)
+    ws, part = _part(bid, section, contribution)
+    if part.source is not None:
+        raise ServiceError(f"{contribution.csp.name}'s text is already in the merged text")
+    if not ws.drafted:
+        raise ServiceError("Build the first draft of this section first")
+    name = contribution.csp.name
+    block = attributed(name, part.text) if part.text else ""
+    revision = _write(
+        actor, bid, section, "\n\n".join(t for t in (ws.text, block) if t), ws.merged.version,
+        note=f"Added {name}" + (f" (revision {part.latest.number})" if part.latest else ""),
+        action="merge.source_added", summary=f"added {name}'s text",
+        contribution_id=contribution.id,
+    )
+    position = max((s.position for s in revision.merged_section.sources), default=-1) + 1
+    _set_source(revision.merged_section, contribution, part.latest, position)
+    db.session.flush()
+    return revision
+
+
+def revisions(merged: MergedSection | None) -> list[MergedRevision]:
+    """Newest first."""
+    if merged is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(MergedRevision)
+            .where(MergedRevision.merged_section_id == merged.id)
+            .order_by(MergedRevision.number.desc())
+        )
+    )
