@@ -214,6 +214,7 @@ def seed_round(lead: Organisation):
             written, lines = IN_PROGRESS[short]
             _fill(contribution, sections=written, completed=written // 2, lines=lines, complete_parts=False)
             contribution.status = ContributionStatus.IN_PROGRESS
+    _review_and_merge(rnd, lead)
     db.session.execute(
         OutboxEmail.__table__.update()
         .where(OutboxEmail.status == OutboxStatus.PENDING, OutboxEmail.lead_bidder_id == lead.id)
@@ -221,6 +222,37 @@ def seed_round(lead: Organisation):
     )
     db.session.flush()
     return rnd
+
+
+# Of the submitted contributions: these are accepted, this one is sent back for changes.
+ACCEPTED = ("Reading CSP", "Safer MK", "Oxford CSP")
+SENT_BACK = "Safer Slough"
+
+
+def _review_and_merge(rnd, lead: Organisation) -> None:
+    """Lead staff review: three contributions accepted, one sent back with a message; a merged
+    first draft of three sections of the collective bid."""
+    from app.services import merge, review
+
+    staff = next(u for u in lead.users if u.role == Role.LEAD_STAFF)
+    by_name = {c.csp.short_name: c for c in rnd.contributions}
+    for name in ACCEPTED:
+        review.accept(staff, by_name[name])
+    sent_back = by_name[SENT_BACK]
+    sections = [s for s in rnd.sections if s.csp_contributes]
+    review.request_changes(
+        staff,
+        sent_back,
+        [f"section-{sections[0].id}", "budget"],
+        "Thank you. Please add the 2017/18 figures for knife possession to your local need section, and split the "
+        "mentoring budget line between the two financial years.",
+    )
+    db.session.flush()
+    bid = merge.get_or_create_bid(rnd)
+    for section in sections[:3]:
+        merged = merge.merged_section(bid, section)
+        merge.build_draft(staff, bid, section, expected_version=merged.version if merged else 0)
+    db.session.flush()
 
 
 def _fill(contribution, sections: int, completed: int, lines: int, complete_parts: bool) -> None:

@@ -24,7 +24,9 @@ def section_of(endpoint: str | None) -> str | None:
         return SECTIONS[endpoint]
     if endpoint.startswith("admin."):
         return "admin.organisation"
-    if endpoint.startswith("rounds."):
+    if endpoint.startswith("rounds.") or endpoint.startswith("review."):  # review: issue 4
+        return "rounds.index"
+    if endpoint.startswith("bid."):  # the collective bid (issue 4.2)
         return "rounds.index"
     if endpoint.startswith("account."):
         return "account.overview"

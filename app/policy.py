@@ -16,6 +16,7 @@ from app.models import Organisation, OrganisationKind, Role, User
 
 LEAD_ADMIN = frozenset({Role.LEAD_ADMIN})
 LEAD_ANY = frozenset({Role.LEAD_ADMIN, Role.LEAD_STAFF, Role.VIEWER})
+LEAD_EDIT = frozenset({Role.LEAD_ADMIN, Role.LEAD_STAFF})  # issue 4.3: lead-held budget lines
 SIGNED_IN = frozenset(Role)
 
 
@@ -109,7 +110,36 @@ def can_edit_contribution(user: User, contribution) -> bool:
         and user.organisation_id == contribution.csp_id
         and contribution.round.status == RoundStatus.OPEN
         and contribution.status.csp_can_edit
+        and not bid_locks_contributions(contribution.round)  # issue 4.3
     )
+
+
+# --- the collective bid (issue 4.3: consolidation and sign-off) ---------------------------------
+
+def bid_locks_contributions(rnd) -> bool:
+    """A signed-off or submitted bid locks every contribution of its round."""
+    from sqlalchemy import select
+
+    from app.models.bid import BidStatus, CollectiveBid
+
+    status = db.session.scalar(select(CollectiveBid.status).where(CollectiveBid.round_id == rnd.id))
+    return status in (BidStatus.SIGNED_OFF, BidStatus.SUBMITTED)
+
+
+def can_change_lead_budget(user: User, bid) -> bool:
+    """Lead bidder administrators and staff, while the bid is a draft (or not started)."""
+    from app.models.bid import BidStatus
+
+    return (
+        user.is_authenticated
+        and user.role in LEAD_EDIT
+        and (bid is None or bid.status == BidStatus.DRAFT)
+    )
+
+
+def can_sign_off_bid(user: User) -> bool:
+    """Only lead bidder administrators sign off, mark as submitted and reopen."""
+    return user.is_authenticated and user.role == Role.LEAD_ADMIN
 
 
 def can_submit_contribution(user: User, contribution) -> bool:

@@ -1,1 +1,273 @@
-from app.bid import bp  # noqa: F401  (routes are being built)
+"""The collective bid (lead bidder): consolidated budget with lead-held lines, outcomes, partners,
+the readiness checklist, sign-off, submission to the funder and reopening.
+
+Everyone at the lead bidder sees these pages; administrators and staff change lead-held lines;
+only administrators sign off, mark as submitted and reopen. CSP users get 403."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.bid import bp
+from app.bid.consolidation_forms import BudgetLineForm, ReopenForm, SignOffForm, SubmittedForm
+from app.extensions import db
+from app.forms import ActionForm
+from app.models.bid import BidStatus
+from app.policy import (
+    LEAD_ADMIN,
+    LEAD_ANY,
+    LEAD_EDIT,
+    can_change_lead_budget,
+    can_sign_off_bid,
+    get_round_or_404,
+    roles_required,
+)
+from app.services import ServiceError, signoff
+from app.services import consolidation as service
+
+
+def _show_problems(form, exc: ServiceError) -> None:
+    for field, message in getattr(exc, "problems", [(exc.field, exc.message)]):
+        form.add_error(field, message)
+
+
+def _status(form) -> int:
+    return 400 if form.errors else 200
+
+
+def _budget_url(rnd) -> str:
+    return url_for("bid.consolidation_budget", round_id=rnd.id)
+
+
+def _editable_bid(round_id: int):
+    """(round, bid, None) when lead-held lines may change, else (round, bid, redirect)."""
+    rnd = get_round_or_404(current_user, round_id)
+    bid = service.find_bid(rnd)
+    if bid is not None and bid.status != BidStatus.DRAFT:
+        flash(f"The bid has been {bid.status.label.lower()}, so its budget cannot be changed unless "
+              "an administrator reopens it", "info")
+        return rnd, bid, redirect(_budget_url(rnd))
+    return rnd, bid, None
+
+
+def _lead_line_or_404(bid, line_id: int):
+    line = service.get_lead_line(bid, line_id) if bid is not None else None
+    if line is None:
+        abort(404)
+    return line
+
+
+# --- consolidated budget ----------------------------------------------------------------------
+
+@bp.route("/rounds/<int:round_id>/budget")
+@roles_required(LEAD_ANY)
+def consolidation_budget(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    budget = service.consolidated_budget(rnd)
+    return render_template(
+        "bid/consolidation_budget.html",
+        title="Consolidated budget",
+        rnd=rnd,
+        budget=budget,
+        bid=budget.bid,
+        can_edit=can_change_lead_budget(current_user, budget.bid),
+    )
+
+
+@bp.route("/rounds/<int:round_id>/budget/lines/new", methods=["GET", "POST"])
+@roles_required(LEAD_EDIT)
+def consolidation_add_line(round_id: int):
+    rnd, bid, locked = _editable_bid(round_id)
+    if locked:
+        return locked
+    form = BudgetLineForm(rnd)
+    if form.validate_on_submit():
+        try:
+            line = service.add_lead_line(current_user, service.get_or_create_bid(rnd), **form.values())
+        except ServiceError as exc:
+            _show_problems(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Lead-held budget line added: {line.description}", "success")
+            return redirect(_budget_url(rnd))
+    return render_template(
+        "bid/consolidation_line_form.html", title="Add a lead-held budget line", rnd=rnd, form=form
+    ), _status(form)
+
+
+@bp.route("/rounds/<int:round_id>/budget/lines/<int:line_id>", methods=["GET", "POST"])
+@roles_required(LEAD_EDIT)
+def consolidation_edit_line(round_id: int, line_id: int):
+    rnd, bid, locked = _editable_bid(round_id)
+    line = _lead_line_or_404(bid, line_id)
+    if locked:
+        return locked
+    form = BudgetLineForm(rnd)
+    if request.method == "GET":
+        form.fill_from(line)
+    if form.validate_on_submit():
+        try:
+            changed = service.change_lead_line(current_user, line, **form.values())
+        except ServiceError as exc:
+            _show_problems(form, exc)
+        else:
+            db.session.commit()
+            if changed:
+                flash(f"Lead-held budget line changed: {line.description}", "success")
+            return redirect(_budget_url(rnd))
+    return render_template(
+        "bid/consolidation_line_form.html", title="Change a lead-held budget line", rnd=rnd, form=form, line=line
+    ), _status(form)
+
+
+@bp.route("/rounds/<int:round_id>/budget/lines/<int:line_id>/delete", methods=["GET", "POST"])
+@roles_required(LEAD_EDIT)
+def consolidation_delete_line(round_id: int, line_id: int):
+    rnd, bid, locked = _editable_bid(round_id)
+    line = _lead_line_or_404(bid, line_id)
+    if locked:
+        return locked
+    form = ActionForm()
+    if form.validate_on_submit():
+        description = line.description
+        try:
+            service.delete_lead_line(current_user, line)
+        except ServiceError as exc:
+            flash(exc.message, "info")
+        else:
+            db.session.commit()
+            flash(f"Lead-held budget line deleted: {description}", "success")
+        return redirect(_budget_url(rnd))
+    return render_template(
+        "bid/consolidation_line_delete.html",
+        title="Are you sure you want to delete this budget line?",
+        rnd=rnd,
+        line=line,
+        form=form,
+    ), _status(form)
+
+
+# --- outcomes and partners --------------------------------------------------------------------
+
+@bp.route("/rounds/<int:round_id>/outcomes")
+@roles_required(LEAD_ANY)
+def consolidation_outcomes(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    return render_template(
+        "bid/consolidation_outcomes.html",
+        title="Consolidated outcomes",
+        rnd=rnd,
+        outcomes=service.consolidated_outcomes(rnd),
+        waiting=service.waiting_contributions(rnd),
+    )
+
+
+@bp.route("/rounds/<int:round_id>/partners")
+@roles_required(LEAD_ANY)
+def consolidation_partners(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    return render_template(
+        "bid/consolidation_partners.html",
+        title="Partners",
+        rnd=rnd,
+        partners=service.consolidated_partners(rnd),
+        waiting=service.waiting_contributions(rnd),
+    )
+
+
+# --- readiness, sign-off, submission, reopening -----------------------------------------------
+
+@bp.route("/rounds/<int:round_id>/readiness")
+@roles_required(LEAD_ANY)
+def consolidation_readiness(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    budget = service.consolidated_budget(rnd)
+    return render_template(
+        "bid/consolidation_readiness.html",
+        title="Readiness and sign-off",
+        rnd=rnd,
+        bid=budget.bid,
+        readiness=service.readiness(rnd, budget),
+        can_sign_off=can_sign_off_bid(current_user),
+    )
+
+
+@bp.route("/rounds/<int:round_id>/sign-off", methods=["GET", "POST"])
+@roles_required(LEAD_ADMIN)
+def consolidation_sign_off(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    bid = service.find_bid(rnd)
+    if bid is not None and bid.status != BidStatus.DRAFT:
+        flash(f"The bid has already been {bid.status.label.lower()}", "info")
+        return redirect(url_for("bid.consolidation_readiness", round_id=rnd.id))
+    readiness = service.readiness(rnd)
+    form = SignOffForm()
+    if request.method == "GET":
+        form.declaration.data = signoff.DEFAULT_DECLARATION
+    if form.validate_on_submit():
+        try:
+            signoff.sign_off(current_user, service.get_or_create_bid(rnd), form.declaration.data)
+        except ServiceError as exc:
+            _show_problems(form, exc)
+        else:
+            db.session.commit()
+            flash("The bid has been signed off", "success")
+            return redirect(url_for("bid.consolidation_readiness", round_id=rnd.id))
+    return render_template(
+        "bid/consolidation_sign_off.html", title="Sign off the bid", rnd=rnd, form=form, readiness=readiness
+    ), _status(form)
+
+
+@bp.route("/rounds/<int:round_id>/submitted", methods=["GET", "POST"])
+@roles_required(LEAD_ADMIN)
+def consolidation_submitted(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    bid = service.find_bid(rnd)
+    if bid is None or bid.status != BidStatus.SIGNED_OFF:
+        flash("The bid must be signed off before it is marked as submitted"
+              if bid is None or bid.status == BidStatus.DRAFT
+              else "The bid has already been marked as submitted", "info")
+        return redirect(url_for("bid.consolidation_readiness", round_id=rnd.id))
+    form = SubmittedForm()
+    if form.validate_on_submit():
+        try:
+            signoff.mark_submitted(current_user, bid, form.submitted_at_utc, form.funder_reference.data)
+        except ServiceError as exc:
+            _show_problems(form, exc)
+        else:
+            db.session.commit()
+            flash(f"The bid has been marked as submitted to {rnd.funder}", "success")
+            return redirect(url_for("bid.consolidation_readiness", round_id=rnd.id))
+    return render_template(
+        "bid/consolidation_submitted.html", title="Mark the bid as submitted", rnd=rnd, bid=bid, form=form
+    ), _status(form)
+
+
+@bp.route("/rounds/<int:round_id>/reopen", methods=["GET", "POST"])
+@roles_required(LEAD_ADMIN)
+def consolidation_reopen(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    bid = service.find_bid(rnd)
+    if bid is None or bid.status == BidStatus.DRAFT:
+        flash("The bid is already a draft", "info")
+        return redirect(url_for("bid.consolidation_readiness", round_id=rnd.id))
+    form = ReopenForm()
+    if form.validate_on_submit():
+        try:
+            signoff.reopen(current_user, bid, form.reason.data)
+        except ServiceError as exc:
+            _show_problems(form, exc)
+        else:
+            db.session.commit()
+            flash("The bid has been reopened. It is a draft again", "success")
+            return redirect(url_for("bid.consolidation_readiness", round_id=rnd.id))
+    return render_template(
+        "bid/consolidation_reopen.html", title="Reopen the bid", rnd=rnd, bid=bid, form=form
+    ), _status(form)
+
+
+@bp.app_context_processor
+def _consolidation_helpers():
+    """For bid/_consolidation_links.html, included by the bid overview page."""
+    return {"consolidation_readiness": service.readiness}

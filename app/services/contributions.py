@@ -154,6 +154,13 @@ def check_editable(actor: User, contribution: Contribution) -> None:
 
 
 def locked_message(contribution: Contribution) -> str:
+    from app.policy import bid_locks_contributions  # issue 4.3: a signed-off or submitted bid locks
+
+    if bid_locks_contributions(contribution.round):
+        return (
+            f"{contribution.round.lead_bidder.display_name} has signed off the collective bid, so contributions "
+            "cannot be changed unless it is reopened"
+        )
     if contribution.status in (ContributionStatus.SUBMITTED, ContributionStatus.ACCEPTED):
         return (
             f"This contribution was submitted, so it cannot be changed unless "
@@ -209,11 +216,16 @@ def submit(actor: User, contribution: Contribution, now: datetime | None = None)
     if result.rowcount != 1:
         raise ServiceError("Someone else changed this contribution just now. Check it and try again")
     db.session.refresh(contribution)
+    # Review (issue 4): a resubmission resolves the lead bidder's open change requests.
+    from app.services.review import resolve_change_requests
+
+    resubmitted = resolve_change_requests(contribution, now) > 0
     record(
         actor,
         "contribution.submitted",
         contribution,
-        f"{actor.full_name} submitted {contribution.csp.name}'s contribution",
+        f"{actor.full_name} {'resubmitted' if resubmitted else 'submitted'} {contribution.csp.name}'s contribution",
+        **({"resubmitted": True} if resubmitted else {}),
     )
     _email_submitted(actor, contribution)
 
