@@ -40,6 +40,9 @@ SHOTS = [
     ("bracknell@csp.example.org", "/home", "home-csp-manager.png"),
     ("bracknell@csp.example.org", "/contributions/2", "task-list.png"),
     ("reading@csp.example.org", "/contributions/6/check-your-answers", "check-answers.png"),
+    ("staff@tvpcc.example.org", "/review/rounds/1", "review-overview.png"),
+    ("staff@tvpcc.example.org", "/bid/rounds/1", "bid-overview.png"),
+    ("staff@tvpcc.example.org", "/bid/rounds/1/budget", "bid-budget.png"),
 ]
 
 
