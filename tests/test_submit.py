@@ -16,6 +16,7 @@ from app.models import (
     OutboxEmail,
     Outcome,
     SectionResponse,
+    SectionRevision,
 )
 from app.models.base import utcnow
 from app.services.outbox import deliver_due
@@ -28,11 +29,12 @@ def complete_everything(app, contribution_id: int) -> None:
         c = db.session.get(Contribution, contribution_id)
         for s in c.round.sections:
             if s.csp_contributes:
-                db.session.add(
-                    SectionResponse(
-                        contribution=c, section=s, text=f"Our text for {s.title}.", completed=True, version=1
-                    )
+                text = f"Our text for {s.title}."
+                response = SectionResponse(contribution=c, section=s, text=text, completed=True, version=1)
+                response.revisions.append(
+                    SectionRevision(number=1, text=text, word_count=len(text.split()), completed=True)
                 )
+                db.session.add(response)
         year, category = c.round.financial_years[0], c.round.cost_categories[0]
         db.session.add(
             BudgetLine(
