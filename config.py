@@ -104,6 +104,8 @@ class Config:
     # Supporting documents: stored outside the static folder, under generated names.
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+    # Exported files (Word, PDF, Excel, CSV, ZIP), kept so they can be downloaded again later.
+    EXPORT_FOLDER = os.environ.get("EXPORT_FOLDER", str(INSTANCE_DIR / "exports"))
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
     @classmethod
@@ -138,6 +140,7 @@ class TestingConfig(Config):
     SERVER_NAME = None
     # One fixed folder (not mkdtemp): the browser tests' gunicorn workers must share it.
     UPLOAD_FOLDER = str(Path(tempfile.gettempdir()) / "partnership-bid-test-uploads")
+    EXPORT_FOLDER = str(Path(tempfile.gettempdir()) / "partnership-bid-test-exports")
 
 
 class ProductionConfig(Config):

@@ -35,12 +35,13 @@ def normalise(text: str | None) -> str:
     return text.strip()
 
 
-def _blocks(text: str) -> list[tuple[str, list]]:
-    """Split text into ("p", [lines]), ("ul", [items]) and ("ol", [(number, item)]) blocks."""
-    blocks: list[tuple[str, list]] = []
+def blocks(text: str) -> list[tuple[str, list]]:
+    """Split text into ("p", [lines]), ("ul", [items]) and ("ol", [(number, item)]) blocks: the
+    layout render_text shows, for anything else that lays text out (the Word and PDF exports)."""
+    found: list[tuple[str, list]] = []
     for line in normalise(text).split("\n"):
         if not line.strip():
-            blocks.append(("gap", []))
+            found.append(("gap", []))
             continue
         bullet, numbered = _BULLET.match(line), _NUMBERED.match(line)
         if bullet:
@@ -49,17 +50,17 @@ def _blocks(text: str) -> list[tuple[str, list]]:
             kind, item = "ol", (int(numbered.group(1)), numbered.group(2))
         else:
             kind, item = "p", line.strip()
-        if blocks and blocks[-1][0] == kind:
-            blocks[-1][1].append(item)
+        if found and found[-1][0] == kind:
+            found[-1][1].append(item)
         else:
-            blocks.append((kind, [item]))
-    return [b for b in blocks if b[0] != "gap"]
+            found.append((kind, [item]))
+    return [b for b in found if b[0] != "gap"]
 
 
 def render_text(text: str | None) -> Markup:
     """Plain text as safe HTML paragraphs and lists (every character of the text is escaped)."""
     html: list[Markup] = []
-    for kind, items in _blocks(text or ""):
+    for kind, items in blocks(text or ""):
         if kind == "ul":
             lis = Markup("").join(Markup("<li>{}</li>").format(item) for item in items)
             html.append(Markup('<ul class="govuk-list govuk-list--bullet">{}</ul>').format(lis))

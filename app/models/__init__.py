@@ -14,6 +14,7 @@ from app.models.contribution import (
     SectionRevision,
 )
 from app.models.draft import PendingDraft
+from app.models.export import ExportRecord, ExportStatus
 from app.models.organisation import Organisation, OrganisationKind, csps_of
 from app.models.outbox import OutboxEmail, OutboxStatus
 from app.models.review import ChangeRequest, ReviewComment
@@ -51,6 +52,8 @@ __all__ = [
     "Outcome",
     "PartnerInvolvement",
     "PendingDraft",
+    "ExportRecord",
+    "ExportStatus",
     "Round",
     "RoundStatus",
     "SectionResponse",

@@ -1,0 +1,75 @@
+"""Exports: every file made from the collective bid (or one contribution) is recorded, kept and
+can be downloaded again."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+from app.models.contribution import Contribution
+from app.models.round import Round
+from app.models.user import User
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class ExportStatus(enum.StrEnum):
+    PENDING = "pending"  # asked for; nobody has started making it
+    PREPARING = "preparing"  # claimed by a request or command (claimed_at says when)
+    READY = "ready"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return {"pending": "Waiting", "preparing": "Being prepared", "ready": "Ready", "failed": "Failed"}[self.value]
+
+
+class ExportRecord(db.Model):
+    __tablename__ = "export_record"
+    __table_args__ = (Index("ix_export_record_round", "round_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_bidder_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("funding_round.id", ondelete="CASCADE"))
+    # None: the collective bid. Otherwise: one CSP's contribution.
+    contribution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contribution.id", ondelete="CASCADE"), index=True
+    )
+    format: Mapped[str] = mapped_column(String(20))  # a key of app.services.exports.FORMATS
+    status: Mapped[ExportStatus] = mapped_column(_enum(ExportStatus), default=ExportStatus.PENDING)
+    # What was exported: "Draft", "Signed off", "Submitted to the funder" (bid) or the contribution's status.
+    content_status: Mapped[str | None] = mapped_column(String(40))
+    signed_off: Mapped[bool] = mapped_column(default=False)
+    # SHA-256 of the exported content (text, budget, outcomes, partners, documents): the same
+    # hash means the same version of the bid, whatever the format or time of export.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    stored_name: Mapped[str | None] = mapped_column(String(80), unique=True)
+    size_bytes: Mapped[int | None]
+    source: Mapped[str] = mapped_column(String(20), default="web")  # "web" or "command line"
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int | None]
+
+    round: Mapped[Round] = relationship()
+    contribution: Mapped[Contribution | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def tenant_id(self) -> int:
+        return self.lead_bidder_id
+
+    @property
+    def short_hash(self) -> str:
+        return (self.content_hash or "")[:12]

@@ -1,0 +1,299 @@
+"""Exports of the collective bid (Word, PDF, Excel, CSV, ZIP) and of one contribution (Word, PDF).
+
+The flow, for the web and the command line alike:
+
+1. `request_export()` writes an ExportRecord (pending) in the request's transaction.
+2. `prepare()` claims it with a conditional UPDATE (so two requests, or a double click, make the
+   file once), reads the content (content.py), renders it (word.py, pdf.py, excel.py, tables.py,
+   archive.py), stores the file in EXPORT_FOLDER under a random name and marks the record ready
+   with the file's SHA-256 and the content hash. It commits its own steps, like the outbox worker:
+   the claim must be visible to other requests while the file is being made.
+   A claim older than STALE_AFTER (a worker killed mid-export) may be taken over.
+3. The file can be downloaded again at any time; the record says who made it, when, from which
+   version of the content (content hash) and whether the bid was signed off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from app.extensions import db
+from app.filters import to_london
+from app.models import Contribution, ExportRecord, ExportStatus, Round, User
+from app.models.base import utcnow
+from app.services import ServiceError
+from app.services.audit import record
+from app.services.exports.content import ExportContent, bid_content, contribution_content
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=10)
+BID, CONTRIBUTION = "bid", "contribution"
+
+
+@dataclass(frozen=True)
+class Format:
+    key: str
+    label: str  # "Word document"
+    extension: str
+    mimetype: str
+    hint: str
+    scopes: frozenset[str]
+
+
+FORMATS: dict[str, Format] = {
+    f.key: f
+    for f in (
+        Format("docx", "Word document", "docx",
+               "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+               "Cover page, contents, every section, budget tables, outcomes, partners and documents",
+               frozenset({BID, CONTRIBUTION})),
+        Format("pdf", "PDF", "pdf", "application/pdf",
+               "The same content as the Word document, A4, with bookmarks and page numbers",
+               frozenset({BID, CONTRIBUTION})),
+        Format("xlsx", "Excel spreadsheet", "xlsx",
+               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               "The consolidated budget with live totals, and one sheet for each CSP",
+               frozenset({BID})),
+        Format("csv", "Budget lines (CSV)", "csv", "text/csv",
+               "Every budget line, one row each, for other spreadsheets and systems",
+               frozenset({BID})),
+        Format("csv-outcomes", "Outcomes (CSV)", "csv", "text/csv",
+               "Every outcome, one row each",
+               frozenset({BID})),
+        Format("zip", "Everything (ZIP)", "zip", "application/zip",
+               "All of the above and every supporting document, in a folder for each CSP, with a manifest",
+               frozenset({BID})),
+    )
+}
+
+
+def formats_for(scope: str) -> list[Format]:
+    return [f for f in FORMATS.values() if scope in f.scopes]
+
+
+def render(content: ExportContent, key: str) -> bytes:
+    """The file's bytes: one format of the content."""
+    if key == "docx":
+        from app.services.exports.word import render_docx
+        return render_docx(content)
+    if key == "pdf":
+        from app.services.exports.pdf import render_pdf
+        return render_pdf(content)
+    if key == "xlsx":
+        from app.services.exports.excel import render_xlsx
+        return render_xlsx(content)
+    if key == "csv":
+        from app.services.exports.tables import budget_lines_csv
+        return budget_lines_csv(content)
+    if key == "csv-outcomes":
+        from app.services.exports.tables import outcomes_csv
+        return outcomes_csv(content)
+    if key == "zip":
+        from app.services.exports.archive import render_zip
+        return render_zip(content)
+    raise ValueError(f"Unknown export format {key!r}")
+
+
+# --- names and storage -------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+
+
+def filename_for(content: ExportContent, key: str) -> str:
+    """'Early Intervention Youth Fund 2018-19 - collective bid - signed off - 2026-11-25.docx'."""
+    fmt = FORMATS[key]
+    if content.kind == BID:
+        what = "collective bid" + (" - signed off" if content.signed_off else " - draft")
+    else:
+        what = f"{content.csps[0]} contribution"
+    if key == "csv":
+        what += " - budget lines"
+    elif key == "csv-outcomes":
+        what += " - outcomes"
+    day = to_london(content.generated_at).date().isoformat()
+    name = _UNSAFE.sub("-", f"{content.round_title} - {what} - {day}")
+    return f"{name.strip(' .-')[:200]}.{fmt.extension}"
+
+
+def export_folder() -> Path:
+    folder = Path(current_app.config["EXPORT_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def stored_path(export: ExportRecord) -> Path:
+    if not export.stored_name:
+        raise FileNotFoundError("This export has no file")
+    return export_folder() / export.stored_name
+
+
+def _store(data: bytes, extension: str) -> str:
+    name = f"{secrets.token_hex(16)}.{extension}"
+    folder = export_folder()
+    tmp = folder / f".{name}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(folder / name)
+    return name
+
+
+# --- the flow ----------------------------------------------------------------------------------
+
+def scope_of(export: ExportRecord) -> str:
+    return CONTRIBUTION if export.contribution_id else BID
+
+
+def request_export(
+    actor: User | None, rnd: Round, key: str, contribution: Contribution | None = None, source: str = "web"
+) -> ExportRecord:
+    scope = CONTRIBUTION if contribution is not None else BID
+    fmt = FORMATS.get(key)
+    if fmt is None or scope not in fmt.scopes:
+        choices = ", ".join(f.label for f in formats_for(scope))
+        raise ServiceError(f"Select the kind of file to export: {choices}", field="format")
+    export = ExportRecord(
+        lead_bidder_id=rnd.lead_bidder_id,
+        round_id=rnd.id,
+        contribution_id=contribution.id if contribution is not None else None,
+        format=key,
+        status=ExportStatus.PENDING,
+        source=source,
+        created_by_id=actor.id if actor is not None else None,
+    )
+    db.session.add(export)
+    db.session.flush()
+    return export
+
+
+def _claim(export_id: int) -> bool:
+    now = utcnow()
+    result = db.session.execute(
+        update(ExportRecord)
+        .where(
+            ExportRecord.id == export_id,
+            or_(
+                ExportRecord.status == ExportStatus.PENDING,
+                (ExportRecord.status == ExportStatus.PREPARING) & (ExportRecord.claimed_at < now - STALE_AFTER),
+            ),
+        )
+        .values(status=ExportStatus.PREPARING, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def content_for(export: ExportRecord) -> ExportContent:
+    if export.contribution_id:
+        return contribution_content(export.contribution)
+    return bid_content(export.round)
+
+
+def describe(export: ExportRecord) -> str:
+    fmt = FORMATS[export.format]
+    what = f"the contribution from {export.contribution.csp.name}" if export.contribution_id else "the collective bid"
+    return f"{fmt.label} of {what} for {export.round.title}"
+
+
+def prepare(export_id: int) -> ExportRecord:
+    """Make the file for a pending export (or return it as it is when someone else is making it,
+    or it is already made). Commits."""
+    if _claim(export_id):
+        export = db.session.get(ExportRecord, export_id)
+        started = time.perf_counter()
+        try:
+            content = content_for(export)
+            data = render(content, export.format)
+            stored = _store(data, FORMATS[export.format].extension)
+        except Exception as exc:  # a broken export must say so, not spin for ever
+            db.session.rollback()
+            log.exception("Export %s failed", export_id)
+            export = db.session.get(ExportRecord, export_id)
+            export.status = ExportStatus.FAILED
+            export.error = f"{type(exc).__name__}: {exc}"[:2000]
+            export.finished_at = utcnow()
+            db.session.commit()
+            return export
+        export.status = ExportStatus.READY
+        export.stored_name = stored
+        export.filename = filename_for(content, export.format)
+        export.size_bytes = len(data)
+        export.file_sha256 = hashlib.sha256(data).hexdigest()
+        export.content_hash = content.content_hash
+        export.content_status = content.status
+        export.signed_off = content.signed_off
+        export.finished_at = utcnow()
+        export.duration_ms = int((time.perf_counter() - started) * 1000)
+        record(
+            export.created_by, "export.created", export,
+            f"Exported {describe(export)} ({content.status.lower()}, version {content.short_hash})",
+            round_id=export.round_id, contribution_id=export.contribution_id, format=export.format,
+            content_hash=content.content_hash, file_sha256=export.file_sha256, source=export.source,
+        )
+        db.session.commit()
+        return export
+    export = db.session.get(ExportRecord, export_id)
+    db.session.refresh(export)
+    return export
+
+
+def export_now(
+    actor: User | None, rnd: Round, key: str, contribution: Contribution | None = None, source: str = "web"
+) -> ExportRecord:
+    """Request and make an export in one go (the command line). Commits."""
+    export = request_export(actor, rnd, key, contribution, source=source)
+    db.session.commit()
+    return prepare(export.id)
+
+
+def retry(export: ExportRecord) -> None:
+    """A failed export may be tried again."""
+    if export.status != ExportStatus.FAILED:
+        raise ServiceError("Only an export that failed can be tried again")
+    export.status = ExportStatus.PENDING
+    export.error = None
+    export.claimed_at = None
+    db.session.flush()
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+def bid_exports(rnd: Round, limit: int = 50) -> list[ExportRecord]:
+    return list(db.session.scalars(
+        select(ExportRecord)
+        .where(ExportRecord.round_id == rnd.id, ExportRecord.contribution_id.is_(None))
+        .order_by(ExportRecord.created_at.desc(), ExportRecord.id.desc())
+        .limit(limit)
+    ))
+
+
+def contribution_exports(contribution: Contribution, limit: int = 50) -> list[ExportRecord]:
+    return list(db.session.scalars(
+        select(ExportRecord)
+        .where(ExportRecord.contribution_id == contribution.id)
+        .order_by(ExportRecord.created_at.desc(), ExportRecord.id.desc())
+        .limit(limit)
+    ))
+
+
+def is_stale(export: ExportRecord) -> bool:
+    """Being prepared for longer than STALE_AFTER: the worker making it has gone."""
+    return (
+        export.status == ExportStatus.PREPARING
+        and export.claimed_at is not None
+        and export.claimed_at < utcnow() - STALE_AFTER
+    )

@@ -1,0 +1,348 @@
+"""What an export contains, read once from the database into plain data.
+
+Every format (Word, PDF, Excel, CSV, ZIP) is made from one `ExportContent`, so they all say the
+same thing, and the renderers never touch the database. Totals are computed here from the lines
+(`year_category_totals()`, `csp_budgets()` ...), once, in integer pence.
+
+`content_hash` is the SHA-256 of the content (not of a file, and not of when it was made): two
+exports with the same hash are the same version of the bid, whatever their format.
+
+The collective bid's content is what the bid pages show: the merged text of every section in
+template order, the consolidated budget (accepted contributions and the lead's own lines), the
+accepted contributions' outcomes, partners (de-duplicated) and supporting documents.
+A contribution's content is that CSP's answers, budget, outcomes, partners and documents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from app.models import Contribution, Round
+from app.models.base import utcnow
+
+LEAD_LINES = "lead-held lines"  # the CSP column's words for the lead bidder's own budget lines
+
+
+@dataclass(frozen=True)
+class SectionText:
+    number: int
+    title: str
+    text: str  # plain text (app.text.blocks lays it out)
+    word_limit: int | None
+    words: int
+    lead_only: bool = False  # written by the lead bidder, not the CSPs
+
+
+@dataclass(frozen=True)
+class LineRow:
+    csp: str  # the CSP's name, or f"{lead bidder} ({LEAD_LINES})"
+    year: str  # "2018/19"
+    category: str  # "Staff costs"
+    description: str
+    amount_pence: int
+    match_pence: int
+    match_type: str | None  # "Cash", "In-kind" or None
+    match_source: str | None
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    csp: str
+    measure: str
+    baseline: str
+    target: str
+    by_when: date
+
+
+@dataclass(frozen=True)
+class PartnerRow:
+    name: str
+    csps: tuple[str, ...]
+    roles: tuple[tuple[str, str], ...]  # (CSP name, role)
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    csp: str
+    filename: str
+    description: str | None
+    content_type: str
+    size_bytes: int
+    sha256: str
+    path: Path  # where the file is stored (not part of the content hash)
+
+
+@dataclass
+class CspBudget:
+    name: str
+    lines: list[LineRow]
+    amounts: dict[tuple[str, str], int]  # (category, year) -> pence
+    by_year: dict[str, int]
+    match_by_year: dict[str, int]
+    total: int
+    match_total: int
+
+
+@dataclass
+class ExportContent:
+    kind: str  # "bid" or "contribution"
+    title: str  # the round's title (bid) or "<CSP>: contribution to <round title>"
+    fund_name: str
+    funder: str
+    round_title: str
+    lead_bidder: str
+    csps: list[str]  # the partner CSPs (bid: accepted contributions; contribution: that CSP)
+    status: str  # "Draft", "Signed off", "Submitted to the funder"; a contribution's status label
+    signed_off: bool
+    signed_off_by: str | None
+    signed_off_at: datetime | None
+    sign_off_declaration: str | None
+    funder_deadline: datetime
+    internal_deadline: datetime
+    years: list[str]  # financial year labels in order
+    categories: list[str]  # cost category names in order
+    year_caps: dict[str, int | None]
+    cap_per_bid_pence: int | None
+    match_percent: int | None
+    sections: list[SectionText]
+    lines: list[LineRow]
+    outcomes: list[OutcomeRow]
+    partners: list[PartnerRow]
+    documents: list[DocumentRow]
+    generated_at: datetime = field(default_factory=utcnow)
+    content_hash: str = ""
+
+    # --- totals, in integer pence --------------------------------------------------------------
+
+    def year_category_totals(self) -> dict[tuple[str, str], int]:
+        """(category, year) -> amount requested; every cell present (0 where there are no lines)."""
+        totals = {(c, y): 0 for c in self.categories for y in self.years}
+        for line in self.lines:
+            totals[(line.category, line.year)] = totals.get((line.category, line.year), 0) + line.amount_pence
+        return totals
+
+    def by_year(self) -> dict[str, int]:
+        totals = dict.fromkeys(self.years, 0)
+        for line in self.lines:
+            totals[line.year] = totals.get(line.year, 0) + line.amount_pence
+        return totals
+
+    def by_category(self) -> dict[str, int]:
+        totals = dict.fromkeys(self.categories, 0)
+        for line in self.lines:
+            totals[line.category] = totals.get(line.category, 0) + line.amount_pence
+        return totals
+
+    def match_by_year(self) -> dict[str, int]:
+        totals = dict.fromkeys(self.years, 0)
+        for line in self.lines:
+            totals[line.year] = totals.get(line.year, 0) + line.match_pence
+        return totals
+
+    def match_by_type(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for line in self.lines:
+            if line.match_pence:
+                kind = line.match_type or "Cash"
+                totals[kind] = totals.get(kind, 0) + line.match_pence
+        return totals
+
+    @property
+    def total(self) -> int:
+        return sum(line.amount_pence for line in self.lines)
+
+    @property
+    def match_total(self) -> int:
+        return sum(line.match_pence for line in self.lines)
+
+    def csp_budgets(self) -> list[CspBudget]:
+        """One budget per CSP (in the order of `csps`, then the lead's own lines), each totalled."""
+        order = list(self.csps) + sorted({line.csp for line in self.lines} - set(self.csps))
+        budgets = []
+        for name in order:
+            lines = [line for line in self.lines if line.csp == name]
+            if not lines and name not in self.csps:
+                continue
+            amounts = {(c, y): 0 for c in self.categories for y in self.years}
+            by_year = dict.fromkeys(self.years, 0)
+            match_by_year = dict.fromkeys(self.years, 0)
+            for line in lines:
+                amounts[(line.category, line.year)] += line.amount_pence
+                by_year[line.year] += line.amount_pence
+                match_by_year[line.year] += line.match_pence
+            budgets.append(CspBudget(
+                name=name, lines=lines, amounts=amounts, by_year=by_year, match_by_year=match_by_year,
+                total=sum(by_year.values()), match_total=sum(match_by_year.values()),
+            ))
+        return budgets
+
+    # --- what it is -----------------------------------------------------------------------------
+
+    @property
+    def short_hash(self) -> str:
+        return self.content_hash[:12]
+
+    def hashed(self) -> ExportContent:
+        self.content_hash = content_hash(self)
+        return self
+
+
+def _jsonable(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return None
+    if isinstance(value, dict):
+        return {"|".join(k) if isinstance(k, tuple) else str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def content_hash(content: ExportContent) -> str:
+    data = asdict(content)
+    for name in ("generated_at", "content_hash"):
+        data.pop(name, None)
+    for doc in data["documents"]:
+        doc.pop("path", None)
+    canonical = json.dumps(_jsonable(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- reading it from the database --------------------------------------------------------------
+
+def _line_row(csp: str, line) -> LineRow:
+    return LineRow(
+        csp=csp,
+        year=line.financial_year.label,
+        category=line.cost_category.name,
+        description=line.description,
+        amount_pence=line.amount_pence,
+        match_pence=line.match_pence or 0,
+        match_type=line.match_type.label if line.match_pence and line.match_type else None,
+        match_source=line.match_source if line.match_pence else None,
+    )
+
+
+def _sorted_lines(rnd: Round, lines: list) -> list:
+    year_pos = {y.id: i for i, y in enumerate(rnd.financial_years)}
+    cat_pos = {c.id: i for i, c in enumerate(rnd.cost_categories)}
+    return sorted(lines, key=lambda line: (year_pos.get(line.financial_year_id, 0),
+                                           cat_pos.get(line.cost_category_id, 0), line.id))
+
+
+def _documents(contributions: list[Contribution]) -> list[DocumentRow]:
+    from app.services.documents import stored_path
+
+    return [
+        DocumentRow(
+            csp=c.csp.name, filename=a.filename, description=a.description, content_type=a.content_type,
+            size_bytes=a.size_bytes, sha256=a.sha256, path=stored_path(a),
+        )
+        for c in contributions
+        for a in sorted(c.attachments, key=lambda a: (a.uploaded_at, a.id))
+    ]
+
+
+def _outcomes(contributions: list[Contribution]) -> list[OutcomeRow]:
+    return [
+        OutcomeRow(csp=c.csp.name, measure=o.measure, baseline=o.baseline, target=o.target, by_when=o.by_when)
+        for c in contributions
+        for o in sorted(c.outcomes, key=lambda o: (o.by_when, o.id))
+    ]
+
+
+def _round_fields(rnd: Round) -> dict:
+    return {
+        "fund_name": rnd.fund_name,
+        "funder": rnd.funder,
+        "round_title": rnd.title,
+        "lead_bidder": rnd.lead_bidder.name,
+        "funder_deadline": rnd.funder_deadline,
+        "internal_deadline": rnd.internal_deadline,
+        "years": [y.label for y in rnd.financial_years],
+        "categories": [c.name for c in rnd.cost_categories],
+        "year_caps": {y.label: y.cap_pence for y in rnd.financial_years},
+        "cap_per_bid_pence": rnd.cap_per_bid_pence,
+        "match_percent": rnd.match_percent,
+    }
+
+
+def bid_content(rnd: Round) -> ExportContent:
+    """The collective bid as it is now."""
+    from app.services import consolidation, merge
+    from app.text import count_words
+
+    bid = consolidation.find_bid(rnd)
+    contributions = merge.accepted(bid) if bid is not None else consolidation.accepted_contributions(rnd)
+    merged = {m.section_id: m.text for m in bid.sections} if bid is not None else {}
+    sections = [
+        SectionText(
+            number=s.number, title=s.title, text=merged.get(s.id, "") or "", word_limit=s.word_limit,
+            words=count_words(merged.get(s.id, "")), lead_only=not s.csp_contributes,
+        )
+        for s in rnd.sections
+    ]
+    lines = [_line_row(c.csp.name, line) for c in contributions for line in _sorted_lines(rnd, c.budget_lines)]
+    if bid is not None:
+        lead_name = f"{rnd.lead_bidder.display_name} ({LEAD_LINES})"
+        lines += [_line_row(lead_name, line) for line in _sorted_lines(rnd, bid.lead_lines)]
+    partners = [
+        PartnerRow(name=p.name, csps=tuple(p.csps), roles=tuple(p.roles))
+        for p in consolidation.consolidated_partners(rnd)
+    ]
+    status = bid.status.label if bid is not None else "Draft"
+    signed = bid is not None and bid.signed_off_at is not None and bid.status.value != "draft"
+    return ExportContent(
+        kind="bid",
+        title=rnd.title,
+        csps=[c.csp.name for c in contributions],
+        status=status,
+        signed_off=signed,
+        signed_off_by=bid.signed_off_by.full_name if signed and bid.signed_off_by else None,
+        signed_off_at=bid.signed_off_at if signed else None,
+        sign_off_declaration=bid.sign_off_declaration if signed else None,
+        sections=sections,
+        lines=lines,
+        outcomes=_outcomes(contributions),
+        partners=partners,
+        documents=_documents(contributions),
+        **_round_fields(rnd),
+    ).hashed()
+
+
+def contribution_content(contribution: Contribution) -> ExportContent:
+    """One CSP's contribution as it is now: the sections the CSPs write, in template order."""
+    from app.services.contributions import csp_sections, response_for
+    from app.text import count_words
+
+    rnd = contribution.round
+    name = contribution.csp.name
+    sections = []
+    for s in csp_sections(contribution):
+        response = response_for(contribution, s)
+        text = response.text if response is not None else ""
+        sections.append(SectionText(number=s.number, title=s.title, text=text or "", word_limit=s.csp_word_limit,
+                                    words=count_words(text)))
+    partners = [PartnerRow(name=p.organisation_name, csps=(name,), roles=((name, p.role),))
+                for p in sorted(contribution.partners, key=lambda p: p.organisation_name.casefold())]
+    return ExportContent(
+        kind="contribution",
+        title=f"{name}: contribution to {rnd.title}",
+        csps=[name],
+        status=contribution.status.label,
+        signed_off=False,
+        signed_off_by=None,
+        signed_off_at=None,
+        sign_off_declaration=None,
+        sections=sections,
+        lines=[_line_row(name, line) for line in _sorted_lines(rnd, contribution.budget_lines)],
+        outcomes=_outcomes([contribution]),
+        partners=partners,
+        documents=_documents([contribution]),
+        **_round_fields(rnd),
+    ).hashed()

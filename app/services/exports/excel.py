@@ -1,0 +1,7 @@
+"""(being written)"""
+
+from app.services.exports.content import ExportContent
+
+
+def render_xlsx(content: ExportContent) -> bytes:
+    raise NotImplementedError
