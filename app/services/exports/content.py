@@ -272,11 +272,32 @@ def _round_fields(rnd: Round) -> dict:
     }
 
 
+def _preload(rnd: Round) -> None:
+    """Load every contribution's parts in a handful of queries rather than several per CSP."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from app.extensions import db
+
+    db.session.scalars(
+        select(Contribution)
+        .where(Contribution.round_id == rnd.id)
+        .options(
+            selectinload(Contribution.csp),
+            selectinload(Contribution.budget_lines),
+            selectinload(Contribution.outcomes),
+            selectinload(Contribution.partners),
+            selectinload(Contribution.attachments),
+        )
+    ).all()
+
+
 def bid_content(rnd: Round) -> ExportContent:
     """The collective bid as it is now."""
     from app.services import consolidation, merge
     from app.text import count_words
 
+    _preload(rnd)
     bid = consolidation.find_bid(rnd)
     contributions = merge.accepted(bid) if bid is not None else consolidation.accepted_contributions(rnd)
     merged = {m.section_id: m.text for m in bid.sections} if bid is not None else {}
