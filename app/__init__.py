@@ -126,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.bid import bp as bid_bp
     from app.contributions import bp as contributions_bp
+    from app.exports import bp as exports_bp
     from app.main import bp as main_bp
     from app.review import bp as review_bp
     from app.rounds import bp as rounds_bp
@@ -138,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(contributions_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(bid_bp)
+    app.register_blueprint(exports_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,7 +1,8 @@
-"""Flask commands: create-admin, demo seed, outbox send."""
+"""Flask commands: create-admin, demo seed, outbox send, export bid / contribution."""
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -12,12 +13,14 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Organisation, OrganisationKind, Role, User
+from app.services.exports import BID, CONTRIBUTION, formats_for
 
 
 def register(app) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(demo)
     app.cli.add_command(outbox)
+    app.cli.add_command(export)
 
 
 @click.command("create-admin")
@@ -110,3 +113,82 @@ def outbox_send(every: int) -> None:
             break
         db.session.remove()
         time.sleep(every)
+
+
+@click.group(cls=AppGroup)
+def export() -> None:
+    """Export the collective bid or one contribution, for scripts and scheduled archiving.
+
+    Every export is recorded (source "command line") and can be downloaded again from the export pages."""
+
+
+def _output_option(function):
+    return click.option(
+        "--output", "-o", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+        help="The file to write; '-' writes the file to standard output.",
+    )(function)
+
+
+def _write_export(export, output: str) -> None:
+    from app.models import ExportStatus
+    from app.services import exports as service
+
+    if export.status != ExportStatus.READY:
+        raise click.ClickException(f"Export {export.id} failed: {export.error or export.status.label}")
+    data = service.stored_path(export).read_bytes()
+    what = service.describe(export)
+    mark = "signed off" if export.signed_off else (export.content_status or "draft").lower()
+    summary = (
+        f"{what}: {export.filename} ({len(data):,} bytes, version {export.short_hash}, {mark}; "
+        f"export record {export.id}, SHA-256 {export.file_sha256})"
+    )
+    if output == "-":
+        stream = sys.stdout.buffer
+        stream.write(data)
+        stream.flush()
+        click.echo(f"Wrote {summary}", err=True)
+        return
+    try:
+        Path(output).write_bytes(data)
+    except OSError as exc:
+        raise click.ClickException(f"Could not write {output}: {exc.strerror or exc}") from exc
+    click.echo(f"Wrote {output}: {summary}")
+
+
+def _check_output(output: str) -> None:
+    if output != "-" and not Path(output).resolve().parent.is_dir():
+        raise click.ClickException(f"Could not write {output}: the folder {Path(output).parent} does not exist")
+
+
+@export.command("bid")
+@click.argument("round_id", type=int)
+@click.option("--format", "-f", "key", required=True, type=click.Choice([f.key for f in formats_for(BID)]),
+              help="The kind of file.")
+@_output_option
+def export_bid(round_id: int, key: str, output: str) -> None:
+    """Export the collective bid of round ROUND_ID as Word, PDF, Excel, CSV (budget lines or outcomes) or ZIP."""
+    from app.models import Round
+    from app.services.exports import export_now
+
+    rnd = db.session.get(Round, round_id)
+    if rnd is None:
+        raise click.ClickException(f"There is no round with the id {round_id}")
+    _check_output(output)
+    _write_export(export_now(None, rnd, key, source="command line"), output)
+
+
+@export.command("contribution")
+@click.argument("contribution_id", type=int)
+@click.option("--format", "-f", "key", required=True,
+              type=click.Choice([f.key for f in formats_for(CONTRIBUTION)]), help="The kind of file.")
+@_output_option
+def export_contribution(contribution_id: int, key: str, output: str) -> None:
+    """Export one CSP's contribution (CONTRIBUTION_ID) as Word or PDF."""
+    from app.models import Contribution
+    from app.services.exports import export_now
+
+    contribution = db.session.get(Contribution, contribution_id)
+    if contribution is None:
+        raise click.ClickException(f"There is no contribution with the id {contribution_id}")
+    _check_output(output)
+    _write_export(export_now(None, contribution.round, key, contribution, source="command line"), output)

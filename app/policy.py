@@ -148,3 +148,48 @@ def can_submit_contribution(user: User, contribution) -> bool:
 
 CSP_ANY = frozenset({Role.CSP_MANAGER, Role.CSP_CONTRIBUTOR})
 CSP_MANAGER = frozenset({Role.CSP_MANAGER})
+
+
+# --- exports (issue 5) ----------------------------------------------------------------------------
+# The collective bid's exports: everyone at the lead bidder may see and download them; administrators
+# and staff make them. A contribution's exports: that CSP's users and the lead bidder's users may see
+# and download them; the CSP's users and lead administrators and staff make them.
+
+EXPORT_CONTRIBUTION = LEAD_EDIT | CSP_ANY
+
+
+def can_create_bid_export(user: User) -> bool:
+    return user.is_authenticated and user.role in LEAD_EDIT
+
+
+def can_create_contribution_export(user: User, contribution) -> bool:
+    if not user.is_authenticated or user.lead_bidder_id != contribution.lead_bidder_id:
+        return False
+    if user.is_csp:
+        return user.organisation_id == contribution.csp_id
+    return user.role in LEAD_EDIT
+
+
+def can_create_export_like(user: User, export) -> bool:
+    """May make (or try again) an export of the same thing as this one."""
+    if export.contribution_id is None:
+        return can_create_bid_export(user)
+    return can_create_contribution_export(user, export.contribution)
+
+
+def get_export_or_404(actor: User, export_id: int):
+    """An export record the user may see and download. Exports of the collective bid are for lead
+    bidder users only (403 for CSP users, as for every page of the bid); a contribution's exports
+    are also for that CSP's users (404 for other CSPs); another lead bidder's are 404."""
+    from app.models import ExportRecord
+
+    export = db.session.get(ExportRecord, export_id)
+    if export is None:
+        abort(404)
+    if export.contribution_id is None and not actor.is_lead:
+        abort(403)  # as every page of the bid answers CSP users (tests/access_policy.py)
+    if export.lead_bidder_id != actor.lead_bidder_id:
+        abort(404)
+    if export.contribution_id is not None:
+        get_contribution_or_404(actor, export.contribution_id)
+    return export

@@ -43,6 +43,8 @@ SHOTS = [
     ("staff@tvpcc.example.org", "/review/rounds/1", "review-overview.png"),
     ("staff@tvpcc.example.org", "/bid/rounds/1", "bid-overview.png"),
     ("staff@tvpcc.example.org", "/bid/rounds/1/budget", "bid-budget.png"),
+    ("staff@tvpcc.example.org", "/rounds/1/exports", "exports.png"),
+    ("staff@tvpcc.example.org", "/exports/1", "export-ready.png"),
 ]
 
 
@@ -60,6 +62,7 @@ def main() -> int:
         "APP_ENV": "development",
         "DATABASE_URL": f"sqlite:///{tmp / 'demo.sqlite'}",
         "MAIL_BACKEND": "console",
+        "EXPORT_FOLDER": str(tmp / "exports"),
         "FLASK_DEBUG": "0",
     }
     os.environ.update(env)
@@ -74,6 +77,14 @@ def main() -> int:
         upgrade()
         passwords = {login.email: login.password for login in demo.seed()}
         db.session.commit()
+        # One export of the bid, for the export pages' screenshots (/exports/1).
+        from sqlalchemy import select
+
+        from app.models import Round, User
+        from app.services.exports import export_now
+
+        staff = db.session.scalar(select(User).where(User.email == "staff@tvpcc.example.org"))
+        export_now(staff, db.session.get(Round, 1), "docx")
 
     port = free_port()
     server = subprocess.Popen(

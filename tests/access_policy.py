@@ -39,6 +39,7 @@ class Route:
 
 from tests.policies import bid_consolidation, bid_merge, contributions, core, documents, review, rounds, sections  # noqa: E402  # noqa: E402
 from tests.policies import budget as budget_policy  # noqa: E402
+from tests.policies import exports as exports_policy  # noqa: E402
 
 POLICY: list[Route] = [
     *core.ROUTES,
@@ -50,6 +51,7 @@ POLICY: list[Route] = [
     *review.ROUTES,
     *bid_merge.ROUTES,
     *bid_consolidation.ROUTES,
+    *exports_policy.ROUTES,
 ]
 
 # Users of lead bidder B, who must never see lead bidder A's objects, by the role they hold there.

@@ -112,10 +112,12 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
 def filename_for(content: ExportContent, key: str) -> str:
-    """'Early Intervention Youth Fund 2018-19 - collective bid - signed off - 2026-11-25.docx'."""
+    """'Early Intervention Youth Fund 2018-19 - collective bid - signed off - 2026-11-25.docx' (without
+    saying "collective bid" twice when the round's title says it already)."""
     fmt = FORMATS[key]
     if content.kind == BID:
-        what = "collective bid" + (" - signed off" if content.signed_off else " - draft")
+        state = "signed off" if content.signed_off else "draft"
+        what = state if "collective bid" in content.round_title.casefold() else f"collective bid - {state}"
     else:
         what = f"{content.csps[0]} contribution"
     if key == "csv":

@@ -1,0 +1,8 @@
+"""Exports (issue 5): the export pages of the collective bid and of one contribution, the progress
+page of one export, and its download."""
+
+from flask import Blueprint
+
+bp = Blueprint("exports", __name__)
+
+from app.exports import routes  # noqa: E402,F401

@@ -1,0 +1,303 @@
+"""Export pages (issue 5).
+
+- /rounds/<id>/exports: export the collective bid, and every export made of it so far.
+- /contributions/<id>/exports: export one contribution (Word or PDF), and its exports so far.
+- /exports/<id>: one export: being prepared, ready (download), or failed (try again).
+
+Asking for an export writes a record and goes to its progress page. With JavaScript the page asks
+the server to make the file (POST .../prepare, which answers JSON) and shows the download link when
+it is ready, polling .../status while another request is making it. Without JavaScript the page
+has a "Prepare the file" button that does the same and comes back to the page.
+
+Who may do what is decided in app/policy.py (get_export_or_404, can_create_*_export).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from app.exports import bp
+from app.exports.forms import ExportForm
+from app.extensions import db
+from app.forms import ActionForm
+from app.policy import (
+    EXPORT_CONTRIBUTION,
+    LEAD_ANY,
+    LEAD_EDIT,
+    SIGNED_IN,
+    can_create_bid_export,
+    can_create_contribution_export,
+    can_create_export_like,
+    get_contribution_or_404,
+    get_export_or_404,
+    get_round_or_404,
+    roles_required,
+)
+from app.services import ServiceError
+from app.services import exports as service
+from app.services.documents import content_disposition, human_size
+from app.services.exports.content import bid_content, contribution_content
+
+log = logging.getLogger(__name__)
+
+
+@bp.context_processor
+def _helpers():
+    return {
+        "human_size": human_size,
+        "formats": service.FORMATS,
+        "failure_reason": failure_reason,
+        "file_noun": file_noun,
+        "is_stale": service.is_stale,
+    }
+
+
+FILE_NOUNS = {
+    "docx": "Word document",
+    "pdf": "PDF",
+    "xlsx": "Excel spreadsheet",
+    "csv": "budget lines CSV file",
+    "csv-outcomes": "outcomes CSV file",
+    "zip": "ZIP file",
+}
+
+
+def file_noun(key: str) -> str:
+    """What to call the file in a sentence: 'Your Word document is being prepared'."""
+    return FILE_NOUNS.get(key, "file")
+
+
+def failure_reason(export) -> str:
+    """Why an export failed, in plain words (the technical error is in the log and the record)."""
+    if service.is_stale(export):
+        return "Making the file took too long and was stopped."
+    error = export.error or ""
+    if error.startswith(("FileNotFoundError", "IsADirectoryError")):
+        return "A supporting document's file could not be found, so the file could not be made."
+    if error.startswith("MemoryError"):
+        return "The file was too large to make."
+    return "Something went wrong while making the file."
+
+
+def _state(export) -> str:
+    """pending, preparing, ready, failed or stale (being prepared by a worker that has gone)."""
+    if service.is_stale(export):
+        return "stale"
+    return export.status.value
+
+
+def _history(exports, current_hash: str | None):
+    return [(e, bool(e.content_hash) and e.content_hash != current_hash) for e in exports]
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+
+
+# --- the collective bid -------------------------------------------------------------------------
+
+def _bid_page(rnd, form, status: int = 200):
+    current = bid_content(rnd)
+    return render_template(
+        "exports/index.html",
+        title="Export the bid",
+        rnd=rnd,
+        contribution=None,
+        form=form if can_create_bid_export(current_user) else None,
+        action=url_for("exports.create_bid_export", round_id=rnd.id),
+        back=url_for("bid.overview", round_id=rnd.id),
+        back_text="Back to the collective bid",
+        current=current,
+        history=_history(service.bid_exports(rnd), current.content_hash),
+    ), status
+
+
+@bp.get("/rounds/<int:round_id>/exports")
+@roles_required(LEAD_ANY)
+def bid_exports(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    return _bid_page(rnd, ExportForm(service.BID))
+
+
+@bp.post("/rounds/<int:round_id>/exports")
+@roles_required(LEAD_EDIT)
+def create_bid_export(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    if not can_create_bid_export(current_user):
+        abort(403)
+    form = ExportForm(service.BID)
+    if form.validate_on_submit():
+        try:
+            export = service.request_export(current_user, rnd, form.format.data)
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            return redirect(url_for("exports.show", export_id=export.id))
+    return _bid_page(rnd, form, 400)
+
+
+# --- one contribution ---------------------------------------------------------------------------
+
+def _contribution_page(contribution, form, status: int = 200):
+    current = contribution_content(contribution)
+    back = url_for(
+        "contributions.task_list" if current_user.is_csp else "review.contribution", contribution_id=contribution.id
+    )
+    return render_template(
+        "exports/index.html",
+        title="Export your contribution" if current_user.is_csp else f"Export {contribution.csp.name}’s contribution",
+        rnd=contribution.round,
+        contribution=contribution,
+        form=form if can_create_contribution_export(current_user, contribution) else None,
+        action=url_for("exports.create_contribution_export", contribution_id=contribution.id),
+        back=back,
+        back_text="Back to the contribution",
+        current=current,
+        history=_history(service.contribution_exports(contribution), current.content_hash),
+    ), status
+
+
+@bp.get("/contributions/<int:contribution_id>/exports")
+@roles_required(SIGNED_IN)
+def contribution_exports(contribution_id: int):
+    contribution = get_contribution_or_404(current_user, contribution_id)
+    return _contribution_page(contribution, ExportForm(service.CONTRIBUTION))
+
+
+@bp.post("/contributions/<int:contribution_id>/exports")
+@roles_required(EXPORT_CONTRIBUTION)
+def create_contribution_export(contribution_id: int):
+    contribution = get_contribution_or_404(current_user, contribution_id)
+    if not can_create_contribution_export(current_user, contribution):
+        abort(403)
+    form = ExportForm(service.CONTRIBUTION)
+    if form.validate_on_submit():
+        try:
+            export = service.request_export(current_user, contribution.round, form.format.data, contribution)
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            return redirect(url_for("exports.show", export_id=export.id))
+    return _contribution_page(contribution, form, 400)
+
+
+# --- one export ---------------------------------------------------------------------------------
+
+def _list_url(export) -> str:
+    if export.contribution_id:
+        return url_for("exports.contribution_exports", contribution_id=export.contribution_id)
+    return url_for("exports.bid_exports", round_id=export.round_id)
+
+
+def _show_page(export, form=None, status: int = 200):
+    fmt = service.FORMATS[export.format]
+    return render_template(
+        "exports/show.html",
+        title=f"Export: {fmt.label}",
+        export=export,
+        fmt=fmt,
+        state=_state(export),
+        form=form,
+        can_retry=can_create_export_like(current_user, export),
+        list_url=_list_url(export),
+    ), status
+
+
+def _status_json(export, code: int = 200):
+    fmt = service.FORMATS[export.format]
+    body = {
+        "id": export.id,
+        "state": _state(export),
+        "html": render_template(
+            "exports/_status.html", export=export, fmt=fmt, state=_state(export),
+            can_retry=can_create_export_like(current_user, export), list_url=_list_url(export),
+        ),
+    }
+    if export.status.value == "ready":
+        body["download_url"] = url_for("exports.download", export_id=export.id)
+        body["filename"] = export.filename
+    return jsonify(body), code
+
+
+@bp.get("/exports/<int:export_id>")
+@roles_required(SIGNED_IN)
+def show(export_id: int):
+    export = get_export_or_404(current_user, export_id)
+    return _show_page(export)
+
+
+@bp.get("/exports/<int:export_id>/status")
+@roles_required(SIGNED_IN)
+def status(export_id: int):
+    export = get_export_or_404(current_user, export_id)
+    return _status_json(export)
+
+
+@bp.post("/exports/<int:export_id>/prepare")
+@roles_required(SIGNED_IN)
+def prepare(export_id: int):
+    """Make the file now (everyone who may see the export may finish making it). A second request
+    while the first is making it gets the record as it is: the file is made once."""
+    export = get_export_or_404(current_user, export_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        if _wants_json():
+            return jsonify({"id": export.id, "state": _state(export), "error": "Reload the page and try again"}), 400
+        return _show_page(export, form, 400)
+    export = service.prepare(export.id)  # commits its own steps
+    if _wants_json():
+        return _status_json(export)
+    return redirect(url_for("exports.show", export_id=export.id))
+
+
+@bp.post("/exports/<int:export_id>/retry")
+@roles_required(EXPORT_CONTRIBUTION)
+def retry(export_id: int):
+    export = get_export_or_404(current_user, export_id)
+    if not can_create_export_like(current_user, export):
+        abort(403)
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            service.retry(export)
+        except ServiceError as exc:
+            flash(exc.message, "info")
+        else:
+            db.session.commit()
+        return redirect(url_for("exports.show", export_id=export.id))
+    return _show_page(export, form, 400)
+
+
+@bp.get("/exports/<int:export_id>/download")
+@roles_required(SIGNED_IN)
+def download(export_id: int):
+    export = get_export_or_404(current_user, export_id)
+    if export.status.value != "ready":
+        return redirect(url_for("exports.show", export_id=export.id))
+    try:
+        path = service.stored_path(export)
+    except FileNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        log.error("The file of export %s (%s) is missing", export.id, path)
+        return render_template(
+            "exports/missing.html", title="The file is missing", export=export, list_url=_list_url(export)
+        ), 404
+    response = send_file(
+        path,
+        mimetype=service.FORMATS[export.format].mimetype,
+        as_attachment=True,
+        download_name="export",  # replaced below with our own RFC 6266 header
+        conditional=False,
+        etag=False,
+        max_age=None,
+    )
+    response.headers["Content-Disposition"] = content_disposition(export.filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

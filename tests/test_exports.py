@@ -1,0 +1,457 @@
+"""The export pages (issue 5): asking for an export, its progress page, making the file once,
+downloading it (again), failures and trying again, the history, and who may do what."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import re
+import zipfile
+from datetime import timedelta
+
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, Contribution, ContributionStatus, ExportRecord, ExportStatus, Round, User
+from app.models.base import utcnow
+from app.services import exports as service
+from app.services import signoff
+from app.services.consolidation import get_or_create_bid
+from tests.conftest import post_form
+from tests.test_consolidation import A1_LINES, A2_LINES, add_lines, set_status
+from tests.test_signoff import make_ready
+
+
+@pytest.fixture(autouse=True)
+def export_folder(app, tmp_path, monkeypatch):
+    """This module's own folder for the files, so that counting them is not upset by other tests."""
+    folder = tmp_path / "exports"
+    monkeypatch.setitem(app.config, "EXPORT_FOLDER", str(folder))
+    return folder
+
+
+@pytest.fixture
+def accepted(app, world):
+    """Both of round A's contributions accepted, with budget lines."""
+    add_lines(app, world.contribution_a1, A1_LINES)
+    add_lines(app, world.contribution_a2, A2_LINES)
+    set_status(app, world.contribution_a1, ContributionStatus.ACCEPTED)
+    set_status(app, world.contribution_a2, ContributionStatus.ACCEPTED)
+    return world
+
+
+def pounds(pence: int) -> str:
+    return f"£{pence // 100:,}.{pence % 100:02d}"
+
+
+def page_text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def create(client, path: str, key: str | None):
+    return post_form(client, path, {"format": key} if key else {})
+
+
+def created_id(response) -> int:
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    match = re.fullmatch(r"/exports/(\d+)", response.headers["Location"])
+    assert match, response.headers["Location"]
+    return int(match.group(1))
+
+
+def prepare(client, export_id: int, json: bool = False):
+    path = f"/exports/{export_id}"
+    if json:
+        from tests.conftest import csrf_token
+
+        token = csrf_token(client, path)
+        return client.post(f"{path}/prepare", data={"csrf_token": token}, headers={"Accept": "application/json"})
+    return post_form(client, f"{path}/prepare", page=path)
+
+
+def record(app, export_id: int) -> ExportRecord:
+    with app.app_context():
+        export = db.session.get(ExportRecord, export_id)
+        db.session.expunge(export)
+        return export
+
+
+def docx_text(data: bytes) -> str:
+    doc = Document(io.BytesIO(data))
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            parts.extend(cell.text for cell in row.cells)
+    return "\n".join(parts)
+
+
+def files_in(folder) -> set[str]:
+    return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+
+# --- the whole journey ---------------------------------------------------------------------------
+
+def test_lead_staff_exports_the_bid_as_word_and_downloads_it(app, accepted, signed_in, export_folder):
+    world = accepted
+    client = signed_in("lead_staff")
+    overview = page_text(client.get(f"/bid/rounds/{world.round_a}"))
+    assert f'href="/rounds/{world.round_a}/exports">Export the bid</a>' in overview
+
+    form = page_text(client.get(f"/rounds/{world.round_a}/exports"))
+    for label in ("Word document", "PDF", "Excel spreadsheet", "Budget lines (CSV)", "Outcomes (CSV)",
+                  "Everything (ZIP)"):
+        assert label in form
+    assert "Create export" in form and "No exports yet." in form
+
+    export_id = created_id(create(client, f"/rounds/{world.round_a}/exports", "docx"))
+    progress = page_text(client.get(f"/exports/{export_id}"))
+    assert "Your Word document is being prepared." in progress
+    assert "Prepare the file" in progress
+    assert 'aria-live="polite"' in progress and "http-equiv" not in progress
+    assert files_in(export_folder) == set()
+
+    response = prepare(client, export_id)
+    assert response.status_code == 302 and response.headers["Location"] == f"/exports/{export_id}"
+    ready = page_text(client.get(f"/exports/{export_id}"))
+    export = record(app, export_id)
+    assert export.status == ExportStatus.READY and export.source == "web"
+    assert "Your file is ready" in ready
+    assert export.filename in ready and export.short_hash in ready and "Draft" in ready
+    assert f"/exports/{export_id}/download" in ready
+    assert export.filename.endswith(".docx") and "collective bid - draft" in export.filename
+
+    download = client.get(f"/exports/{export_id}/download")
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"].startswith("attachment; filename=")
+    assert export.filename.split(" - ")[0] in download.headers["Content-Disposition"]
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in download.headers["Cache-Control"]
+    assert download.mimetype == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    data = download.data
+    assert zipfile.is_zipfile(io.BytesIO(data))
+    text = docx_text(data)
+    total = sum(line[2] for line in A1_LINES + A2_LINES)
+    assert pounds(total) in text
+    assert "Reading Community Safety Partnership" in text and "Safer Slough Partnership" in text
+    assert hashlib.sha256(data).hexdigest() == export.file_sha256
+    assert export.size_bytes == len(data)
+
+    # It is in the history, made by staff, with its version; and the audit trail says so.
+    history = page_text(client.get(f"/rounds/{world.round_a}/exports"))
+    assert "No exports yet." not in history
+    row = history.split('class="govuk-table__body"')[1]
+    assert "Word document" in row and "Ready" in row and export.short_hash in row and "Draft" in row
+    with app.app_context():
+        staff = db.session.get(User, world.users["lead_staff"])
+        assert staff.full_name in row
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export.created"))
+        assert event is not None and event.actor_id == staff.id
+        assert export.short_hash in event.summary
+
+
+@pytest.mark.parametrize("key, check", [
+    ("pdf", lambda data: data.startswith(b"%PDF")),
+    ("xlsx", lambda data: load_workbook(io.BytesIO(data)).sheetnames),
+    ("csv", lambda data: data.decode("utf-8-sig").splitlines()[0].startswith("CSP,")),
+    ("zip", lambda data: zipfile.ZipFile(io.BytesIO(data)).namelist()),
+])
+def test_every_bid_format_is_made_and_downloaded(app, accepted, signed_in, key, check):
+    client = signed_in("lead_admin")
+    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", key))
+    response = prepare(client, export_id, json=True)
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert answer["state"] == "ready", answer
+    assert answer["download_url"] == f"/exports/{export_id}/download"
+    assert "Your file is ready" in answer["html"]
+    data = client.get(answer["download_url"]).data
+    assert check(data)
+    if key == "pdf":
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+        assert pounds(sum(line[2] for line in A1_LINES + A2_LINES)) in text
+
+
+def test_a_csp_manager_exports_their_contribution_as_pdf(app, world, signed_in):
+    add_lines(app, world.contribution_a1, A1_LINES)
+    client = signed_in("csp_manager")
+    home = page_text(client.get(f"/contributions/{world.contribution_a1}"))
+    assert "Export your contribution (Word or PDF)" in home
+
+    page = page_text(client.get(f"/contributions/{world.contribution_a1}/exports"))
+    assert "Word document" in page and "PDF" in page
+    assert "Excel spreadsheet" not in page and "Everything (ZIP)" not in page
+
+    export_id = created_id(create(client, f"/contributions/{world.contribution_a1}/exports", "pdf"))
+    assert "Your PDF is being prepared." in page_text(client.get(f"/exports/{export_id}"))
+    prepare(client, export_id)
+    data = client.get(f"/exports/{export_id}/download").data
+    assert data.startswith(b"%PDF")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    assert pounds(sum(line[2] for line in A1_LINES)) in text
+    export = record(app, export_id)
+    assert export.contribution_id == world.contribution_a1
+    assert "Reading Community Safety Partnership contribution" in export.filename
+
+    # The lead bidder sees it from the review page and in the contribution's history.
+    lead = signed_in("lead_staff")
+    review = page_text(lead.get(f"/review/contributions/{world.contribution_a1}"))
+    assert "Export this contribution" in review
+    assert export.short_hash in page_text(lead.get(f"/contributions/{world.contribution_a1}/exports"))
+
+
+def test_a_contribution_cannot_be_exported_as_a_spreadsheet(app, world, signed_in):
+    response = create(signed_in("csp_manager"), f"/contributions/{world.contribution_a1}/exports", "xlsx")
+    assert response.status_code == 400
+    text = page_text(response)
+    assert "There is a problem" in text
+    assert "Select the kind of file to export: Word document, PDF" in text
+
+
+# --- made once ---------------------------------------------------------------------------------
+
+def test_preparing_twice_makes_one_file(app, accepted, signed_in, export_folder):
+    client = signed_in("lead_staff")
+    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "docx"))
+    first = prepare(client, export_id, json=True).get_json()
+    made = files_in(export_folder)
+    assert len(made) == 1
+    second = prepare(client, export_id, json=True).get_json()
+    assert first["state"] == second["state"] == "ready"
+    assert second["id"] == export_id
+    assert files_in(export_folder) == made
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(ExportRecord)) == 1
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export.created")).all()
+        assert len(events) == 1
+
+
+def test_while_someone_else_prepares_it_the_page_waits(app, accepted, signed_in, export_folder):
+    client = signed_in("lead_staff")
+    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "docx"))
+    with app.app_context():
+        export = db.session.get(ExportRecord, export_id)
+        export.status, export.claimed_at = ExportStatus.PREPARING, utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    answer = prepare(client, export_id, json=True).get_json()
+    assert answer["state"] == "preparing"
+    assert files_in(export_folder) == set()
+    assert client.get(f"/exports/{export_id}/status").get_json()["state"] == "preparing"
+    page = page_text(client.get(f"/exports/{export_id}"))
+    assert "Your Word document is being prepared." in page and "Check whether it is ready" in page
+
+
+def test_an_export_left_by_a_dead_worker_can_be_taken_over(app, accepted, signed_in, export_folder):
+    client = signed_in("lead_staff")
+    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "docx"))
+    with app.app_context():
+        export = db.session.get(ExportRecord, export_id)
+        export.status, export.claimed_at = ExportStatus.PREPARING, utcnow() - timedelta(minutes=11)
+        db.session.commit()
+    page = page_text(client.get(f"/exports/{export_id}"))
+    assert "The file could not be made" in page and "Making the file took too long" in page
+    assert f'action="/exports/{export_id}/prepare"' in page and "Try again" in page
+    assert client.get(f"/exports/{export_id}/status").get_json()["state"] == "stale"
+    assert "Stopped" in page_text(client.get(f"/rounds/{accepted.round_a}/exports"))
+
+    prepare(client, export_id)
+    assert record(app, export_id).status == ExportStatus.READY
+    assert len(files_in(export_folder)) == 1
+
+
+# --- failures -----------------------------------------------------------------------------------
+
+def test_a_failed_export_says_so_and_can_be_tried_again(app, accepted, signed_in, monkeypatch):
+    client = signed_in("lead_staff")
+    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "docx"))
+
+    def broken(content, key):
+        raise RuntimeError("renderer broke")
+
+    with monkeypatch.context() as m:
+        m.setattr(service, "render", broken)
+        answer = prepare(client, export_id, json=True).get_json()
+    assert answer["state"] == "failed"
+    page = page_text(client.get(f"/exports/{export_id}"))
+    assert "The file could not be made" in page
+    assert "Something went wrong while making the file." in page
+    assert "renderer broke" not in page  # technical details stay in the log and the record
+    assert f'action="/exports/{export_id}/retry"' in page
+    assert "Failed" in page_text(client.get(f"/rounds/{accepted.round_a}/exports"))
+
+    response = post_form(client, f"/exports/{export_id}/retry", page=f"/exports/{export_id}")
+    assert response.status_code == 302 and response.headers["Location"] == f"/exports/{export_id}"
+    assert "Your Word document is being prepared." in page_text(client.get(f"/exports/{export_id}"))
+    prepare(client, export_id)
+    export = record(app, export_id)
+    assert export.status == ExportStatus.READY and export.error is None
+    assert zipfile.is_zipfile(io.BytesIO(client.get(f"/exports/{export_id}/download").data))
+
+
+def test_a_missing_file_is_a_clear_404(app, accepted, signed_in, export_folder):
+    client = signed_in("lead_staff")
+    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "csv"))
+    prepare(client, export_id)
+    for path in export_folder.iterdir():
+        path.unlink()
+    response = client.get(f"/exports/{export_id}/download")
+    assert response.status_code == 404
+    assert "The file is missing" in page_text(response)
+
+
+def test_no_format_or_a_bad_one_is_refused_with_a_message(app, world, signed_in):
+    client = signed_in("lead_staff")
+    for data, message in ((None, "Select the kind of file to export"),
+                          ("exe", "Select the kind of file to export: Word document, PDF, Excel spreadsheet")):
+        response = create(client, f"/rounds/{world.round_a}/exports", data)
+        assert response.status_code == 400
+        text = page_text(response)
+        assert "Error: Export the bid" in text
+        assert 'class="govuk-error-summary"' in text and "There is a problem" in text
+        assert text.count(message) >= 2  # in the summary and at the radios
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(ExportRecord)) == 0
+
+
+# --- versions --------------------------------------------------------------------------------
+
+def test_downloading_again_later_gives_the_same_file(app, accepted, signed_in):
+    client = signed_in("lead_staff")
+    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "xlsx"))
+    prepare(client, export_id)
+    first = client.get(f"/exports/{export_id}/download").data
+    add_lines(app, accepted.contribution_a1, [(0, 0, 1_00, 0, None)])  # the bid changes meanwhile
+    again = signed_in("viewer").get(f"/exports/{export_id}/download").data
+    assert again == first
+    assert hashlib.sha256(again).hexdigest() == record(app, export_id).file_sha256
+
+
+def test_the_history_says_when_the_bid_has_changed_since(app, accepted, signed_in):
+    client = signed_in("lead_staff")
+    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "csv"))
+    prepare(client, export_id)
+    assert "The bid has changed since" not in page_text(client.get(f"/rounds/{accepted.round_a}/exports"))
+
+    add_lines(app, accepted.contribution_a2, [(1, 1, 2_500_00, 0, None)])
+    page = page_text(client.get(f"/rounds/{accepted.round_a}/exports"))
+    assert "The bid has changed since" in page
+    assert record(app, export_id).short_hash in page
+
+    # An export made now is of the new version: it is not marked.
+    second = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "csv"))
+    prepare(client, second)
+    assert record(app, second).content_hash != record(app, export_id).content_hash
+    assert page_text(client.get(f"/rounds/{accepted.round_a}/exports")).count("The bid has changed since") == 1
+
+
+def real_documents(app) -> None:
+    """make_ready() records documents without files: store a real file for each."""
+    import secrets
+
+    from app.models import Attachment
+    from app.services.documents import stored_path
+
+    with app.app_context():
+        for attachment in db.session.scalars(select(Attachment)):
+            data = b"%PDF-1.4 problem profile of " + attachment.contribution.csp.name.encode()
+            attachment.stored_name = secrets.token_hex(16)
+            attachment.size_bytes, attachment.sha256 = len(data), hashlib.sha256(data).hexdigest()
+            stored_path(attachment).write_bytes(data)
+        db.session.commit()
+
+
+def test_an_export_of_a_signed_off_bid_is_marked_signed_off(app, world, signed_in):
+    make_ready(app, world)
+    real_documents(app)
+    with app.app_context(), app.test_request_context():
+        admin = db.session.get(User, world.users["lead_admin"])
+        signoff.sign_off(admin, get_or_create_bid(db.session.get(Round, world.round_a)), "I confirm")
+        db.session.commit()
+    client = signed_in("lead_admin")
+    page = page_text(client.get(f"/rounds/{world.round_a}/exports"))
+    assert "The bid is <strong class=\"govuk-tag govuk-tag--green\">Signed off</strong>" in page
+    export_id = created_id(create(client, f"/rounds/{world.round_a}/exports", "docx"))
+    prepare(client, export_id)
+    export = record(app, export_id)
+    assert export.signed_off is True and export.content_status == "Signed off"
+    assert "collective bid - signed off" in export.filename
+    ready = page_text(client.get(f"/exports/{export_id}"))
+    assert '<strong class="govuk-tag govuk-tag--green">Signed off</strong>' in ready
+    assert "Signed off" in docx_text(client.get(f"/exports/{export_id}/download").data)
+
+
+# --- who may do what -----------------------------------------------------------------------------
+
+def _an_export(app, world, contribution_id: int | None = None, key: str = "docx") -> int:
+    with app.app_context():
+        rnd = db.session.get(Round, world.round_a)
+        contribution = db.session.get(Contribution, contribution_id) if contribution_id else None
+        export = service.export_now(db.session.get(User, world.users["lead_staff"]), rnd, key, contribution)
+        assert export.status == ExportStatus.READY, export.error
+        return export.id
+
+
+def test_viewers_download_but_do_not_create(app, accepted, signed_in):
+    export_id = _an_export(app, accepted)
+    viewer = signed_in("viewer")
+    page = page_text(viewer.get(f"/rounds/{accepted.round_a}/exports"))
+    assert "Create export" not in page and 'type="radio"' not in page
+    assert "Only lead bidder administrators and staff can create new ones" in page
+    assert viewer.get(f"/exports/{export_id}/download").status_code == 200
+    response = create(viewer, f"/rounds/{accepted.round_a}/exports", "docx")
+    assert response.status_code == 403
+    contribution = create(viewer, f"/contributions/{accepted.contribution_a1}/exports", "docx")
+    assert contribution.status_code == 403
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(ExportRecord)) == 1
+
+
+def test_csp_users_see_only_their_own_contributions_exports(app, accepted, signed_in):
+    bid_export = _an_export(app, accepted)
+    theirs = _an_export(app, accepted, accepted.contribution_a2, "pdf")
+    ours = _an_export(app, accepted, accepted.contribution_a1, "pdf")
+    manager = signed_in("csp_manager")
+    assert manager.get(f"/rounds/{accepted.round_a}/exports").status_code == 403
+    assert manager.get(f"/exports/{bid_export}").status_code == 403
+    assert manager.get(f"/exports/{bid_export}/download").status_code == 403
+    assert manager.get(f"/contributions/{accepted.contribution_a2}/exports").status_code == 404
+    assert manager.get(f"/exports/{theirs}").status_code == 404
+    assert manager.get(f"/exports/{theirs}/download").status_code == 404
+    assert manager.get(f"/exports/{ours}/download").data.startswith(b"%PDF")
+    page = page_text(manager.get(f"/contributions/{accepted.contribution_a1}/exports"))
+    assert record(app, ours).short_hash in page and record(app, theirs).short_hash not in page
+
+
+def test_another_lead_bidder_gets_404(app, accepted, signed_in):
+    bid_export = _an_export(app, accepted)
+    ours = _an_export(app, accepted, accepted.contribution_a1, "docx")
+    other = signed_in("other_lead_admin")
+    for path in (f"/rounds/{accepted.round_a}/exports", f"/contributions/{accepted.contribution_a1}/exports",
+                 f"/exports/{bid_export}", f"/exports/{bid_export}/download", f"/exports/{bid_export}/status",
+                 f"/exports/{ours}", f"/exports/{ours}/download"):
+        response = other.get(path)
+        assert response.status_code == 404, path
+        assert "Thames Valley" not in response.get_data(as_text=True)
+
+
+def test_file_names_say_what_the_file_is_without_repeating_the_round_title(app, accepted):
+    from dataclasses import replace
+
+    from app.filters import to_london
+    from app.services.exports.content import bid_content
+
+    with app.app_context():
+        content = bid_content(db.session.get(Round, accepted.round_a))
+        day = to_london(content.generated_at).date().isoformat()
+        plain = replace(content, round_title="Early Intervention Youth Fund 2018")
+        assert service.filename_for(plain, "docx") == (
+            f"Early Intervention Youth Fund 2018 - collective bid - draft - {day}.docx"
+        )
+        titled = replace(content, round_title="EIYF: Thames Valley collective bid", signed_off=True)
+        assert service.filename_for(titled, "csv") == (
+            f"EIYF- Thames Valley collective bid - signed off - budget lines - {day}.csv"
+        )
