@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite needs is here: PostgreSQL answering on 127.0.0.1:5432 with a
-# database "test", and Debian's Chromium for the browser tests. Installs and starts them when
+# database "test", Debian's Chromium for the browser tests, Pango and fonts for PDF exports and
+# poppler-utils to look at them. Installs and starts them when
 # missing and we are root (as in CI); otherwise says what to do.
 set -euo pipefail
 
@@ -8,6 +9,9 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v pg_isready >/dev/null 2>&1 || need_apt+=(postgresql postgresql-client)
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
+# PDF exports (WeasyPrint) need Pango and a font to embed.
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
+fc-list 2>/dev/null | grep -qi 'dejavu' || need_apt+=(fonts-dejavu-core fontconfig)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
