@@ -125,9 +125,12 @@ def register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
     from app.bid import bp as bid_bp
+    from app.calendar import bp as calendar_bp
     from app.contributions import bp as contributions_bp
+    from app.deadlines import bp as deadlines_bp
     from app.exports import bp as exports_bp
     from app.main import bp as main_bp
+    from app.reminders import bp as reminders_bp
     from app.review import bp as review_bp
     from app.rounds import bp as rounds_bp
 
@@ -140,6 +143,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp)
     app.register_blueprint(bid_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(deadlines_bp)
+    app.register_blueprint(reminders_bp)
+    app.register_blueprint(calendar_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

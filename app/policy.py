@@ -193,3 +193,28 @@ def get_export_or_404(actor: User, export_id: int):
     if export.contribution_id is not None:
         get_contribution_or_404(actor, export.contribution_id)
     return export
+
+
+# --- deadlines, reminders and calendars (issue 6) -------------------------------------------------
+# Everyone at the lead bidder sees a round's deadlines page; only administrators change deadlines
+# and the reminder schedule, see the reminders page and send a reminder again. Every signed-in
+# person manages their own calendar feed; a round's .ics is for the lead bidder's users, a
+# contribution's .ics for those who may see the contribution.
+
+
+def can_change_deadlines(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.LEAD_ADMIN
+
+
+def can_manage_reminders(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.LEAD_ADMIN
+
+
+def get_reminder_or_404(actor: User, rnd, reminder_id: int):
+    """A reminder of this round (which the caller has loaded with get_round_or_404)."""
+    from app.models import Reminder
+
+    reminder = db.session.get(Reminder, reminder_id)
+    if reminder is None or reminder.round_id != rnd.id or reminder.lead_bidder_id != actor.lead_bidder_id:
+        abort(404)
+    return reminder

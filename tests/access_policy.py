@@ -39,7 +39,10 @@ class Route:
 
 from tests.policies import bid_consolidation, bid_merge, contributions, core, documents, review, rounds, sections  # noqa: E402  # noqa: E402
 from tests.policies import budget as budget_policy  # noqa: E402
+from tests.policies import calendar as calendar_policy  # noqa: E402
+from tests.policies import deadlines as deadlines_policy  # noqa: E402
 from tests.policies import exports as exports_policy  # noqa: E402
+from tests.policies import reminders as reminders_policy  # noqa: E402
 
 POLICY: list[Route] = [
     *core.ROUTES,
@@ -52,6 +55,9 @@ POLICY: list[Route] = [
     *bid_merge.ROUTES,
     *bid_consolidation.ROUTES,
     *exports_policy.ROUTES,
+    *deadlines_policy.ROUTES,
+    *reminders_policy.ROUTES,
+    *calendar_policy.ROUTES,
 ]
 
 # Users of lead bidder B, who must never see lead bidder A's objects, by the role they hold there.

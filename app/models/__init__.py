@@ -13,6 +13,14 @@ from app.models.contribution import (
     SectionResponse,
     SectionRevision,
 )
+from app.models.deadline import (
+    CalendarFeed,
+    DeadlineChange,
+    DeadlineKind,
+    Reminder,
+    ReminderKind,
+    ReminderSchedule,
+)
 from app.models.draft import PendingDraft
 from app.models.export import ExportRecord, ExportStatus
 from app.models.organisation import Organisation, OrganisationKind, csps_of
@@ -52,6 +60,12 @@ __all__ = [
     "Outcome",
     "PartnerInvolvement",
     "PendingDraft",
+    "CalendarFeed",
+    "DeadlineChange",
+    "DeadlineKind",
+    "Reminder",
+    "ReminderKind",
+    "ReminderSchedule",
     "ExportRecord",
     "ExportStatus",
     "Round",

@@ -47,6 +47,8 @@ class Round(db.Model):
     match_in_kind: Mapped[bool] = mapped_column(default=True)
     funder_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     internal_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the lead bidder means to sign the bid off (optional; shown on the deadlines timeline).
+    sign_off_target: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[RoundStatus] = mapped_column(_enum(RoundStatus), default=RoundStatus.DRAFT)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,3 @@
+"""Routes: being written."""
+
+from app.calendar import bp  # noqa: F401

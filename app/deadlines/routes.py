@@ -1,0 +1,3 @@
+"""Routes: being written."""
+
+from app.deadlines import bp  # noqa: F401

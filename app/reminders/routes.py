@@ -1,0 +1,3 @@
+"""Routes: being written."""
+
+from app.reminders import bp  # noqa: F401

@@ -1,0 +1,5 @@
+"""Issue 6: the deadlines routes and who may use them (being written)."""
+
+from tests.access_policy import Route  # noqa: F401
+
+ROUTES: list = []
