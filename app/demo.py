@@ -195,13 +195,25 @@ def seed_round(lead: Organisation):
         funder="Home Office",
         title="Early Intervention Youth Fund: Thames Valley collective bid",
         summary="",
-        funder_deadline=london_to_utc(today + timedelta(days=35), time(12)),
-        internal_deadline=london_to_utc(today + timedelta(days=21), time(12)),
+        funder_deadline=london_to_utc(today + timedelta(days=28), time(12)),
+        internal_deadline=london_to_utc(today + timedelta(days=14), time(12)),
     )
     csps = sorted((o for o in lead.partners if o.kind == OrganisationKind.CSP), key=lambda c: c.name)
     rounds.set_participants(admin, rnd, {c.id: c.users[0].id for c in csps})
     rounds.open_round(admin, rnd)
     rnd.opened_at = utcnow() - timedelta(days=10)
+    # The Home Office gave everyone a week more, three days ago: the deadlines history shows it.
+    from app.services import deadlines
+
+    outcome = deadlines.change_deadline(
+        admin,
+        rnd,
+        "funder",
+        london_to_utc(today + timedelta(days=35), time(12)),
+        "Home Office extended the deadline by a week for every bid",
+        move_internal=True,
+    )
+    outcome.change.changed_at = outcome.moved.changed_at = utcnow() - timedelta(days=3)
     db.session.flush()
     for contribution in rnd.contributions:
         short = contribution.csp.short_name

@@ -14,16 +14,22 @@ def to_london(value: datetime) -> datetime:
     return value.astimezone(LONDON)
 
 
+def is_ambiguous(local: datetime) -> bool:
+    """True for a London time that happens twice (the hour repeated when the clocks go back)."""
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
 def govuk_time(value: datetime) -> str:
-    """'12pm', '9:30am', 'midnight'."""
+    """'12pm', '9:30am', 'midnight'; a time that happens twice says which: '1:30am (BST)'."""
     local = to_london(value)
     if local.hour == 0 and local.minute == 0:
         return "midnight"
     hour = local.hour % 12 or 12
     suffix = "am" if local.hour < 12 else "pm"
-    if local.minute:
-        return f"{hour}:{local.minute:02d}{suffix}"
-    return f"{hour}{suffix}"
+    text = f"{hour}:{local.minute:02d}{suffix}" if local.minute else f"{hour}{suffix}"
+    if is_ambiguous(local):
+        text += f" ({local.tzname()})"
+    return text
 
 
 def govuk_date(value: date | datetime | None, weekday: bool = False) -> str:

@@ -107,6 +107,15 @@ class RoundDetailsForm(BaseForm, DeadlineMixin):
         self.validate_time_text(field)
 
 
+class OpenRoundDetailsForm(RoundDetailsForm):
+    """Once a round is open its deadlines are changed on the deadlines page, with a reason."""
+
+    funder_date = None
+    funder_time = None
+    internal_date = None
+    internal_time = None
+
+
 class NewRoundForm(RoundDetailsForm):
     start_from = RadioField(
         "Start from",

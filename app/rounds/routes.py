@@ -13,6 +13,7 @@ from app.rounds.forms import (
     MAX_YEARS,
     ExtensionForm,
     NewRoundForm,
+    OpenRoundDetailsForm,
     RoundDetailsForm,
     SectionForm,
     budget_rules_form_class,
@@ -88,13 +89,17 @@ def show(round_id: int):
 @roles_required(LEAD_ADMIN)
 def edit(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
-    form = RoundDetailsForm(obj=rnd)
-    if request.method == "GET":
+    # Once the round is open its deadlines are changed on the deadlines page, with a reason.
+    setting_up = rnd.status == RoundStatus.DRAFT
+    form = (RoundDetailsForm if setting_up else OpenRoundDetailsForm)(obj=rnd)
+    if request.method == "GET" and setting_up:
         form.funder_date.data, form.funder_time.data = utc_to_london_parts(rnd.funder_deadline)
         form.internal_date.data, form.internal_time.data = utc_to_london_parts(rnd.internal_deadline)
     if form.validate_on_submit():
-        funder_deadline, internal_deadline = form.deadline("funder"), form.deadline("internal")
-        if funder_deadline and internal_deadline:
+        deadlines = {}
+        if setting_up:
+            deadlines = {"funder_deadline": form.deadline("funder"), "internal_deadline": form.deadline("internal")}
+        if all(deadlines.values()):
             try:
                 service.update_details(
                     current_user,
@@ -103,8 +108,7 @@ def edit(round_id: int):
                     funder=form.funder.data,
                     title=form.title.data,
                     summary=form.summary.data or "",
-                    funder_deadline=funder_deadline,
-                    internal_deadline=internal_deadline,
+                    **deadlines,
                 )
             except ServiceError as exc:
                 form.add_error(exc.field, exc.message)

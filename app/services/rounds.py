@@ -128,14 +128,39 @@ def _copy_round(rnd: Round, source: Round) -> None:
 
 
 def update_details(actor: User, rnd: Round, **values) -> None:
-    _check_deadlines(values["funder_deadline"], values["internal_deadline"])
+    """The round's details. Its deadlines can be changed here only while it is being set up (each
+    change is kept in the deadline history); once it is open they are changed on the deadlines page,
+    with a reason, and everyone in the round is emailed (app.services.deadlines)."""
+    from app.models import DeadlineKind
+    from app.services import deadlines
+
+    deadline_kinds = {"funder_deadline": DeadlineKind.FUNDER, "internal_deadline": DeadlineKind.INTERNAL}
+    if rnd.status != RoundStatus.DRAFT:
+        for attr in deadline_kinds:
+            if attr in values and values[attr] != getattr(rnd, attr):
+                raise ServiceError("Change the round's deadlines on its deadlines page", field="funder_date")
+            values.pop(attr, None)
+    else:
+        _check_deadlines(values["funder_deadline"], values["internal_deadline"])
+        target = rnd.sign_off_target
+        if target is not None and not values["internal_deadline"] < target < values["funder_deadline"]:
+            raise ServiceError(
+                "The sign-off target must stay between the internal deadline and the funder's deadline. "
+                "Change it on the deadlines page first",
+                field="internal_date",
+            )
     changes = {}
     for attr, value in values.items():
         if isinstance(value, str):
             value = value.strip()
         if getattr(rnd, attr) != value:
             changes[attr] = [str(getattr(rnd, attr)), str(value)]
+            if attr in deadline_kinds:
+                deadlines.record_set_up_change(actor, rnd, deadline_kinds[attr], getattr(rnd, attr), value)
             setattr(rnd, attr, value)
+    if changes.keys() & deadline_kinds.keys():
+        db.session.flush()
+        _deadline_moved(actor, rnd)
     if changes:
         record(actor, "round.updated", rnd, f"Changed the details of {rnd.title}", changes=changes)
 
@@ -357,16 +382,27 @@ def _email_round_opened(contribution: Contribution) -> None:
     )
 
 
+def _deadline_moved(actor: User, rnd: Round) -> None:
+    from app.services import reminders  # imported here: reminders may use this module
+
+    reminders.deadline_moved(actor, rnd)
+
+
 def grant_extension(actor: User, contribution: Contribution, until: datetime, reason: str) -> None:
     rnd = contribution.round
     if until <= rnd.internal_deadline:
         raise ServiceError("The extension must end after the internal deadline", field="until_date")
     if until >= rnd.funder_deadline:
         raise ServiceError("The extension must end before the funder's deadline", field="until_date")
+    from app.services import deadlines
+
+    deadlines.record_extension(actor, contribution, contribution.deadline, until, reason.strip())
     contribution.extension_until = until
     contribution.extension_reason = reason.strip()
     contribution.extension_granted_by_id = actor.id
     contribution.extension_granted_at = utcnow()
+    db.session.flush()
+    _deadline_moved(actor, rnd)
     record(
         actor,
         "contribution.extension_granted",
