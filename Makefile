@@ -14,6 +14,7 @@ run: setup
 	@echo "Starting Partnership Bid at http://127.0.0.1:5000 - press Ctrl+C to stop."
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(BIN)/flask outbox send --every 5 & \
+	  $(BIN)/flask reminders run --every 60 & \
 	  $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## make test: set up and run the whole suite (lint, SQLite, PostgreSQL, browser tests)

@@ -94,6 +94,9 @@ class Config:
     MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)
     OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)
     OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100)
+    # Reminders (flask reminders run): after downtime, only the latest missed reminder of each kind
+    # is sent, and only if it was due less than this many hours ago; older ones are skipped.
+    REMINDER_CATCH_UP_HOURS = env_int("REMINDER_CATCH_UP_HOURS", 20)
 
     # Security headers (flask-talisman). HTTPS redirects belong to production.
     FORCE_HTTPS = env_bool("FORCE_HTTPS", False)

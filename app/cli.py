@@ -1,4 +1,4 @@
-"""Flask commands: create-admin, demo seed, outbox send, export bid / contribution."""
+"""Flask commands: create-admin, demo seed, outbox send, export bid / contribution, reminders run."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def register(app) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(outbox)
     app.cli.add_command(export)
+    app.cli.add_command(reminders)
 
 
 @click.command("create-admin")
@@ -192,3 +193,43 @@ def export_contribution(contribution_id: int, key: str, output: str) -> None:
         raise click.ClickException(f"There is no contribution with the id {contribution_id}")
     _check_output(output)
     _write_export(export_now(None, contribution.round, key, contribution, source="command line"), output)
+
+
+@click.group(cls=AppGroup)
+def reminders() -> None:
+    """Reminder emails about deadlines."""
+
+
+def _parse_now(value: str | None):
+    from datetime import UTC, datetime
+
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter("Give a date and time like 2026-03-29T09:00:00+01:00", param_hint="--now") from exc
+    if parsed.tzinfo is None:
+        raise click.BadParameter("Include the offset, e.g. 2026-03-29T08:00:00Z or +01:00", param_hint="--now")
+    return parsed.astimezone(UTC)
+
+
+@reminders.command("run")
+@click.option("--every", type=int, default=0, help="Keep running, deciding every N seconds.")
+@click.option("--now", "now_text", metavar="ISO-8601",
+              help="Act as if it were this moment (for testing and backfills), e.g. 2026-03-29T08:00:00Z.")
+def reminders_run(every: int, now_text: str | None) -> None:
+    """Write the reminders that are due to the outbox (safe every minute, on several machines at once)."""
+    from app.services.reminders import run
+
+    now = _parse_now(now_text)
+    while True:
+        report = run(now=now)
+        if report.written or report.skipped or report.errors or not every:
+            click.echo(f"Reminders: {report}")
+        for error in report.errors:
+            click.echo(f"  {error}", err=True)
+        if not every:
+            break
+        db.session.remove()
+        time.sleep(every)
