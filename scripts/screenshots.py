@@ -45,6 +45,9 @@ SHOTS = [
     ("staff@tvpcc.example.org", "/bid/rounds/1/budget", "bid-budget.png"),
     ("staff@tvpcc.example.org", "/rounds/1/exports", "exports.png"),
     ("staff@tvpcc.example.org", "/exports/1", "export-ready.png"),
+    ("admin@tvpcc.example.org", "/rounds/1/deadlines", "deadlines.png"),
+    ("admin@tvpcc.example.org", "/rounds/1/reminders", "reminders.png"),
+    ("reading@csp.example.org", "/account/calendar", "calendar.png"),
 ]
 
 
