@@ -9,3 +9,14 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+def insert_for_dialect():
+    """`insert` with `on_conflict_do_nothing` / `on_conflict_do_update` for the database in use
+    (PostgreSQL in production, SQLite by default): how every "write once" in the services is made."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    from app.extensions import db
+
+    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert

@@ -34,8 +34,6 @@ from urllib.parse import urlsplit
 from flask import current_app
 from icalendar import Alarm, Calendar, Event
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
 from app.filters import govuk_datetime
@@ -43,7 +41,7 @@ from app.models import Contribution, Round, RoundStatus, User
 from app.models.base import utcnow
 from app.models.contribution import ContributionStatus
 from app.models.deadline import CalendarFeed, DeadlineChange, DeadlineKind
-from app.services import audit
+from app.services import audit, insert_for_dialect
 from app.services.tokens import hash_token, new_token
 from app.urls import absolute_url
 
@@ -70,7 +68,7 @@ def create_feed(user: User) -> str:
     replaced = existing is not None
     # One statement that replaces any address the user had, so two clicks at the same instant
     # (two tabs) both succeed and the last one wins, rather than one hitting the unique user_id.
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for_dialect()
     values = {"token_hash": hash_token(token), "created_at": utcnow(), "last_used_at": None}
     db.session.execute(
         insert(CalendarFeed)

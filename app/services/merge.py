@@ -24,8 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
 from app.models import (
@@ -44,7 +42,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.bid import BidStatus
-from app.services import ServiceError
+from app.services import ServiceError, insert_for_dialect
 from app.services.audit import record
 from app.services.sections import MAX_CHARACTERS
 from app.text import Diff, count_words, diff_texts, normalise
@@ -65,8 +63,7 @@ class MergedConflict(ServiceError):
 # --- the bid ---------------------------------------------------------------------------------
 
 
-def _insert():
-    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+_insert = insert_for_dialect
 
 
 def get_or_create_bid(rnd: Round) -> CollectiveBid:

@@ -20,12 +20,11 @@ from email.utils import format_datetime
 
 from flask import current_app, has_request_context, render_template
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
 from app.models import OutboxEmail, OutboxStatus
 from app.models.base import utcnow
+from app.services import insert_for_dialect
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +76,7 @@ def queue_email(
         "created_at": utcnow(),
         "next_attempt_at": utcnow(),
     }
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for_dialect()
     stmt = (
         insert(OutboxEmail)
         .values(**values)

@@ -33,8 +33,6 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app, has_request_context
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.dates import london_to_utc, parse_time
 from app.extensions import db
@@ -52,7 +50,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.bid import BidStatus, CollectiveBid
 from app.models.deadline import Reminder, ReminderKind, ReminderSchedule
-from app.services import ServiceError
+from app.services import ServiceError, insert_for_dialect
 from app.services.audit import record
 from app.services.outbox import queue_email
 
@@ -72,8 +70,7 @@ MAX_DIGEST_DAYS = 60
 STALE_REASON = "The deadline it was about has changed"
 
 
-def _insert():
-    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+_insert = insert_for_dialect
 
 
 # --- the schedule -------------------------------------------------------------------------------

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -25,7 +23,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.services import ServiceError
+from app.services import ServiceError, insert_for_dialect
 from app.services.audit import record
 from app.services.contributions import check_editable, csp_sections, locked_message, touch
 from app.text import count_words, normalise
@@ -183,7 +181,7 @@ def save_section(
 def _ensure_response(contribution: Contribution, section: SectionTemplate) -> SectionResponse:
     """The response row, created empty (version 0) on the first save. INSERT ... ON CONFLICT DO
     NOTHING: two first saves at once make one row, and the slower one then gets the conflict."""
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for_dialect()
     db.session.execute(
         insert(SectionResponse)
         .values(contribution_id=contribution.id, section_id=section.id, text="", completed=False, version=0)
