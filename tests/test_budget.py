@@ -28,9 +28,21 @@ from app.models import (
 from app.services import ServiceError
 from app.services import budget as service
 from app.services import contributions as contributions_service
-from tests.conftest import post_form
+from tests.conftest import CSRF_RE, post_form
 
 # --- helpers ----------------------------------------------------------------------------------
+
+VERSION_RE = re.compile(r'<input[^>]*name="version"[^>]*value="([0-9]*)"')
+
+
+def post_page(client, path: str, data: dict | None = None):
+    """POST a change or delete page the way a browser does: with the CSRF token and the item's
+    version from the page as it was loaded (budget lines, outcomes and partners are versioned)."""
+    page = client.get(path).get_data(as_text=True)
+    token, version = CSRF_RE.search(page), VERSION_RE.search(page)
+    assert token and version, f"no CSRF token or version on {path}"
+    return client.post(path, data={**(data or {}), "csrf_token": token.group(1), "version": version.group(1)})
+
 
 
 @dataclass
@@ -424,7 +436,7 @@ def test_changing_a_line(app, world, signed_in):
     assert 'value="1,250.50"' in form_page and 'value="100.00"' in form_page
     assert 'value="cash" checked' in form_page and 'value="Council"' in form_page
 
-    response = post_form(
+    response = post_page(
         client, url,
         line_data(ids, financial_year=str(ids.years[1]), description="Youth workers", amount="2,000",
                   match_amount="", match_type="cash", match_source=""),
@@ -444,14 +456,14 @@ def test_changing_a_line(app, world, signed_in):
     assert "Budget line changed: Youth workers" in client.get(f"{base(world)}/budget").get_data(as_text=True)
 
     # Saving without changing anything records nothing.
-    post_form(client, url, line_data(ids, financial_year=str(ids.years[1]), description="Youth workers", amount="2000"))
+    post_page(client, url, line_data(ids, financial_year=str(ids.years[1]), description="Youth workers", amount="2000"))
     assert actions(app) == ["budget_line.changed"]
 
 
 def test_a_change_with_errors_keeps_what_was_typed(app, world, signed_in):
     ids = round_ids(app, world.round_a)
     line_id = create_line(app, world.contribution_a1, ids.years[0], ids.categories[0], 100_00)
-    response = post_form(
+    response = post_page(
         signed_in("csp_manager"), f"{base(world)}/budget/lines/{line_id}", line_data(ids, amount="£12.345")
     )
     page = response.get_data(as_text=True)
@@ -471,7 +483,7 @@ def test_deleting_a_line_asks_first(app, world, signed_in):
     assert "Laptops" in page and "£250.00" in page
     assert [line.id for line in lines(app, world.contribution_a1)] == [keep, line_id]
 
-    response = post_form(client, url)
+    response = post_page(client, url)
     assert response.status_code == 302
     assert [line.id for line in lines(app, world.contribution_a1)] == [keep]
     assert actions(app) == ["budget_line.deleted"]
@@ -681,7 +693,7 @@ def test_a_submitted_contribution_is_locked(app, world, signed_in):
             service.add_line(manager, c, financial_year_id=ids.years[0], cost_category_id=ids.categories[0],
                              description="x", amount_pence=1)  # fmt: skip
         with pytest.raises(ServiceError, match="submitted"):
-            service.delete_line(manager, db.session.get(BudgetLine, line_id))
+            service.delete_line(manager, db.session.get(BudgetLine, line_id), expected_version=1)
         with pytest.raises(ServiceError, match="submitted"):
             service.add_partner(manager, c, organisation_name="x", role="y")
         with pytest.raises(ServiceError, match="submitted"):
@@ -745,11 +757,11 @@ def test_deleting_the_last_line_of_a_completed_budget_reopens_it(app, world, sig
     second = create_line(app, world.contribution_a1, ids.years[0], ids.categories[0], 200_00)
     post_form(client, f"{base(world)}/budget", {"completed": "yes"})
 
-    post_form(client, f"{base(world)}/budget/lines/{first}/delete")
+    post_page(client, f"{base(world)}/budget/lines/{first}/delete")
     assert contribution(app, world.contribution_a1).budget_completed  # one line left
     page = client.get(f"{base(world)}/budget/lines/{second}/delete").get_data(as_text=True)
     assert "the budget will no longer be marked as completed" in page
-    post_form(client, f"{base(world)}/budget/lines/{second}/delete")
+    post_page(client, f"{base(world)}/budget/lines/{second}/delete")
     assert not contribution(app, world.contribution_a1).budget_completed
     assert task_status(app, world.contribution_a1, "budget") == contributions_service.NOT_STARTED
     assert actions(app)[-2:] == ["budget_line.deleted", "contribution.budget_reopened"]
@@ -786,14 +798,14 @@ def test_adding_changing_and_deleting_an_outcome(app, world, signed_in):
     url = f"{base(world)}/outcomes/{outcome_id}"
     form_page = client.get(url).get_data(as_text=True)
     assert 'value="31"' in form_page and 'value="3"' in form_page and 'value="2020"' in form_page
-    response = post_form(client, url, outcome_data(target="25 a year", by_when=["1", "sept", "2019"]))
+    response = post_page(client, url, outcome_data(target="25 a year", by_when=["1", "sept", "2019"]))
     assert response.status_code == 302
     with app.app_context():
         outcome = db.session.get(Outcome, outcome_id)
         assert (outcome.target, outcome.by_when) == ("25 a year", date(2019, 9, 1))
 
     assert "Are you sure you want to delete this outcome?" in client.get(f"{url}/delete").get_data(as_text=True)
-    assert post_form(client, f"{url}/delete").status_code == 302
+    assert post_page(client, f"{url}/delete").status_code == 302
     with app.app_context():
         assert db.session.get(Outcome, outcome_id) is None
     assert actions(app) == ["outcome.added", "outcome.changed", "outcome.deleted"]
@@ -874,12 +886,12 @@ def test_adding_changing_and_removing_a_partner(app, world, signed_in):
 
     url = f"{base(world)}/partners/{partner_id}"
     assert "Referrals and case work." in client.get(url).get_data(as_text=True)
-    response = post_form(client, url, {"organisation_name": "Reading Youth Offending Service", "role": "Referrals"})
+    response = post_page(client, url, {"organisation_name": "Reading Youth Offending Service", "role": "Referrals"})
     assert response.status_code == 302
     assert "Are you sure you want to remove Reading Youth Offending Service?" in client.get(f"{url}/delete").get_data(
         as_text=True
     )
-    assert post_form(client, f"{url}/delete").status_code == 302
+    assert post_page(client, f"{url}/delete").status_code == 302
     with app.app_context():
         assert db.session.scalars(select(PartnerInvolvement)).all() == []
     assert actions(app) == ["partner.added", "partner.changed", "partner.deleted"]

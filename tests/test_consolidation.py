@@ -29,6 +29,7 @@ from app.services import consolidation as service
 from app.services.budget import Invalid
 from app.services.consolidation import get_or_create_bid
 from tests.conftest import post_form
+from tests.test_budget import post_page
 
 
 def _round(world) -> Round:
@@ -295,7 +296,7 @@ def test_lead_lines_add_change_delete(app, world, signed_in):
     data["amount"] = "30,000"
     data["match_amount"] = "5,000"
     data["match_type"] = "in_kind"
-    response = post_form(client, f"{base}/lines/{line_id}", data)
+    response = post_page(client, f"{base}/lines/{line_id}", data)
     assert response.status_code == 302
     with app.app_context():
         line = db.session.get(LeadBudgetLine, line_id)
@@ -303,7 +304,7 @@ def test_lead_lines_add_change_delete(app, world, signed_in):
 
     confirm = client.get(f"{base}/lines/{line_id}/delete").get_data(as_text=True)
     assert "Are you sure you want to delete this budget line?" in confirm
-    response = post_form(client, f"{base}/lines/{line_id}/delete")
+    response = post_page(client, f"{base}/lines/{line_id}/delete")
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(LeadBudgetLine, line_id) is None
@@ -350,7 +351,7 @@ def test_lead_lines_cannot_change_once_signed_off(app, world, signed_in):
         line_id = line.id
         admin = db.session.get(User, world.users["lead_admin"])
         with pytest.raises(ServiceError, match="signed off"):
-            service.delete_lead_line(admin, line)
+            service.delete_lead_line(admin, line, expected_version=line.version)
         with pytest.raises(ServiceError, match="signed off"):
             service.add_lead_line(admin, bid, financial_year_id=None, cost_category_id=None,
                                   description="x", amount_pence=1)

@@ -2,7 +2,11 @@
 the readiness checklist, sign-off, submission to the funder and reopening.
 
 Everyone at the lead bidder sees these pages; administrators and staff change lead-held lines;
-only administrators sign off, mark as submitted and reopen. CSP users get 403."""
+only administrators sign off, mark as submitted and reopen. CSP users get 403.
+
+Lead-held lines' change and delete pages carry the version they were loaded with: when someone
+else changed the line meanwhile, nothing is saved and the page is shown again (409) with their
+version and what this user typed (app/services/budget.py, ItemConflict)."""
 
 from __future__ import annotations
 
@@ -10,9 +14,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.bid import bp
-from app.bid.consolidation_forms import BudgetLineForm, ReopenForm, SignOffForm, SubmittedForm
+from app.bid.consolidation_forms import BudgetLineForm, DeleteItemForm, ReopenForm, SignOffForm, SubmittedForm
 from app.extensions import db
-from app.forms import ActionForm
 from app.models.bid import BidStatus
 from app.policy import (
     LEAD_ADMIN,
@@ -25,6 +28,7 @@ from app.policy import (
 )
 from app.services import ServiceError, signoff
 from app.services import consolidation as service
+from app.services.budget import ItemConflict
 
 
 def _show_problems(form, exc: ServiceError) -> None:
@@ -81,7 +85,7 @@ def consolidation_add_line(round_id: int):
     rnd, bid, locked = _editable_bid(round_id)
     if locked:
         return locked
-    form = BudgetLineForm(rnd)
+    form = BudgetLineForm(rnd).without_version()
     if form.validate_on_submit():
         try:
             line = service.add_lead_line(current_user, service.get_or_create_bid(rnd), **form.values())
@@ -104,11 +108,18 @@ def consolidation_edit_line(round_id: int, line_id: int):
     if locked:
         return locked
     form = BudgetLineForm(rnd)
+    conflict = None
     if request.method == "GET":
         form.fill_from(line)
+        form.load_version(line)
     if form.validate_on_submit():
         try:
-            changed = service.change_lead_line(current_user, line, **form.values())
+            changed = service.change_lead_line(
+                current_user, line, expected_version=form.expected_version, **form.values()
+            )
+        except ItemConflict as exc:
+            conflict = exc.item
+            form.show_conflict(exc)
         except ServiceError as exc:
             _show_problems(form, exc)
         else:
@@ -117,8 +128,13 @@ def consolidation_edit_line(round_id: int, line_id: int):
                 flash(f"Lead-held budget line changed: {line.description}", "success")
             return redirect(_budget_url(rnd))
     return render_template(
-        "bid/consolidation_line_form.html", title="Change a lead-held budget line", rnd=rnd, form=form, line=line
-    ), _status(form)
+        "bid/consolidation_line_form.html",
+        title="Change a lead-held budget line",
+        rnd=rnd,
+        form=form,
+        line=line,
+        conflict=conflict,
+    ), 409 if conflict else _status(form)
 
 
 @bp.route("/rounds/<int:round_id>/budget/lines/<int:line_id>/delete", methods=["GET", "POST"])
@@ -128,24 +144,31 @@ def consolidation_delete_line(round_id: int, line_id: int):
     line = _lead_line_or_404(bid, line_id)
     if locked:
         return locked
-    form = ActionForm()
+    form = DeleteItemForm(item_noun="budget line")
+    status = None
+    if request.method == "GET":
+        form.load_version(line)
     if form.validate_on_submit():
         description = line.description
         try:
-            service.delete_lead_line(current_user, line)
+            service.delete_lead_line(current_user, line, form.expected_version)
+        except ItemConflict as conflict:
+            form.show_conflict(conflict)  # the page shows the line as it is now
+            status = 409
         except ServiceError as exc:
             flash(exc.message, "info")
+            return redirect(_budget_url(rnd))
         else:
             db.session.commit()
             flash(f"Lead-held budget line deleted: {description}", "success")
-        return redirect(_budget_url(rnd))
+            return redirect(_budget_url(rnd))
     return render_template(
         "bid/consolidation_line_delete.html",
         title="Are you sure you want to delete this budget line?",
         rnd=rnd,
         line=line,
         form=form,
-    ), _status(form)
+    ), status or _status(form)
 
 
 # --- outcomes and partners --------------------------------------------------------------------

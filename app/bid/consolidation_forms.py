@@ -1,7 +1,7 @@
 """Forms for the consolidated budget (lead-held lines), sign-off, submission and reopening.
 
-Lead-held budget lines use the CSPs' BudgetLineForm (app/contributions/budget_forms.py): the same
-fields, messages and rules."""
+Lead-held budget lines use the CSPs' BudgetLineForm and DeleteItemForm
+(app/contributions/budget_forms.py): the same fields, messages, rules and version check."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from govuk_frontend_wtf.wtforms_widgets import GovCharacterCount, GovSubmitInput
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import Length
 
-from app.contributions.budget_forms import BudgetLineForm
+from app.contributions.budget_forms import BudgetLineForm, DeleteItemForm
 from app.dates import TimeError, london_to_utc, parse_time
 from app.forms import BaseForm, GovDateField, Required
 from app.services.signoff import DECLARATION_MAX, REASON_MAX, REFERENCE_MAX
 
-__all__ = ["BudgetLineForm", "ReopenForm", "SignOffForm", "SubmittedForm"]
+__all__ = ["BudgetLineForm", "DeleteItemForm", "ReopenForm", "SignOffForm", "SubmittedForm"]
 
 
 def _strip(value):

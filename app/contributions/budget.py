@@ -3,6 +3,10 @@
 Each part has a page that lists what is there (read-only for lead bidder users and for a locked
 contribution), add / change / delete pages for the CSP's users, and a "Have you completed this
 section?" question at the foot of the list page, which posts to the list page itself.
+
+Change and delete pages carry the version of the item they were loaded with. When someone else
+changed it meanwhile the service raises ItemConflict: nothing is saved, and the page is shown again
+(409) with their version and what this user typed, ready to save (or delete) again on purpose.
 """
 
 from __future__ import annotations
@@ -11,10 +15,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.contributions import bp
-from app.contributions.budget_forms import BudgetLineForm, CompletedForm, OutcomeForm, PartnerForm
+from app.contributions.budget_forms import BudgetLineForm, CompletedForm, DeleteItemForm, OutcomeForm, PartnerForm
 from app.contributions.loading import editable, viewable
 from app.extensions import db
-from app.forms import ActionForm
 from app.models import BudgetLine, Contribution, Outcome, PartnerInvolvement
 from app.policy import CSP_ANY, SIGNED_IN, can_edit_contribution, roles_required
 from app.services import ServiceError
@@ -39,25 +42,37 @@ def _status(form) -> int:
     return 400 if form.errors else 200
 
 
-def _confirm_delete(contribution_id: int, model, item_id: int, *, delete, back: str, template: str, title, done):
+def _confirm_delete(
+    contribution_id: int, model, item_id: int, *, delete, noun: str, back: str, template: str, title, done
+):
     """A delete confirmation page (GET) and the delete itself (POST), for any item of a contribution.
 
-    `title(item)` and `done(item)` give the page's heading and the success message."""
+    `title(item)` and `done(item)` give the page's heading and the success message. A delete of an
+    item changed since the page was loaded is refused: the page shows it as it is now (409)."""
     contribution, locked = editable(contribution_id)
     if locked:
         return locked
     item = _owned_or_404(model, item_id, contribution)
-    form = ActionForm()
+    form = DeleteItemForm(item_noun=noun)
+    status = None
+    if request.method == "GET":
+        form.load_version(item)
     if form.validate_on_submit():
         try:
-            delete(current_user, item)
+            delete(current_user, item, form.expected_version)
+        except service.ItemConflict as conflict:
+            form.show_conflict(conflict)
+            status = 409
         except ServiceError as exc:
             flash(exc.message, "info")
+            return redirect(url_for(back, contribution_id=contribution.id))
         else:
             db.session.commit()
             flash(done(item), "success")
-        return redirect(url_for(back, contribution_id=contribution.id))
-    return render_template(template, title=title(item), contribution=contribution, item=item, form=form), _status(form)
+            return redirect(url_for(back, contribution_id=contribution.id))
+    return render_template(
+        template, title=title(item), contribution=contribution, item=item, form=form
+    ), status or _status(form)
 
 
 def _part_page(contribution_id: int, part: str, mark, template: str, title: str, **context):
@@ -118,7 +133,7 @@ def add_budget_line(contribution_id: int):
     contribution, locked = editable(contribution_id)
     if locked:
         return locked
-    form = BudgetLineForm(contribution.round)
+    form = BudgetLineForm(contribution.round).without_version()
     if request.method == "GET" and request.args.get("financial_year", type=int):
         # "Save and add another" keeps the year of the line just added.
         form.financial_year.data = request.args.get("financial_year", type=int)
@@ -156,11 +171,18 @@ def edit_budget_line(contribution_id: int, line_id: int):
         return locked
     line = _owned_or_404(BudgetLine, line_id, contribution)
     form = BudgetLineForm(contribution.round)
+    conflict = None
     if request.method == "GET":
         form.fill_from(line)
+        form.load_version(line)
     if form.validate_on_submit():
         try:
-            changed = service.change_line(current_user, line, **form.values())
+            changed = service.change_line(
+                current_user, line, expected_version=form.expected_version, **form.values()
+            )
+        except service.ItemConflict as exc:
+            conflict = exc.item
+            form.show_conflict(exc)
         except ServiceError as exc:
             _show_problems(form, exc)
         else:
@@ -174,8 +196,9 @@ def edit_budget_line(contribution_id: int, line_id: int):
         contribution=contribution,
         form=form,
         line=line,
+        conflict=conflict,
         adding=False,
-    ), _status(form)
+    ), 409 if conflict else _status(form)
 
 
 @bp.route("/<int:contribution_id>/budget/lines/<int:line_id>/delete", methods=["GET", "POST"])
@@ -186,6 +209,7 @@ def delete_budget_line(contribution_id: int, line_id: int):
         BudgetLine,
         line_id,
         delete=service.delete_line,
+        noun="budget line",
         back="contributions.budget",
         template="contributions/budget_line_delete.html",
         title=lambda line: "Are you sure you want to delete this budget line?",
@@ -210,7 +234,7 @@ def add_outcome(contribution_id: int):
     contribution, locked = editable(contribution_id)
     if locked:
         return locked
-    form = OutcomeForm()
+    form = OutcomeForm().without_version()
     if form.validate_on_submit():
         try:
             outcome = service.add_outcome(current_user, contribution, **form.values())
@@ -233,9 +257,17 @@ def edit_outcome(contribution_id: int, outcome_id: int):
         return locked
     outcome = _owned_or_404(Outcome, outcome_id, contribution)
     form = OutcomeForm(obj=outcome) if request.method == "GET" else OutcomeForm()
+    conflict = None
+    if request.method == "GET":
+        form.load_version(outcome)
     if form.validate_on_submit():
         try:
-            changed = service.change_outcome(current_user, outcome, **form.values())
+            changed = service.change_outcome(
+                current_user, outcome, expected_version=form.expected_version, **form.values()
+            )
+        except service.ItemConflict as exc:
+            conflict = exc.item
+            form.show_conflict(exc)
         except ServiceError as exc:
             _show_problems(form, exc)
         else:
@@ -249,7 +281,8 @@ def edit_outcome(contribution_id: int, outcome_id: int):
         contribution=contribution,
         form=form,
         outcome=outcome,
-    ), _status(form)
+        conflict=conflict,
+    ), 409 if conflict else _status(form)
 
 
 @bp.route("/<int:contribution_id>/outcomes/<int:outcome_id>/delete", methods=["GET", "POST"])
@@ -260,6 +293,7 @@ def delete_outcome(contribution_id: int, outcome_id: int):
         Outcome,
         outcome_id,
         delete=service.delete_outcome,
+        noun="outcome",
         back="contributions.outcomes",
         template="contributions/outcome_delete.html",
         title=lambda outcome: "Are you sure you want to delete this outcome?",
@@ -288,7 +322,7 @@ def add_partner(contribution_id: int):
     contribution, locked = editable(contribution_id)
     if locked:
         return locked
-    form = PartnerForm(contribution)
+    form = PartnerForm(contribution).without_version()
     if form.validate_on_submit():
         try:
             partner = service.add_partner(current_user, contribution, **form.values())
@@ -314,9 +348,17 @@ def edit_partner(contribution_id: int, partner_id: int):
         form = PartnerForm(contribution, partner.id, obj=partner)
     else:
         form = PartnerForm(contribution, partner.id)
+    conflict = None
+    if request.method == "GET":
+        form.load_version(partner)
     if form.validate_on_submit():
         try:
-            changed = service.change_partner(current_user, partner, **form.values())
+            changed = service.change_partner(
+                current_user, partner, expected_version=form.expected_version, **form.values()
+            )
+        except service.ItemConflict as exc:
+            conflict = exc.item
+            form.show_conflict(exc)
         except ServiceError as exc:
             _show_problems(form, exc)
         else:
@@ -330,7 +372,8 @@ def edit_partner(contribution_id: int, partner_id: int):
         contribution=contribution,
         form=form,
         partner=partner,
-    ), _status(form)
+        conflict=conflict,
+    ), 409 if conflict else _status(form)
 
 
 @bp.route("/<int:contribution_id>/partners/<int:partner_id>/delete", methods=["GET", "POST"])
@@ -341,6 +384,7 @@ def delete_partner(contribution_id: int, partner_id: int):
         PartnerInvolvement,
         partner_id,
         delete=service.delete_partner,
+        noun="partner",
         back="contributions.partners",
         template="contributions/partner_delete.html",
         title=lambda partner: f"Are you sure you want to remove {partner.organisation_name}?",

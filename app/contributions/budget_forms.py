@@ -15,11 +15,11 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import Field, RadioField, StringField, SubmitField, TextAreaField
+from wtforms import Field, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, StopValidation
 
-from app.forms import BaseForm, Required
+from app.forms import ActionForm, BaseForm, Required
 from app.models import MatchType, Round
 from app.money import MoneyField, MoneyRequired
 from app.services import budget as rules
@@ -41,6 +41,63 @@ def _choice_field(label: str, message: str, coerce=int, **kwargs) -> RadioField:
     )
 
 
+# --- optimistic locking -----------------------------------------------------------------------
+
+def _version_given(form, field) -> None:
+    """A change or delete must say which version of the item it was loaded with. A page without
+    it (sent by hand, or from before versions existed) is refused, never saved blindly."""
+    if not (field.data or "").strip().isdigit():
+        noun = getattr(form, "item_noun", "item")
+        raise StopValidation(
+            f"We could not tell which version of this {noun} you opened, so nothing was saved. "
+            f"Go back, open the {noun} again and make your change"
+        )
+
+
+class VersionField(HiddenField):
+    """The version of the item the page was loaded with (app/services/budget.py, ItemConflict)."""
+
+    error_href = "#main-content"
+
+    def __init__(self, **kwargs):
+        super().__init__(validators=[_version_given], **kwargs)
+
+
+class VersionedMixin:
+    """For forms that change or delete a versioned item: `version` and what to do on a conflict."""
+
+    item_noun = "item"
+
+    def without_version(self):
+        """For adding an item: there is no version to check yet."""
+        del self.version
+        return self
+
+    def load_version(self, item) -> None:
+        self.version.data = str(item.version)
+
+    @property
+    def expected_version(self) -> int:
+        return int(self.version.data.strip())
+
+    def show_conflict(self, conflict) -> None:
+        """Nothing was saved: say so, and send the current version with the next save (what the
+        user typed stays in the other fields), so saving again is a deliberate choice."""
+        self.version.data = str(conflict.item.version)
+        self.version.errors = [conflict.message]
+        self.version.error_href = "#their-version"
+
+
+class DeleteItemForm(VersionedMixin, ActionForm):
+    """"Are you sure?" for deleting a versioned item: refused if the item changed meanwhile."""
+
+    version = VersionField()
+
+    def __init__(self, *args, item_noun: str = "item", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.item_noun = item_noun
+
+
 class _RuleCheckedForm(BaseForm):
     """Adds the service's problems for fields that have no error of their own yet."""
 
@@ -59,7 +116,9 @@ class _RuleCheckedForm(BaseForm):
 
 # --- budget lines -----------------------------------------------------------------------------
 
-class BudgetLineForm(_RuleCheckedForm):
+class BudgetLineForm(VersionedMixin, _RuleCheckedForm):
+    item_noun = "budget line"
+
     financial_year = _choice_field("Financial year", "Select the financial year")
     cost_category = _choice_field("Cost category", "Select the cost category")
     description = StringField(
@@ -93,6 +152,7 @@ class BudgetLineForm(_RuleCheckedForm):
         widget=GovTextInput(),
     )
     submit = SubmitField("Save budget line", widget=GovSubmitInput())
+    version = VersionField()  # changing a line only: adding one leaves it out (without_version)
 
     def __init__(self, rnd: Round, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -253,7 +313,9 @@ class DateRequired:
             raise StopValidation(self.message)
 
 
-class OutcomeForm(_RuleCheckedForm):
+class OutcomeForm(VersionedMixin, _RuleCheckedForm):
+    item_noun = "outcome"
+
     measure = StringField(
         "Measure",
         description="What will change, for example the number of young people excluded from school",
@@ -281,6 +343,7 @@ class OutcomeForm(_RuleCheckedForm):
         validators=[DateRequired("Enter the date you will reach the target by")],
     )
     submit = SubmitField("Save outcome", widget=GovSubmitInput())
+    version = VersionField()
 
     def values(self) -> dict:
         return {
@@ -296,7 +359,9 @@ class OutcomeForm(_RuleCheckedForm):
 
 # --- partners ---------------------------------------------------------------------------------
 
-class PartnerForm(_RuleCheckedForm):
+class PartnerForm(VersionedMixin, _RuleCheckedForm):
+    item_noun = "partner"
+
     organisation_name = StringField(
         "Organisation name",
         description="For example, Reading Youth Offending Service",
@@ -312,6 +377,7 @@ class PartnerForm(_RuleCheckedForm):
         widget=GovCharacterCount(),
     )
     submit = SubmitField("Save partner", widget=GovSubmitInput())
+    version = VersionField()
 
     def __init__(self, contribution, partner_id: int | None = None, *args, **kwargs):
         super().__init__(*args, **kwargs)

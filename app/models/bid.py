@@ -143,6 +143,8 @@ class LeadBudgetLine(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Optimistic locking, as for a CSP's BudgetLine.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     bid: Mapped[CollectiveBid] = relationship(back_populates="lead_lines")
     financial_year: Mapped[FinancialYear] = relationship()

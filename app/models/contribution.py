@@ -191,6 +191,9 @@ class BudgetLine(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Optimistic locking: bumped by every change, which is a conditional UPDATE on the version the
+    # editor loaded, so a second editor gets a conflict instead of silently overwriting the first.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     contribution: Mapped[Contribution] = relationship(back_populates="budget_lines")
     financial_year: Mapped[FinancialYear] = relationship()
@@ -207,6 +210,9 @@ class Outcome(db.Model):
     target: Mapped[str] = mapped_column(String(200))
     by_when: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Optimistic locking: bumped by every change, which is a conditional UPDATE on the version the
+    # editor loaded, so a second editor gets a conflict instead of silently overwriting the first.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     contribution: Mapped[Contribution] = relationship(back_populates="outcomes")
 
@@ -219,6 +225,9 @@ class PartnerInvolvement(db.Model):
     organisation_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Optimistic locking: bumped by every change, which is a conditional UPDATE on the version the
+    # editor loaded, so a second editor gets a conflict instead of silently overwriting the first.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     contribution: Mapped[Contribution] = relationship(back_populates="partners")
 

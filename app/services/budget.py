@@ -13,6 +13,13 @@ Decisions (the issue left them open):
   when there is none: a radio button cannot be unselected without JavaScript. A source typed
   with no amount is refused, so nothing the user typed is silently dropped.
 - The round's caps are shown for information only: a CSP's share is not capped individually.
+
+Optimistic locking: budget lines, outcomes and partners have a `version`. A change is a conditional
+UPDATE (... WHERE id = :id AND version = :expected, SET version = version + 1) and a delete a
+conditional DELETE, against the version the editor loaded. When someone else got there first
+nothing is written and ItemConflict is raised: the route shows their version and keeps what this
+editor typed, so saving again is a deliberate overwrite, never a silent one. Saving exactly what is
+already saved changes nothing, whatever the version.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import delete, select, update
 
 from app.extensions import db
 from app.models import (
@@ -45,6 +54,10 @@ MEASURE_MAX = 300
 BASELINE_MAX = TARGET_MAX = 200
 ORGANISATION_MAX = 200
 ROLE_MAX = 1000
+
+LINE_GONE = "Someone else has deleted this budget line"
+OUTCOME_GONE = "Someone else has deleted this outcome"
+PARTNER_GONE = "Someone else has removed this partner"
 
 
 class Invalid(ServiceError):
@@ -78,14 +91,12 @@ def _event(actor: User, action: str, obj, contribution: Contribution, summary: s
 
 
 def _changes(obj, values: dict) -> dict:
-    """Set the attributes that differ; return {name: [old, new]} for the audit event."""
-    changes = {}
-    for name, new in values.items():
-        old = getattr(obj, name)
-        if old != new:
-            changes[name] = [_jsonable(old), _jsonable(new)]
-            setattr(obj, name, new)
-    return changes
+    """{name: [old, new]} for the attributes that differ (for the audit event). Sets nothing."""
+    return {
+        name: [_jsonable(getattr(obj, name)), _jsonable(new)]
+        for name, new in values.items()
+        if getattr(obj, name) != new
+    }
 
 
 def _jsonable(value):
@@ -94,6 +105,88 @@ def _jsonable(value):
     if isinstance(value, MatchType):
         return value.value
     return value
+
+
+# --- optimistic locking -----------------------------------------------------------------------
+
+class ItemConflict(ServiceError):
+    """Someone changed the item after this editor loaded it. Nothing was saved (or deleted).
+
+    `item` is the item as it is now, with its new version."""
+
+    def __init__(self, item, message: str):
+        super().__init__(message, field="version")
+        self.item = item
+
+
+def changed_message(noun: str) -> str:
+    return (
+        f"Someone else changed this {noun} while you were editing it. Check their version below, "
+        "then save yours again if it is still right"
+    )
+
+
+def changed_before_delete_message(noun: str, verb: str = "delete") -> str:
+    return (
+        f"Someone else changed this {noun} after you opened this page. Check it below, then "
+        f"{verb} it again if it should still go"
+    )
+
+
+def _reload(obj):
+    """The object as the database has it now (refreshed in place), or None if it has gone."""
+    model = type(obj)
+    if db.session.scalar(select(model.id).where(model.id == obj.id)) is None:
+        return None
+    db.session.refresh(obj)
+    return obj
+
+
+def prepare_change(obj, values: dict, expected_version: int, *, noun: str, gone: str) -> dict:
+    """The changes saving `values` would make to the item as it is now ({} for none).
+
+    Raises ServiceError(gone) if the item has been deleted, and ItemConflict if it has changed
+    since `expected_version` (unless what was typed is exactly what is saved now)."""
+    if _reload(obj) is None:
+        raise ServiceError(gone)
+    changes = _changes(obj, values)
+    if changes and obj.version != expected_version:
+        raise ItemConflict(obj, changed_message(noun))
+    return changes
+
+
+def update_if_version(obj, expected_version: int, values: dict, *, noun: str, gone: str) -> None:
+    """UPDATE ... WHERE id = :id AND version = :expected, SET version = version + 1; then the
+    object shows the saved row. Two saves at once cannot both match: the database applies one
+    UPDATE after the other (PostgreSQL makes the second wait, then sees the new version)."""
+    model = type(obj)
+    result = db.session.execute(
+        update(model)
+        .where(model.id == obj.id, model.version == expected_version)
+        .values(**values, version=model.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        if _reload(obj) is None:
+            raise ServiceError(gone)
+        raise ItemConflict(obj, changed_message(noun))
+    db.session.refresh(obj)
+
+
+def delete_if_version(obj, expected_version: int, *, noun: str, gone: str, verb: str = "delete") -> None:
+    """DELETE ... WHERE id = :id AND version = :expected. The object is then detached from the
+    session (its loaded values can still be read); parents' collections must be expired."""
+    model = type(obj)
+    result = db.session.execute(
+        delete(model)
+        .where(model.id == obj.id, model.version == expected_version)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        if _reload(obj) is None:
+            raise ServiceError(gone)
+        raise ItemConflict(obj, changed_before_delete_message(noun, verb))
+    db.session.expunge(obj)
 
 
 # --- budget lines -----------------------------------------------------------------------------
@@ -230,6 +323,7 @@ def change_line(
     actor: User,
     line: BudgetLine,
     *,
+    expected_version: int,
     financial_year_id: int | None,
     cost_category_id: int | None,
     description: str | None,
@@ -238,7 +332,9 @@ def change_line(
     match_type: MatchType | str | None = None,
     match_source: str | None = None,
 ) -> bool:
-    """Change a budget line; False (and nothing recorded) when nothing changed."""
+    """Change a budget line; False (and nothing recorded) when nothing changed.
+
+    `expected_version` is the line's version the editor loaded: ItemConflict if it has moved on."""
     contribution = line.contribution
     check_editable(actor, contribution)
     values = _line_values(
@@ -251,14 +347,17 @@ def change_line(
         match_type=match_type,
         match_source=match_source,
     )
-    changes = _changes(line, values)
+    changes = prepare_change(line, values, expected_version, noun="budget line", gone=LINE_GONE)
     if not changes:
         return False
-    line.updated_at = utcnow()
-    line.updated_by_id = actor.id
+    update_if_version(
+        line,
+        expected_version,
+        {**values, "updated_at": utcnow(), "updated_by_id": actor.id},
+        noun="budget line",
+        gone=LINE_GONE,
+    )
     touch(actor, contribution)
-    db.session.flush()
-    db.session.refresh(line, ["financial_year", "cost_category"])
     _event(
         actor,
         "budget_line.changed",
@@ -266,26 +365,24 @@ def change_line(
         contribution,
         f"Changed a budget line in {contribution.csp.name}'s contribution: {_line_words(line)}",
         changes=changes,
+        version=line.version,
     )
     db.session.flush()
     return True
 
 
-def delete_line(actor: User, line: BudgetLine) -> None:
+def delete_line(actor: User, line: BudgetLine, expected_version: int) -> None:
+    """Delete a budget line, unless it has changed since `expected_version` (ItemConflict)."""
     contribution = line.contribution
     check_editable(actor, contribution)
-    _event(
-        actor,
-        "budget_line.deleted",
-        line,
-        contribution,
+    summary = (
         f"Deleted a budget line from {contribution.csp.name}'s contribution: {_line_words(line)}, "
-        f"{format_money(line.amount_pence)} requested",
-        description=line.description,
-        **_line_detail(line),
+        f"{format_money(line.amount_pence)} requested"
     )
-    contribution.budget_lines.remove(line)
-    db.session.delete(line)
+    detail = {"description": line.description, **_line_detail(line)}
+    delete_if_version(line, expected_version, noun="budget line", gone=LINE_GONE)
+    db.session.expire(contribution, ["budget_lines"])
+    _event(actor, "budget_line.deleted", line, contribution, summary, **detail)
     touch(actor, contribution)
     db.session.flush()
     if not contribution.budget_lines and contribution.budget_completed:
@@ -461,15 +558,18 @@ def add_outcome(
 
 
 def change_outcome(
-    actor: User, outcome: Outcome, *, measure: str | None, baseline: str | None,
+    actor: User, outcome: Outcome, *, expected_version: int, measure: str | None, baseline: str | None,
     target: str | None, by_when: date | None,
 ) -> bool:  # fmt: skip
+    """Change an outcome; False when nothing changed. ItemConflict if it has moved on since
+    `expected_version`."""
     contribution = outcome.contribution
     check_editable(actor, contribution)
     values = _outcome_values(measure=measure, baseline=baseline, target=target, by_when=by_when)
-    changes = _changes(outcome, values)
+    changes = prepare_change(outcome, values, expected_version, noun="outcome", gone=OUTCOME_GONE)
     if not changes:
         return False
+    update_if_version(outcome, expected_version, values, noun="outcome", gone=OUTCOME_GONE)
     touch(actor, contribution)
     _event(
         actor,
@@ -478,24 +578,26 @@ def change_outcome(
         contribution,
         f"Changed an outcome in {contribution.csp.name}'s contribution: {outcome.measure}",
         changes=changes,
+        version=outcome.version,
     )
     db.session.flush()
     return True
 
 
-def delete_outcome(actor: User, outcome: Outcome) -> None:
+def delete_outcome(actor: User, outcome: Outcome, expected_version: int) -> None:
     contribution = outcome.contribution
     check_editable(actor, contribution)
+    measure = outcome.measure
+    delete_if_version(outcome, expected_version, noun="outcome", gone=OUTCOME_GONE)
+    db.session.expire(contribution, ["outcomes"])
     _event(
         actor,
         "outcome.deleted",
         outcome,
         contribution,
-        f"Deleted an outcome from {contribution.csp.name}'s contribution: {outcome.measure}",
-        measure=outcome.measure,
+        f"Deleted an outcome from {contribution.csp.name}'s contribution: {measure}",
+        measure=measure,
     )
-    contribution.outcomes.remove(outcome)
-    db.session.delete(outcome)
     touch(actor, contribution)
     db.session.flush()
     if not contribution.outcomes and contribution.outcomes_completed:
@@ -557,16 +659,21 @@ def add_partner(
 
 
 def change_partner(
-    actor: User, partner: PartnerInvolvement, *, organisation_name: str | None, role: str | None
-) -> bool:
+    actor: User, partner: PartnerInvolvement, *, expected_version: int, organisation_name: str | None,
+    role: str | None,
+) -> bool:  # fmt: skip
+    """Change a partner; False when nothing changed. ItemConflict if it has moved on since
+    `expected_version`."""
     contribution = partner.contribution
     check_editable(actor, contribution)
     _raise_if(
         partner_problems(contribution, organisation_name=organisation_name, role=role, partner_id=partner.id)
     )
-    changes = _changes(partner, {"organisation_name": _clean(organisation_name), "role": _clean(role)})
+    values = {"organisation_name": _clean(organisation_name), "role": _clean(role)}
+    changes = prepare_change(partner, values, expected_version, noun="partner", gone=PARTNER_GONE)
     if not changes:
         return False
+    update_if_version(partner, expected_version, values, noun="partner", gone=PARTNER_GONE)
     touch(actor, contribution)
     _event(
         actor,
@@ -575,24 +682,26 @@ def change_partner(
         contribution,
         f"Changed partner {partner.organisation_name} in {contribution.csp.name}'s contribution",
         changes=changes,
+        version=partner.version,
     )
     db.session.flush()
     return True
 
 
-def delete_partner(actor: User, partner: PartnerInvolvement) -> None:
+def delete_partner(actor: User, partner: PartnerInvolvement, expected_version: int) -> None:
     contribution = partner.contribution
     check_editable(actor, contribution)
+    name = partner.organisation_name
+    delete_if_version(partner, expected_version, noun="partner", gone=PARTNER_GONE, verb="remove")
+    db.session.expire(contribution, ["partners"])
     _event(
         actor,
         "partner.deleted",
         partner,
         contribution,
-        f"Removed {partner.organisation_name} as a partner from {contribution.csp.name}'s contribution",
-        organisation_name=partner.organisation_name,
+        f"Removed {name} as a partner from {contribution.csp.name}'s contribution",
+        organisation_name=name,
     )
-    contribution.partners.remove(partner)
-    db.session.delete(partner)
     touch(actor, contribution)
     db.session.flush()
 

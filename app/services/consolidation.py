@@ -10,6 +10,8 @@ Decisions (the issue left them open):
 - "Required documents present" means: every accepted contribution has marked its supporting
   documents as completed, and the bid has at least one supporting document.
 - Every checklist item must pass before sign-off: there are no "warnings only" items.
+- Lead-held budget lines use optimistic locking like a CSP's lines (app/services/budget.py): a change
+  or delete names the version the editor loaded, and raises ItemConflict if it has moved on.
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ from app.money import format_money
 from app.services import ServiceError
 from app.services import budget as budget_rules
 from app.services.audit import record
-from app.services.budget import BudgetSummary, Invalid, allowed_match_types, budget_summary
+from app.services.budget import (
+    BudgetSummary,
+    Invalid,
+    allowed_match_types,
+    budget_summary,
+    delete_if_version,
+    prepare_change,
+    update_if_version,
+)
 from app.text import count_words
 
 WAITING = (ContributionStatus.SUBMITTED,)
@@ -243,42 +253,47 @@ def add_lead_line(actor: User, bid: CollectiveBid, **data) -> LeadBudgetLine:
     return line
 
 
-def change_lead_line(actor: User, line: LeadBudgetLine, **data) -> bool:
+LEAD_LINE_GONE = "Someone else has deleted this budget line"
+
+def change_lead_line(actor: User, line: LeadBudgetLine, *, expected_version: int, **data) -> bool:
+    """Change a lead-held line; False when nothing changed. ItemConflict if it has moved on since
+    `expected_version` (nothing is saved)."""
     bid = line.bid
     check_bid_editable(bid)
     data.setdefault("match_pence", None)
     data.setdefault("match_type", None)
     data.setdefault("match_source", None)
     values = _values(bid.round, data)
-    changes = {}
-    for name, new in values.items():
-        old = getattr(line, name)
-        if old != new:
-            changes[name] = [old.value if isinstance(old, MatchType) else old,
-                             new.value if isinstance(new, MatchType) else new]
-            setattr(line, name, new)
+    changes = prepare_change(line, values, expected_version, noun="budget line", gone=LEAD_LINE_GONE)
     if not changes:
         return False
-    line.updated_at = utcnow()
-    line.updated_by_id = actor.id
-    db.session.flush()
-    db.session.refresh(line, ["financial_year", "cost_category"])
+    update_if_version(
+        line,
+        expected_version,
+        {**values, "updated_at": utcnow(), "updated_by_id": actor.id},
+        noun="budget line",
+        gone=LEAD_LINE_GONE,
+    )
     record(actor, "lead_budget_line.changed", line,
            f"Changed a lead-held budget line in the bid for {bid.round.title}: {_line_words(line)}",
-           lead_bidder_id=bid.lead_bidder_id, bid_id=bid.id, changes=changes)
+           lead_bidder_id=bid.lead_bidder_id, bid_id=bid.id, changes=changes, version=line.version)
     db.session.flush()
     return True
 
 
-def delete_lead_line(actor: User, line: LeadBudgetLine) -> None:
+def delete_lead_line(actor: User, line: LeadBudgetLine, expected_version: int) -> None:
+    """Delete a lead-held line, unless it has changed since `expected_version` (ItemConflict)."""
     bid = line.bid
     check_bid_editable(bid)
-    record(actor, "lead_budget_line.deleted", line, (
+    summary = (
         f"Deleted a lead-held budget line from the bid for {bid.round.title}: {_line_words(line)}, "
         f"{format_money(line.amount_pence)} requested"
-    ), lead_bidder_id=bid.lead_bidder_id, bid_id=bid.id, description=line.description, **_detail(line))
-    bid.lead_lines.remove(line)
-    db.session.delete(line)
+    )
+    detail = {"description": line.description, **_detail(line)}
+    delete_if_version(line, expected_version, noun="budget line", gone=LEAD_LINE_GONE)
+    db.session.expire(bid, ["lead_lines"])
+    record(actor, "lead_budget_line.deleted", line, summary, lead_bidder_id=bid.lead_bidder_id, bid_id=bid.id,
+           **detail)
     db.session.flush()
 
 
