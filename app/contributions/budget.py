@@ -42,6 +42,30 @@ def _status(form) -> int:
     return 400 if form.errors else 200
 
 
+def _edit_item(contribution, item, form, *, change, done, back: str, template: str, title: str, **context):
+    """The change page of a budget line, outcome or partner: saved only if nobody changed the item
+    since the form was loaded; otherwise their version is shown beside what was typed (409)."""
+    conflict = None
+    if request.method == "GET":
+        form.load_version(item)
+    if form.validate_on_submit():
+        try:
+            changed = change(current_user, item, expected_version=form.expected_version, **form.values())
+        except service.ItemConflict as exc:
+            conflict = exc.item
+            form.show_conflict(exc)
+        except ServiceError as exc:
+            _show_problems(form, exc)
+        else:
+            db.session.commit()
+            if changed:
+                flash(done(), "success")
+            return redirect(url_for(back, contribution_id=contribution.id))
+    return render_template(
+        template, title=title, contribution=contribution, form=form, conflict=conflict, **context
+    ), 409 if conflict else _status(form)
+
+
 def _confirm_delete(
     contribution_id: int, model, item_id: int, *, delete, noun: str, back: str, template: str, title, done
 ):
@@ -171,34 +195,18 @@ def edit_budget_line(contribution_id: int, line_id: int):
         return locked
     line = _owned_or_404(BudgetLine, line_id, contribution)
     form = BudgetLineForm(contribution.round)
-    conflict = None
     if request.method == "GET":
         form.fill_from(line)
-        form.load_version(line)
-    if form.validate_on_submit():
-        try:
-            changed = service.change_line(
-                current_user, line, expected_version=form.expected_version, **form.values()
-            )
-        except service.ItemConflict as exc:
-            conflict = exc.item
-            form.show_conflict(exc)
-        except ServiceError as exc:
-            _show_problems(form, exc)
-        else:
-            db.session.commit()
-            if changed:
-                flash(f"Budget line changed: {line.description}", "success")
-            return redirect(url_for("contributions.budget", contribution_id=contribution.id))
-    return render_template(
-        "contributions/budget_line_form.html",
+    return _edit_item(
+        contribution, line, form,
+        change=service.change_line,
+        done=lambda: f"Budget line changed: {line.description}",
+        back="contributions.budget",
+        template="contributions/budget_line_form.html",
         title="Change a budget line",
-        contribution=contribution,
-        form=form,
         line=line,
-        conflict=conflict,
         adding=False,
-    ), 409 if conflict else _status(form)
+    )
 
 
 @bp.route("/<int:contribution_id>/budget/lines/<int:line_id>/delete", methods=["GET", "POST"])
@@ -257,32 +265,15 @@ def edit_outcome(contribution_id: int, outcome_id: int):
         return locked
     outcome = _owned_or_404(Outcome, outcome_id, contribution)
     form = OutcomeForm(obj=outcome) if request.method == "GET" else OutcomeForm()
-    conflict = None
-    if request.method == "GET":
-        form.load_version(outcome)
-    if form.validate_on_submit():
-        try:
-            changed = service.change_outcome(
-                current_user, outcome, expected_version=form.expected_version, **form.values()
-            )
-        except service.ItemConflict as exc:
-            conflict = exc.item
-            form.show_conflict(exc)
-        except ServiceError as exc:
-            _show_problems(form, exc)
-        else:
-            db.session.commit()
-            if changed:
-                flash(f"Outcome changed: {outcome.measure}", "success")
-            return redirect(url_for("contributions.outcomes", contribution_id=contribution.id))
-    return render_template(
-        "contributions/outcome_form.html",
+    return _edit_item(
+        contribution, outcome, form,
+        change=service.change_outcome,
+        done=lambda: f"Outcome changed: {outcome.measure}",
+        back="contributions.outcomes",
+        template="contributions/outcome_form.html",
         title="Change an outcome",
-        contribution=contribution,
-        form=form,
         outcome=outcome,
-        conflict=conflict,
-    ), 409 if conflict else _status(form)
+    )
 
 
 @bp.route("/<int:contribution_id>/outcomes/<int:outcome_id>/delete", methods=["GET", "POST"])
@@ -348,32 +339,15 @@ def edit_partner(contribution_id: int, partner_id: int):
         form = PartnerForm(contribution, partner.id, obj=partner)
     else:
         form = PartnerForm(contribution, partner.id)
-    conflict = None
-    if request.method == "GET":
-        form.load_version(partner)
-    if form.validate_on_submit():
-        try:
-            changed = service.change_partner(
-                current_user, partner, expected_version=form.expected_version, **form.values()
-            )
-        except service.ItemConflict as exc:
-            conflict = exc.item
-            form.show_conflict(exc)
-        except ServiceError as exc:
-            _show_problems(form, exc)
-        else:
-            db.session.commit()
-            if changed:
-                flash(f"Partner changed: {partner.organisation_name}", "success")
-            return redirect(url_for("contributions.partners", contribution_id=contribution.id))
-    return render_template(
-        "contributions/partner_form.html",
+    return _edit_item(
+        contribution, partner, form,
+        change=service.change_partner,
+        done=lambda: f"Partner changed: {partner.organisation_name}",
+        back="contributions.partners",
+        template="contributions/partner_form.html",
         title="Change a partner",
-        contribution=contribution,
-        form=form,
         partner=partner,
-        conflict=conflict,
-    ), 409 if conflict else _status(form)
+    )
 
 
 @bp.route("/<int:contribution_id>/partners/<int:partner_id>/delete", methods=["GET", "POST"])
