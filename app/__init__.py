@@ -161,6 +161,12 @@ def register_template_context(app: Flask) -> None:
 
     filters.register(app)
     app.add_template_global(absolute_url, "absolute_url")
+    # The rulebook, for templates: {% if can(current_user, "bid.edit", round) %}
+    from app.policy import can, lifecycle, why_not
+
+    app.add_template_global(can, "can")
+    app.add_template_global(why_not, "why_not")
+    app.add_template_global(lifecycle, "lifecycle")
 
     @app.context_processor
     def _globals():

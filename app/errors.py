@@ -24,9 +24,9 @@ PAGES = {
 }
 
 
-def render_error(code: int, **context):
-    title, template = PAGES.get(code, PAGES[500])
-    return render_template(template, title=title, code=code, **context), code
+def render_error(code: int, title: str | None = None, **context):
+    default_title, template = PAGES.get(code, PAGES[500])
+    return render_template(template, title=title or default_title, code=code, **context), code
 
 
 def register(app) -> None:
@@ -44,6 +44,19 @@ def register(app) -> None:
             except Exception as other:  # noqa: BLE001 - anything else is a 500 page, as elsewhere
                 return server_error(other)
         return render_error(400)
+
+    from app.policy import NotAllowed
+
+    @app.errorhandler(NotAllowed)
+    def not_allowed(exc: NotAllowed):
+        # The rulebook refused: another tenant's or CSP's record is a plain 404; a role or a state
+        # that does not allow it is a 403 that says why ("The bid has been signed off ...").
+        db.session.rollback()
+        if exc.status == 404:
+            return render_error(404)
+        if exc.kind != "state":
+            return render_error(403)
+        return render_error(403, title="You cannot do this now", reason=exc.message)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -1,10 +1,10 @@
-"""Service navigation items by role."""
+"""Service navigation items: each shown to those the rulebook lets use it."""
 
 from __future__ import annotations
 
 from flask import url_for
 
-from app.models import Role
+from app.policy import can
 
 # Which navigation item each endpoint belongs to (the item is shown as current).
 SECTIONS = {
@@ -37,10 +37,11 @@ def navigation_for(user, endpoint: str | None) -> list[dict]:
     if not getattr(user, "is_authenticated", False):
         return []
     items = [("main.home", "Home")]
-    if user.role in (Role.LEAD_ADMIN, Role.LEAD_STAFF, Role.VIEWER):
+    if can(user, "round.view"):
         items.append(("rounds.index", "Funding rounds"))
+    if can(user, "organisation.view"):
         items.append(("admin.organisation", "Organisation"))
-    if user.role == Role.LEAD_ADMIN:
+    if can(user, "organisation.manage"):
         items.append(("admin.users", "Users"))
     items.append(("account.overview", "Your account"))
     current = section_of(endpoint)

@@ -21,9 +21,10 @@ from app.models import (
     Outcome,
     PartnerInvolvement,
     Round,
+    RoundStatus,
     User,
 )
-from app.models.bid import BidStatus, LeadBudgetLine
+from app.models.bid import LeadBudgetLine
 from app.services import ServiceError
 from app.services import consolidation as service
 from app.services.budget import Invalid
@@ -345,7 +346,7 @@ def test_lead_lines_cannot_change_once_signed_off(app, world, signed_in):
     add_lead_lines(app, world, [(0, 0, 1_000_00, 0, None)])
     with app.app_context():
         bid = get_or_create_bid(_round(world))
-        bid.status = BidStatus.SIGNED_OFF
+        _round(world).status = RoundStatus.SIGNED_OFF  # the bid's status is its round's
         db.session.commit()
         line = bid.lead_lines[0]
         line_id = line.id

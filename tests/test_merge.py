@@ -19,6 +19,7 @@ from app.models import (
     MergedSection,
     MergedSource,
     Round,
+    RoundStatus,
     SectionTemplate,
     User,
 )
@@ -340,14 +341,16 @@ def test_invalid_or_unchanged_save(app, world, signed_in):
 
 
 def test_get_or_create_bid_makes_one_bid(app, world):
+    """Every round has its bid from the moment it is created (so pages only read it)."""
     with app.app_context():
+        assert len(db.session.scalars(select(CollectiveBid)).all()) == 2  # rounds A and B
         rnd = db.session.get(Round, world.round_a)
         first_id = merge.get_or_create_bid(rnd).id
         db.session.commit()
         db.session.expunge_all()
         again = merge.get_or_create_bid(db.session.get(Round, world.round_a))
         assert again.id == first_id and again.status == BidStatus.DRAFT and again.merge_order == []
-        assert len(db.session.scalars(select(CollectiveBid)).all()) == 1
+        assert len(db.session.scalars(select(CollectiveBid)).all()) == 2
 
 
 def test_other_lead_bidder_gets_404(app, world, signed_in):
@@ -387,7 +390,7 @@ def test_signed_off_bid_is_read_only(app, world, signed_in):
     build(staff, world)
     url = section_url(world)
     with app.app_context():
-        db.session.scalar(select(CollectiveBid)).status = BidStatus.SIGNED_OFF
+        db.session.get(Round, world.round_a).status = RoundStatus.SIGNED_OFF  # the bid is read from its round
         db.session.commit()
     page = staff.get(url).get_data(as_text=True)
     assert "<textarea" not in page and "cannot be changed" in page
@@ -420,4 +423,4 @@ def test_get_or_create_bid_when_another_request_made_it_first(app, world, monkey
         again = merge.get_or_create_bid(rnd)  # ...so it inserts, and the insert meets the other's row
         assert again.id == made_first
         monkeypatch.undo()
-        assert len(db.session.scalars(select(CollectiveBid)).all()) == 1
+        assert len(db.session.scalars(select(CollectiveBid)).all()) == 2

@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 
 from app.dates import london_to_utc
 from app.extensions import db
-from app.models import AuditEvent, Contribution, ContributionStatus, OutboxEmail, OutboxStatus, Round, User
+from app.models import AuditEvent, Contribution, ContributionStatus, OutboxEmail, OutboxStatus, Round, RoundStatus, User
 from app.models.base import utcnow
-from app.models.bid import BidStatus
 from app.models.deadline import Reminder, ReminderKind
 from app.services import ServiceError
 from app.services import reminders as service
@@ -145,7 +144,6 @@ def test_email_says_what_is_missing_and_links_to_the_task_list(app, world, smtp_
 
 
 def test_funder_deadline_reminders_stop_once_the_bid_is_submitted(app, world, smtp_server):
-    from app.services.merge import get_or_create_bid
 
     set_round(app, world, lead_digest=False, csp_days_before=[], csp_on_the_day=False, csp_overdue_daily=False)
     run(app, utc(2026, 4, 22, 8, 5))  # 9:05am BST, 7 days before the funder's deadline
@@ -153,7 +151,7 @@ def test_funder_deadline_reminders_stop_once_the_bid_is_submitted(app, world, sm
     assert sorted(m.to for m in smtp_server.messages) == sorted([world.emails[k] for k in ("lead_admin", "lead_staff")])
     assert smtp_server.messages[0].subject.endswith("the funder's deadline is in 7 days")
     with app.app_context():
-        get_or_create_bid(db.session.get(Round, world.round_a)).status = BidStatus.SUBMITTED
+        db.session.get(Round, world.round_a).status = RoundStatus.SUBMITTED
         db.session.commit()
     assert run(app, utc(2026, 4, 29, 8, 5)).written == 0  # on the day, but the bid has gone
 

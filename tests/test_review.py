@@ -180,7 +180,7 @@ def test_request_changes_emails_the_manager_and_the_csp_resubmits(app, world, si
         page=f"/contributions/{world.contribution_a1}/check-your-answers",
     )
     assert response.headers["Location"].endswith("/submitted")
-    assert status_of(app, world.contribution_a1) == ContributionStatus.SUBMITTED
+    assert status_of(app, world.contribution_a1) == ContributionStatus.RESUBMITTED
     with app.app_context():
         assert db.session.scalar(select(ChangeRequest)).resolved_at is not None
     tasks = manager.get(f"/contributions/{world.contribution_a1}").get_data(as_text=True)
@@ -197,7 +197,7 @@ def test_changes_can_only_be_requested_on_a_submitted_contribution(app, world, s
     response = staff.get(review_url(world, "/request-changes"))
     assert response.status_code == 302
     page = staff.get(response.headers["Location"]).get_data(as_text=True)
-    assert "You can only ask for changes to a submitted contribution" in page
+    assert "You can only ask for changes to a contribution that has been submitted" in page
     with app.app_context():
         from app.models import User
 

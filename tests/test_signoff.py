@@ -20,7 +20,7 @@ from app.models import (
     Round,
     User,
 )
-from app.models.bid import BidStatus, CollectiveBid, MergedSection
+from app.models.bid import BidStatus, CollectiveBid, MergedSection, SectionState
 from app.policy import can_edit_contribution
 from app.services import ServiceError, signoff
 from app.services import consolidation as service
@@ -53,7 +53,8 @@ def make_ready(app, world) -> None:
             c.documents_completed = True
         bid = get_or_create_bid(rnd)
         for s in rnd.sections:
-            db.session.add(MergedSection(bid=bid, section=s, text="Merged text for the section.", version=1))
+            db.session.add(MergedSection(bid=bid, section=s, text="Merged text for the section.", version=1,
+                                         state=SectionState.FINAL))
         db.session.commit()
 
 
@@ -190,7 +191,18 @@ def test_another_lead_bidder_gets_404(app, world, signed_in):
         assert client.get(f"/bid/rounds/{world.round_a}/{path}").status_code == 404
 
 
-def _mark_submitted(client, world, **overrides):
+def _backdate_sign_off(app, world, when=datetime(2018, 9, 27, 9, 0, tzinfo=UTC)) -> None:
+    """The round's history as it was in 2018: signed off the day before it went to the funder."""
+    with app.app_context():
+        db.session.execute(
+            CollectiveBid.__table__.update().where(CollectiveBid.round_id == world.round_a).values(signed_off_at=when)
+        )
+        db.session.commit()
+
+
+def _mark_submitted(client, world, backdate=True, **overrides):
+    if backdate:
+        _backdate_sign_off(client.application, world)
     data = {
         "submitted_on": ["28", "9", "2018"],
         "submitted_time": "11:45am",

@@ -8,7 +8,7 @@ from app.admin.forms import CSPForm, EditUserForm, InviteUserForm
 from app.extensions import db
 from app.forms import ActionForm
 from app.models import AuditEvent, Organisation, Role, User, csps_of
-from app.policy import LEAD_ADMIN, LEAD_ANY, get_csp_or_404, get_user_or_404, roles_required
+from app.policy import get_csp_or_404, get_user_or_404, rule_required
 from app.services import ServiceError, accounts, organisations
 
 
@@ -30,7 +30,7 @@ def _scoped_organisation(org_id: int | None) -> Organisation | None:
 # --- organisation and CSPs --------------------------------------------------------------------
 
 @bp.get("/organisation")
-@roles_required(LEAD_ANY)
+@rule_required("organisation.view")
 def organisation():
     lead = current_user.lead_bidder
     csps = db.session.scalars(csps_of(lead.id)).all()
@@ -45,7 +45,7 @@ def organisation():
 
 
 @bp.route("/csps/new", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("organisation.manage")
 def add_csp():
     form = CSPForm()
     if form.validate_on_submit():
@@ -63,7 +63,7 @@ def add_csp():
 
 
 @bp.get("/csps/<int:csp_id>")
-@roles_required(LEAD_ANY)
+@rule_required("organisation.view")
 def csp(csp_id: int):
     csp = get_csp_or_404(current_user, csp_id)
     users = db.session.scalars(
@@ -73,7 +73,7 @@ def csp(csp_id: int):
 
 
 @bp.route("/csps/<int:csp_id>/edit", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("organisation.manage")
 def edit_csp(csp_id: int):
     csp = get_csp_or_404(current_user, csp_id)
     form = CSPForm(obj=csp)
@@ -92,7 +92,7 @@ def edit_csp(csp_id: int):
 
 
 @bp.route("/csps/<int:csp_id>/deactivate", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("organisation.manage")
 def deactivate_csp(csp_id: int):
     csp = get_csp_or_404(current_user, csp_id)
     form = ActionForm()
@@ -105,7 +105,7 @@ def deactivate_csp(csp_id: int):
 
 
 @bp.post("/csps/<int:csp_id>/reactivate")
-@roles_required(LEAD_ADMIN)
+@rule_required("organisation.manage")
 def reactivate_csp(csp_id: int):
     csp = get_csp_or_404(current_user, csp_id)
     form = ActionForm()
@@ -119,7 +119,7 @@ def reactivate_csp(csp_id: int):
 # --- users ------------------------------------------------------------------------------------
 
 @bp.get("/users")
-@roles_required(LEAD_ADMIN)
+@rule_required("organisation.manage")
 def users():
     status = request.args.get("status", "active")
     stmt = select(User).where(User.lead_bidder_id == current_user.lead_bidder_id)
@@ -134,7 +134,7 @@ def users():
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("organisation.manage")
 def invite_user():
     form = InviteUserForm()
     form.organisation.choices = _organisation_choices()
@@ -164,7 +164,7 @@ def invite_user():
 
 
 @bp.get("/users/<int:user_id>")
-@roles_required(LEAD_ADMIN)
+@rule_required("organisation.manage")
 def user(user_id: int):
     person = get_user_or_404(current_user, user_id)
     events = db.session.scalars(
@@ -183,7 +183,7 @@ def user(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("organisation.manage")
 def edit_user(user_id: int):
     person = get_user_or_404(current_user, user_id)
     form = EditUserForm(
@@ -215,7 +215,7 @@ def edit_user(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("organisation.manage")
 def deactivate_user(user_id: int):
     person = get_user_or_404(current_user, user_id)
     if person.id == current_user.id:
@@ -231,7 +231,7 @@ def deactivate_user(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/reactivate")
-@roles_required(LEAD_ADMIN)
+@rule_required("organisation.manage")
 def reactivate_user(user_id: int):
     person = get_user_or_404(current_user, user_id)
     form = ActionForm()
@@ -246,7 +246,7 @@ def reactivate_user(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/resend-invitation")
-@roles_required(LEAD_ADMIN)
+@rule_required("organisation.manage")
 def resend_invitation(user_id: int):
     person = get_user_or_404(current_user, user_id)
     form = ActionForm()
@@ -262,7 +262,7 @@ def resend_invitation(user_id: int):
 
 
 @bp.get("/activity")
-@roles_required(LEAD_ADMIN)
+@rule_required("organisation.manage")
 def activity():
     page = max(request.args.get("page", 1, type=int), 1)
     per_page = 50

@@ -16,14 +16,13 @@ from flask_login import current_user
 from app.bid import bp
 from app.bid.consolidation_forms import BudgetLineForm, DeleteItemForm, ReopenForm, SignOffForm, SubmittedForm
 from app.extensions import db
-from app.models.bid import BidStatus
 from app.policy import (
     LEAD_ADMIN,
     LEAD_ANY,
     LEAD_EDIT,
-    can_change_lead_budget,
-    can_sign_off_bid,
+    can,
     get_round_or_404,
+    redirect_unless,
     roles_required,
 )
 from app.services import ServiceError, signoff
@@ -48,11 +47,7 @@ def _editable_bid(round_id: int):
     """(round, bid, None) when lead-held lines may change, else (round, bid, redirect)."""
     rnd = get_round_or_404(current_user, round_id)
     bid = service.find_bid(rnd)
-    if bid is not None and bid.status != BidStatus.DRAFT:
-        flash(f"The bid has been {bid.status.label.lower()}, so its budget cannot be changed unless "
-              "an administrator reopens it", "info")
-        return rnd, bid, redirect(_budget_url(rnd))
-    return rnd, bid, None
+    return rnd, bid, redirect_unless("bid.edit", rnd, _budget_url(rnd))
 
 
 def _lead_line_or_404(bid, line_id: int):
@@ -75,7 +70,7 @@ def consolidation_budget(round_id: int):
         rnd=rnd,
         budget=budget,
         bid=budget.bid,
-        can_edit=can_change_lead_budget(current_user, budget.bid),
+        can_edit=can(current_user, "bid.edit", rnd),
     )
 
 
@@ -212,7 +207,10 @@ def consolidation_readiness(round_id: int):
         rnd=rnd,
         bid=budget.bid,
         readiness=service.readiness(rnd, budget),
-        can_sign_off=can_sign_off_bid(current_user),
+        can_sign_off=can(current_user, "bid.sign_off", rnd),
+        can_submit=can(current_user, "bid.mark_submitted", rnd),
+        can_reopen=can(current_user, "bid.reopen", rnd),
+        can_record_outcome=can(current_user, "round.record_outcome", rnd),
     )
 
 
@@ -221,16 +219,16 @@ def consolidation_readiness(round_id: int):
 def consolidation_sign_off(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
     bid = service.find_bid(rnd)
-    if bid is not None and bid.status != BidStatus.DRAFT:
-        flash(f"The bid has already been {bid.status.label.lower()}", "info")
-        return redirect(url_for("bid.consolidation_readiness", round_id=rnd.id))
+    refused = redirect_unless("bid.sign_off", rnd, url_for("bid.consolidation_readiness", round_id=rnd.id))
+    if refused:
+        return refused
     readiness = service.readiness(rnd)
     form = SignOffForm()
     if request.method == "GET":
         form.declaration.data = signoff.DEFAULT_DECLARATION
     if form.validate_on_submit():
         try:
-            signoff.sign_off(current_user, service.get_or_create_bid(rnd), form.declaration.data)
+            signoff.sign_off(current_user, bid, form.declaration.data)
         except ServiceError as exc:
             _show_problems(form, exc)
         else:
@@ -247,11 +245,9 @@ def consolidation_sign_off(round_id: int):
 def consolidation_submitted(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
     bid = service.find_bid(rnd)
-    if bid is None or bid.status != BidStatus.SIGNED_OFF:
-        flash("The bid must be signed off before it is marked as submitted"
-              if bid is None or bid.status == BidStatus.DRAFT
-              else "The bid has already been marked as submitted", "info")
-        return redirect(url_for("bid.consolidation_readiness", round_id=rnd.id))
+    refused = redirect_unless("bid.mark_submitted", rnd, url_for("bid.consolidation_readiness", round_id=rnd.id))
+    if refused:
+        return refused
     form = SubmittedForm()
     if form.validate_on_submit():
         try:
@@ -272,9 +268,9 @@ def consolidation_submitted(round_id: int):
 def consolidation_reopen(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
     bid = service.find_bid(rnd)
-    if bid is None or bid.status == BidStatus.DRAFT:
-        flash("The bid is already a draft", "info")
-        return redirect(url_for("bid.consolidation_readiness", round_id=rnd.id))
+    refused = redirect_unless("bid.reopen", rnd, url_for("bid.consolidation_readiness", round_id=rnd.id))
+    if refused:
+        return refused
     form = ReopenForm()
     if form.validate_on_submit():
         try:

@@ -19,7 +19,7 @@ from app.bid import bp
 from app.bid.merge_forms import DraftForm, MergedTextForm
 from app.extensions import db
 from app.forms import ActionForm
-from app.policy import LEAD_ANY, LEAD_EDIT, get_round_or_404, roles_required
+from app.policy import LEAD_ANY, LEAD_EDIT, can, get_round_or_404, roles_required, why_not
 from app.services import ServiceError
 from app.services import merge as service
 from app.text import count_words, diff_texts, normalise
@@ -27,7 +27,10 @@ from app.text import count_words, diff_texts, normalise
 
 def _load(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
-    return rnd, service.get_or_create_bid(rnd)
+    bid = service.bid_of(rnd)
+    if bid is None:  # made with the round (GET never writes); none means the round is not ours to show
+        abort(404)
+    return rnd, bid
 
 
 def _load_section(round_id: int, section_id: int):
@@ -101,6 +104,12 @@ def _section_page(rnd, bid, section, form, *, status=200, unsaved=False):
         action_form=ActionForm(formdata=None),
         can_edit=service.can_edit(current_user, bid),
         read_only=service.read_only_reason(bid),
+        can_edit_text=(
+            can(current_user, "bid.edit_text", ws.merged) if ws.merged else service.can_edit(current_user, bid)
+        ),
+        final_reason=why_not(current_user, "bid.edit_text", ws.merged) if ws.merged else None,
+        can_mark_final=bool(ws.merged) and can(current_user, "bid.mark_section_final", ws.merged),
+        can_mark_draft=bool(ws.merged) and can(current_user, "bid.mark_section_draft", ws.merged),
         text_words=count_words(form.text.data),
         unsaved=unsaved,
         revision_count=len(ws.merged.revisions) if ws.merged else 0,
@@ -111,7 +120,6 @@ def _section_page(rnd, bid, section, form, *, status=200, unsaved=False):
 @roles_required(LEAD_ANY)
 def section(round_id: int, section_id: int):
     rnd, bid, section = _load_section(round_id, section_id)
-    db.session.commit()
     merged = service.merged_section(bid, section)
     form = MergedTextForm.for_section(
         section, formdata=None, data={"text": merged.text if merged else "", "version": merged.version if merged else 0}
@@ -255,11 +263,34 @@ def add_contribution(round_id: int, section_id: int, contribution_id: int):
                           "{csp}'s text has been added to the end of the merged text")
 
 
+@bp.post("/rounds/<int:round_id>/sections/<int:section_id>/state")
+@roles_required(LEAD_EDIT)
+def section_state(round_id: int, section_id: int):
+    """Mark the merged section as final (readiness needs every required section final), or as a
+    draft again to change it."""
+    rnd, bid, section = _load_section(round_id, section_id)
+    form = ActionForm()
+    final = request.form.get("state") == "final"
+    if not form.validate_on_submit() or request.form.get("state") not in ("final", "draft"):
+        flash("Your request timed out. Try again", "info")
+        return redirect(_workspace_url(rnd, section))
+    try:
+        service.set_section_state(current_user, bid, section, final)
+    except ServiceError as exc:
+        db.session.rollback()
+        if getattr(exc, "status", 403) == 404:
+            abort(404)
+        flash(exc.message, "info")
+        return redirect(_workspace_url(rnd, section, "section-state"))
+    db.session.commit()
+    flash(f"Section {section.number}, {section.title}, is {'final' if final else 'a draft again'}", "success")
+    return redirect(_workspace_url(rnd, section, "section-state"))
+
+
 @bp.get("/rounds/<int:round_id>/sections/<int:section_id>/history")
 @roles_required(LEAD_ANY)
 def section_history(round_id: int, section_id: int):
     rnd, bid, section = _load_section(round_id, section_id)
-    db.session.commit()
     merged = service.merged_section(bid, section)
     return render_template(
         "bid/section_history.html",

@@ -24,6 +24,7 @@ def task_list(contribution_id: int):
         done=done,
         can_edit=can_edit_contribution(current_user, contribution),
         can_submit=can_submit_contribution(current_user, contribution),
+        todo=service.still_to_do(contribution, tasks),
     )
 
 

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.filters import govuk_datetime
 from app.models import DeadlineKind, RoundStatus
 from app.models.base import utcnow
-from app.policy import LEAD_ADMIN, LEAD_ANY, can_change_deadlines, get_round_or_404, roles_required
+from app.policy import LEAD_ANY, authorise, can, get_round_or_404, roles_required, rule_required
 from app.services import ServiceError
 from app.services import deadlines as service
 
@@ -35,18 +35,17 @@ def index(round_id: int):
         milestones=service.milestones(rnd, now),
         rows=service.csp_rows(rnd),
         history=service.history(rnd),
-        can_change=can_change_deadlines(current_user),
+        can_change=can(current_user, "round.change_deadlines", rnd),
     )
 
 
 @bp.route("/rounds/<int:round_id>/deadlines/<kind>", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("round.change_deadlines")
 def change(round_id: int, kind: str):
     rnd = get_round_or_404(current_user, round_id)
     if kind not in KINDS:
         abort(404)
-    if not can_change_deadlines(current_user):
-        abort(403)
+    authorise("round.change_deadlines", rnd)
     current = getattr(rnd, service.ATTRIBUTES[KINDS[kind]])
     form = change_form_class(kind)()
     if request.method == "GET" and current is not None:

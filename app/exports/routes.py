@@ -24,17 +24,16 @@ from app.exports.forms import ExportForm
 from app.extensions import db
 from app.forms import ActionForm
 from app.policy import (
-    EXPORT_CONTRIBUTION,
     LEAD_ANY,
-    LEAD_EDIT,
+    RULES,
     SIGNED_IN,
-    can_create_bid_export,
-    can_create_contribution_export,
+    can,
     can_create_export_like,
     get_contribution_or_404,
     get_export_or_404,
     get_round_or_404,
     roles_required,
+    rule_required,
 )
 from app.services import ServiceError
 from app.services import exports as service
@@ -106,7 +105,7 @@ def _bid_page(rnd, form, status: int = 200):
         title="Export the bid",
         rnd=rnd,
         contribution=None,
-        form=form if can_create_bid_export(current_user) else None,
+        form=form if can(current_user, "bid.export", rnd) else None,
         action=url_for("exports.create_bid_export", round_id=rnd.id),
         back=url_for("bid.overview", round_id=rnd.id),
         back_text="Back to the collective bid",
@@ -123,10 +122,10 @@ def bid_exports(round_id: int):
 
 
 @bp.post("/rounds/<int:round_id>/exports")
-@roles_required(LEAD_EDIT)
+@rule_required("bid.export")
 def create_bid_export(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
-    if not can_create_bid_export(current_user):
+    if not can(current_user, "bid.export", rnd):
         abort(403)
     form = ExportForm(service.BID)
     if form.validate_on_submit():
@@ -152,7 +151,7 @@ def _contribution_page(contribution, form, status: int = 200):
         title="Export your contribution" if current_user.is_csp else f"Export {contribution.csp.name}’s contribution",
         rnd=contribution.round,
         contribution=contribution,
-        form=form if can_create_contribution_export(current_user, contribution) else None,
+        form=form if can(current_user, "contribution.export", contribution) else None,
         action=url_for("exports.create_contribution_export", contribution_id=contribution.id),
         back=back,
         back_text="Back to the contribution",
@@ -169,10 +168,10 @@ def contribution_exports(contribution_id: int):
 
 
 @bp.post("/contributions/<int:contribution_id>/exports")
-@roles_required(EXPORT_CONTRIBUTION)
+@rule_required("contribution.export")
 def create_contribution_export(contribution_id: int):
     contribution = get_contribution_or_404(current_user, contribution_id)
-    if not can_create_contribution_export(current_user, contribution):
+    if not can(current_user, "contribution.export", contribution):
         abort(403)
     form = ExportForm(service.CONTRIBUTION)
     if form.validate_on_submit():
@@ -256,7 +255,7 @@ def prepare(export_id: int):
 
 
 @bp.post("/exports/<int:export_id>/retry")
-@roles_required(EXPORT_CONTRIBUTION)
+@roles_required(RULES["bid.export"].roles | RULES["contribution.export"].roles)
 def retry(export_id: int):
     export = get_export_or_404(current_user, export_id)
     if not can_create_export_like(current_user, export):

@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.main import bp
 from app.models import Contribution, Organisation, OrganisationKind, Round, RoundStatus, User
-from app.services.contributions import outstanding
+from app.services.contributions import still_to_do
+from app.services.progress import counts_by_round
 
 
 @bp.get("/")
@@ -40,14 +41,15 @@ def home():
         rounds = db.session.scalars(
             select(Round).where(Round.lead_bidder_id == lead_id).order_by(Round.internal_deadline.desc())
         ).all()
-        return render_template("main/home.html", title="Home", summary=summary, rounds=rounds)
+        counts = counts_by_round(r.id for r in rounds)
+        return render_template("main/home.html", title="Home", summary=summary, rounds=rounds, counts=counts)
     contributions = db.session.scalars(
         select(Contribution)
         .join(Round)
         .where(Contribution.csp_id == current_user.organisation_id, Round.status != RoundStatus.DRAFT)
         .order_by(Round.internal_deadline.desc())
     ).all()
-    todo = {c.id: outstanding(c) for c in contributions}
+    todo = {c.id: still_to_do(c) for c in contributions}
     return render_template("main/home.html", title="Home", contributions=contributions, todo=todo)
 
 

@@ -1,7 +1,15 @@
 """All models, importable from one place (and so known to Alembic)."""
 
 from app.models.audit import AuditEvent
-from app.models.bid import BidStatus, CollectiveBid, LeadBudgetLine, MergedRevision, MergedSection, MergedSource
+from app.models.bid import (
+    BidStatus,
+    CollectiveBid,
+    LeadBudgetLine,
+    MergedRevision,
+    MergedSection,
+    MergedSource,
+    SectionState,
+)
 from app.models.contribution import (
     Attachment,
     BudgetLine,
@@ -26,9 +34,13 @@ from app.models.export import ExportRecord, ExportStatus
 from app.models.organisation import Organisation, OrganisationKind, csps_of
 from app.models.outbox import OutboxEmail, OutboxStatus
 from app.models.review import ChangeRequest, ReviewComment
-from app.models.round import CostCategory, FinancialYear, Round, RoundStatus, SectionTemplate
+from app.models.round import BidOutcome, CostCategory, FinancialYear, Round, RoundStatus, SectionTemplate
 from app.models.user import (
+    ALL_ROLES,
+    CSP_MANAGERS,
     CSP_ROLES,
+    LEAD_ADMINS,
+    LEAD_EDITORS,
     LEAD_ROLES,
     ROLE_HINTS,
     ROLE_LABELS,
@@ -44,6 +56,8 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "BidStatus",
+    "BidOutcome",
+    "SectionState",
     "ChangeRequest",
     "CollectiveBid",
     "LeadBudgetLine",
@@ -73,7 +87,11 @@ __all__ = [
     "SectionResponse",
     "SectionRevision",
     "SectionTemplate",
+    "ALL_ROLES",
+    "CSP_MANAGERS",
     "CSP_ROLES",
+    "LEAD_ADMINS",
+    "LEAD_EDITORS",
     "LEAD_ROLES",
     "Organisation",
     "OrganisationKind",

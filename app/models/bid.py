@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
 from app.models.contribution import Contribution, MatchType, SectionRevision
-from app.models.round import CostCategory, FinancialYear, Round, SectionTemplate
+from app.models.round import CostCategory, FinancialYear, Round, RoundStatus, SectionTemplate
 from app.models.user import User
 
 
@@ -20,6 +20,9 @@ def _enum(cls):
 
 
 class BidStatus(enum.StrEnum):
+    """The collective bid's status as its readers see it. It is not stored: it is read from the
+    round's life cycle (Round.status), the one place that says where the round and its bid are."""
+
     DRAFT = "draft"
     SIGNED_OFF = "signed_off"
     SUBMITTED = "submitted"
@@ -28,6 +31,29 @@ class BidStatus(enum.StrEnum):
     def label(self) -> str:
         return {"draft": "Draft", "signed_off": "Signed off", "submitted": "Submitted to the funder"}[self.value]
 
+    @classmethod
+    def of_round(cls, status: RoundStatus) -> BidStatus:
+        if status == RoundStatus.SIGNED_OFF:
+            return cls.SIGNED_OFF
+        if status in (RoundStatus.SUBMITTED, RoundStatus.OUTCOME, RoundStatus.ARCHIVED):
+            return cls.SUBMITTED
+        return cls.DRAFT
+
+
+class SectionState(enum.StrEnum):
+    """A merged section of the collective bid: a draft, or marked final by a lead user."""
+
+    DRAFT = "draft"
+    FINAL = "final"
+
+    @property
+    def label(self) -> str:
+        return {"draft": "Draft", "final": "Final"}[self.value]
+
+    @property
+    def tag_class(self) -> str:
+        return {"draft": "govuk-tag--blue", "final": "govuk-tag--green"}[self.value]
+
 
 class CollectiveBid(db.Model):
     __tablename__ = "collective_bid"
@@ -35,7 +61,6 @@ class CollectiveBid(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("funding_round.id"), unique=True)
     lead_bidder_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    status: Mapped[BidStatus] = mapped_column(_enum(BidStatus), default=BidStatus.DRAFT)
     # Contribution ids in the order their texts are merged (the lead chooses it).
     merge_order: Mapped[list] = mapped_column(JSON, default=list)
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -61,6 +86,10 @@ class CollectiveBid(db.Model):
     def tenant_id(self) -> int:
         return self.lead_bidder_id
 
+    @property
+    def status(self) -> BidStatus:
+        return BidStatus.of_round(self.round.status)
+
 
 class MergedSection(db.Model):
     """The lead's merged text for one section of the bid. Every save makes a revision; `version`
@@ -76,10 +105,14 @@ class MergedSection(db.Model):
     version: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    state: Mapped[SectionState] = mapped_column(_enum(SectionState), default=SectionState.DRAFT)
+    final_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    final_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     bid: Mapped[CollectiveBid] = relationship(back_populates="sections")
     section: Mapped[SectionTemplate] = relationship()
-    updated_by: Mapped[User | None] = relationship()
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    final_by: Mapped[User | None] = relationship(foreign_keys=[final_by_id])
     revisions: Mapped[list[MergedRevision]] = relationship(
         back_populates="merged_section", cascade="all, delete-orphan", order_by="MergedRevision.number"
     )

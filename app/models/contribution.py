@@ -24,6 +24,7 @@ class ContributionStatus(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     SUBMITTED = "submitted"
     CHANGES_REQUESTED = "changes_requested"
+    RESUBMITTED = "resubmitted"  # submitted again after changes were requested
     ACCEPTED = "accepted"
     EXCLUDED = "excluded"
 
@@ -37,14 +38,33 @@ class ContributionStatus(enum.StrEnum):
 
     @property
     def csp_can_edit(self) -> bool:
-        return self in (self.NOT_STARTED, self.IN_PROGRESS, self.CHANGES_REQUESTED)
+        """The CSP holds it (not yet submitted, or sent back). Whether they may change it now also
+        depends on the round: ask app.policy.can(user, "contribution.edit", contribution)."""
+        return self in CSP_HOLDS
 
+    @property
+    def with_lead(self) -> bool:
+        """Submitted to the lead bidder and not sent back: counted as "submitted" everywhere."""
+        return self in WITH_LEAD
+
+    @property
+    def awaiting_review(self) -> bool:
+        return self in (ContributionStatus.SUBMITTED, ContributionStatus.RESUBMITTED)
+
+
+# The CSP holds the contribution: it is theirs to write (round and bid permitting).
+CSP_HOLDS = frozenset(
+    {ContributionStatus.NOT_STARTED, ContributionStatus.IN_PROGRESS, ContributionStatus.CHANGES_REQUESTED}
+)
+# With the lead bidder: what every page, email and export counts as "submitted".
+WITH_LEAD = frozenset({ContributionStatus.SUBMITTED, ContributionStatus.RESUBMITTED, ContributionStatus.ACCEPTED})
 
 CONTRIBUTION_STATUS_LABELS = {
     ContributionStatus.NOT_STARTED: "Not started",
     ContributionStatus.IN_PROGRESS: "In progress",
     ContributionStatus.SUBMITTED: "Submitted",
     ContributionStatus.CHANGES_REQUESTED: "Changes requested",
+    ContributionStatus.RESUBMITTED: "Resubmitted",
     ContributionStatus.ACCEPTED: "Accepted",
     ContributionStatus.EXCLUDED: "Excluded",
 }
@@ -53,6 +73,7 @@ CONTRIBUTION_STATUS_TAGS = {
     ContributionStatus.IN_PROGRESS: "govuk-tag--light-blue",
     ContributionStatus.SUBMITTED: "govuk-tag--blue",
     ContributionStatus.CHANGES_REQUESTED: "govuk-tag--orange",
+    ContributionStatus.RESUBMITTED: "govuk-tag--blue",
     ContributionStatus.ACCEPTED: "govuk-tag--green",
     ContributionStatus.EXCLUDED: "govuk-tag--red",
 }

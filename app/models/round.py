@@ -23,13 +23,54 @@ def _enum(cls):
 
 
 class RoundStatus(enum.StrEnum):
+    """The round's life cycle. The allowed transitions are in app/policy/lifecycle.py."""
+
     DRAFT = "draft"  # being set up by the lead; CSPs see nothing yet
     OPEN = "open"  # CSPs write and submit contributions
-    CLOSED = "closed"  # no more changes from CSPs
+    CLOSED = "closed"  # contributions closed: no more changes from CSPs; the lead finishes the bid
+    SIGNED_OFF = "signed_off"  # the collective bid is signed off: everything is locked
+    SUBMITTED = "submitted"  # the bid has gone to the funder
+    OUTCOME = "outcome"  # the funder's decision is recorded (awarded, with the amount, or not)
+    ARCHIVED = "archived"  # kept for the record; nothing left to do
 
     @property
     def label(self) -> str:
-        return {"draft": "Being set up", "open": "Open", "closed": "Closed"}[self.value]
+        return ROUND_STATUS_LABELS[self]
+
+    @property
+    def tag_class(self) -> str:
+        return ROUND_STATUS_TAGS[self]
+
+
+ROUND_STATUS_LABELS = {
+    RoundStatus.DRAFT: "Being set up",
+    RoundStatus.OPEN: "Open for contributions",
+    RoundStatus.CLOSED: "Contributions closed",
+    RoundStatus.SIGNED_OFF: "Bid signed off",
+    RoundStatus.SUBMITTED: "Submitted to the funder",
+    RoundStatus.OUTCOME: "Outcome recorded",
+    RoundStatus.ARCHIVED: "Archived",
+}
+ROUND_STATUS_TAGS = {
+    RoundStatus.DRAFT: "govuk-tag--grey",
+    RoundStatus.OPEN: "govuk-tag--blue",
+    RoundStatus.CLOSED: "govuk-tag--yellow",
+    RoundStatus.SIGNED_OFF: "govuk-tag--turquoise",
+    RoundStatus.SUBMITTED: "govuk-tag--green",
+    RoundStatus.OUTCOME: "govuk-tag--purple",
+    RoundStatus.ARCHIVED: "govuk-tag--grey",
+}
+
+
+class BidOutcome(enum.StrEnum):
+    """The funder's decision on the bid."""
+
+    AWARDED = "awarded"
+    NOT_AWARDED = "not_awarded"
+
+    @property
+    def label(self) -> str:
+        return {"awarded": "Awarded", "not_awarded": "Not awarded"}[self.value]
 
 
 class Round(db.Model):
@@ -51,11 +92,19 @@ class Round(db.Model):
     sign_off_target: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[RoundStatus] = mapped_column(_enum(RoundStatus), default=RoundStatus.DRAFT)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # contributions closed
+    # The funder's decision, once it is known.
+    outcome: Mapped[BidOutcome | None] = mapped_column(_enum(BidOutcome))
+    awarded_pence: Mapped[int | None]
+    outcome_on: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the funder told the lead
+    outcome_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     lead_bidder: Mapped[Organisation] = relationship()
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    outcome_recorded_by: Mapped[User | None] = relationship(foreign_keys=[outcome_recorded_by_id])
     financial_years: Mapped[list[FinancialYear]] = relationship(
         back_populates="round", order_by="FinancialYear.position", cascade="all, delete-orphan"
     )

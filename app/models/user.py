@@ -61,8 +61,13 @@ ROLE_HINTS = {
     Role.CSP_MANAGER: "Writes and submits their CSP's contributions.",
     Role.CSP_CONTRIBUTOR: "Helps write their CSP's contributions but cannot submit them.",
 }
-LEAD_ROLES = frozenset({Role.LEAD_ADMIN, Role.LEAD_STAFF, Role.VIEWER})
+# The role sets, declared once (the rulebook in app/policy/ and every recipient list use these).
+LEAD_ROLES = frozenset({Role.LEAD_ADMIN, Role.LEAD_STAFF, Role.VIEWER})  # everyone at the lead bidder
+LEAD_EDITORS = frozenset({Role.LEAD_ADMIN, Role.LEAD_STAFF})  # lead bidder users who change things
+LEAD_ADMINS = frozenset({Role.LEAD_ADMIN})
 CSP_ROLES = frozenset({Role.CSP_MANAGER, Role.CSP_CONTRIBUTOR})
+CSP_MANAGERS = frozenset({Role.CSP_MANAGER})
+ALL_ROLES = frozenset(Role)
 
 _role_type = Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 

@@ -3,13 +3,13 @@ coming up, those written so far with their emails' state, and "send again"."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.extensions import db
 from app.forms import ActionForm
 from app.models.base import utcnow
-from app.policy import LEAD_ADMIN, get_reminder_or_404, get_round_or_404, roles_required
+from app.policy import get_reminder_or_404, get_round_or_404, rule_required
 from app.reminders import bp
 from app.reminders.forms import ScheduleForm
 from app.services import ServiceError
@@ -17,11 +17,12 @@ from app.services import reminders as service
 
 
 @bp.get("/rounds/<int:round_id>/reminders")
-@roles_required(LEAD_ADMIN)
+@rule_required("round.manage_reminders")
 def index(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
-    schedule = service.schedule_for(rnd)
-    db.session.commit()  # the schedule is made with the defaults the first time
+    schedule = service.schedule_of(rnd)  # made with the round: a GET never writes
+    if schedule is None:
+        abort(404)
     now = utcnow()
     return render_template(
         "reminders/index.html",
@@ -39,10 +40,12 @@ def index(round_id: int):
 
 
 @bp.route("/rounds/<int:round_id>/reminders/schedule", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("round.manage_reminders")
 def schedule(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
-    current = service.schedule_for(rnd)
+    current = service.schedule_of(rnd)
+    if current is None:
+        abort(404)
     form = ScheduleForm()
     if not form.is_submitted():
         form.fill(current)
@@ -61,7 +64,7 @@ def schedule(round_id: int):
 
 
 @bp.post("/rounds/<int:round_id>/reminders/<int:reminder_id>/send-again")
-@roles_required(LEAD_ADMIN)
+@rule_required("round.manage_reminders")
 def send_again(round_id: int, reminder_id: int):
     rnd = get_round_or_404(current_user, round_id)
     reminder = get_reminder_or_404(current_user, rnd, reminder_id)

@@ -1,7 +1,7 @@
 """Reviewing contributions.
 
 Lead bidder users (LEAD_ANY) see the round overview, each contribution's review page and its
-timeline; administrators and staff (services.review.REVIEWERS) comment, ask for changes, accept,
+timeline; administrators and staff (the rulebook's contribution.* rules) comment, ask for changes, accept,
 exclude and include again. The CSP's own users see the comments and the timeline, and reply.
 """
 
@@ -11,16 +11,23 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import ContributionStatus, Role
 from app.models.base import utcnow
-from app.policy import LEAD_ANY, SIGNED_IN, get_contribution_or_404, get_round_or_404, roles_required
+from app.policy import (
+    LEAD_ANY,
+    SIGNED_IN,
+    authorise,
+    can,
+    get_contribution_or_404,
+    get_round_or_404,
+    redirect_unless,
+    roles_required,
+    rule_required,
+)
 from app.review import bp
 from app.review.forms import CommentForm, DecisionForm, ExcludeForm, OverviewFilterForm, RequestChangesForm, choices
 from app.services import ServiceError
 from app.services import contributions as contributions_service
 from app.services import review as service
-
-LEAD_REVIEWERS = frozenset(service.REVIEWERS)
 
 
 @bp.app_context_processor
@@ -41,8 +48,12 @@ def _lead_contribution(contribution_id: int):
     return contribution
 
 
+def _review_url(contribution) -> str:
+    return url_for("review.contribution", contribution_id=contribution.id)
+
+
 def _back_to_review(contribution):
-    return redirect(url_for("review.contribution", contribution_id=contribution.id))
+    return redirect(_review_url(contribution))
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -94,7 +105,11 @@ def contribution(contribution_id: int):
         comments_by_section=by_section,
         change_request=service.open_change_request(contribution),
         titles=titles,
-        can_act=current_user.role in LEAD_REVIEWERS,
+        can_act=can(current_user, "contribution.review", contribution),
+        can_request_changes=can(current_user, "contribution.request_changes", contribution),
+        can_accept=can(current_user, "contribution.accept", contribution),
+        can_exclude=can(current_user, "contribution.exclude", contribution),
+        can_include=can(current_user, "contribution.include", contribution),
         decision_form=DecisionForm(formdata=None, data={"version": contribution.version}),
         comment_form=_comment_form(contribution, formdata=None, data={"return_to": "review"}),
     )
@@ -106,7 +121,7 @@ def comments(contribution_id: int):
     contribution = get_contribution_or_404(current_user, contribution_id)
     can_comment = service.can_comment(current_user, contribution)
     if request.method == "POST" and not can_comment:
-        abort(403)
+        authorise("contribution.comment", contribution)
     form = _comment_form(contribution, formdata=None if request.method == "GET" else request.form)
     if request.method == "GET" and request.args.get("section", "").isdigit():
         form.section.data = request.args["section"]
@@ -146,16 +161,12 @@ def _after_comment(contribution, comment, return_to: str | None):
 
 
 @bp.route("/contributions/<int:contribution_id>/request-changes", methods=["GET", "POST"])
-@roles_required(LEAD_REVIEWERS)
+@rule_required("contribution.request_changes")
 def request_changes(contribution_id: int):
     contribution = _lead_contribution(contribution_id)
-    if contribution.status != ContributionStatus.SUBMITTED:
-        flash(
-            "You can only ask for changes to a submitted contribution. "
-            f"This one is {contribution.status.label.lower()}",
-            "info",
-        )
-        return _back_to_review(contribution)
+    refused = redirect_unless("contribution.request_changes", contribution, _review_url(contribution))
+    if refused:
+        return refused
     titles = service.task_titles(contribution)
     if request.method == "GET":
         form = RequestChangesForm(formdata=None, data={"version": contribution.version})
@@ -187,7 +198,7 @@ def request_changes(contribution_id: int):
 
 
 @bp.post("/contributions/<int:contribution_id>/accept")
-@roles_required(LEAD_REVIEWERS)
+@rule_required("contribution.accept")
 def accept(contribution_id: int):
     contribution = _lead_contribution(contribution_id)
     form = DecisionForm()
@@ -207,12 +218,12 @@ def accept(contribution_id: int):
 
 
 @bp.route("/contributions/<int:contribution_id>/exclude", methods=["GET", "POST"])
-@roles_required(LEAD_REVIEWERS)
+@rule_required("contribution.exclude")
 def exclude(contribution_id: int):
     contribution = _lead_contribution(contribution_id)
-    if contribution.status == ContributionStatus.EXCLUDED:
-        flash(f"{contribution.csp.name}'s contribution has already been excluded", "info")
-        return _back_to_review(contribution)
+    refused = redirect_unless("contribution.exclude", contribution, _review_url(contribution))
+    if refused:
+        return refused
     form = (
         ExcludeForm(formdata=None, data={"version": contribution.version}) if request.method == "GET" else ExcludeForm()
     )
@@ -238,7 +249,7 @@ def exclude(contribution_id: int):
 
 
 @bp.post("/contributions/<int:contribution_id>/include")
-@roles_required(LEAD_REVIEWERS)
+@rule_required("contribution.include")
 def include(contribution_id: int):
     contribution = _lead_contribution(contribution_id)
     form = DecisionForm()
@@ -267,5 +278,5 @@ def timeline(contribution_id: int):
         title=f"Activity on {contribution.csp.name}'s contribution",
         contribution=contribution,
         entries=service.timeline(contribution),
-        is_lead=current_user.role in (Role.LEAD_ADMIN, Role.LEAD_STAFF, Role.VIEWER),
+        is_lead=current_user.is_lead,
     )

@@ -12,6 +12,7 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from app.dates import TimeError, london_to_utc, parse_time
 from app.forms import BaseForm, GovDateField, Required
+from app.money import MoneyField
 
 
 def _strip(value):
@@ -273,3 +274,45 @@ def budget_rules_form_class():
         )
         attrs[f"year_{n}_cap"] = MoneyField(f"Most a bid can ask for in financial year {n} (optional)")
     return type("BudgetRulesForm", (BaseForm,), attrs)
+
+
+class ReasonForm(BaseForm):
+    """A reason for a life-cycle step that undoes an earlier one (reopening contributions)."""
+
+    reason = TextAreaField(
+        "Why are you reopening contributions?",
+        description="For example, to send one contribution back for changes. The CSPs still writing are emailed this.",
+        validators=[
+            Required(message="Enter why contributions are being reopened"),
+            Length(max=2000, message="Reason must be 2,000 characters or fewer"),
+        ],
+        filters=[_strip],
+        widget=GovCharacterCount(),
+    )
+    submit = SubmitField("Reopen contributions", widget=GovSubmitInput())
+
+
+class OutcomeForm(BaseForm):
+    """The funder's decision on the bid."""
+
+    outcome = RadioField(
+        "What did the funder decide?",
+        choices=[("awarded", "Awarded funding"), ("not_awarded", "Not awarded")],
+        validators=[Required(message="Select whether the bid was awarded funding")],
+        widget=GovRadioInput(),
+    )
+    awarded = MoneyField(
+        "Amount awarded",
+        error_name="Amount awarded",
+        description="In pounds, for example 822000 or 822,000.00",
+    )
+    decided_on = GovDateField(
+        "Date the funder told you",
+        description="For example, 14 1 2019",
+        validators=[Required(message="Enter the date the funder decided")],
+    )
+    submit = SubmitField("Record the outcome", widget=GovSubmitInput())
+
+    def validate_awarded(self, field):
+        if self.outcome.data == "awarded" and field.data is None and not field.process_errors:
+            raise ValidationError("Enter the amount awarded")

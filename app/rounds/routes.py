@@ -7,13 +7,15 @@ from app.extensions import db
 from app.forms import ActionForm
 from app.models import Round, RoundStatus, SectionTemplate, csps_of
 from app.models.base import utcnow
-from app.policy import LEAD_ADMIN, LEAD_ANY, get_round_or_404, roles_required
+from app.policy import can, get_round_or_404, redirect_unless, rule_required, state_reason
 from app.rounds import bp
 from app.rounds.forms import (
     MAX_YEARS,
     ExtensionForm,
     NewRoundForm,
     OpenRoundDetailsForm,
+    OutcomeForm,
+    ReasonForm,
     RoundDetailsForm,
     SectionForm,
     budget_rules_form_class,
@@ -29,16 +31,20 @@ def _status(form) -> int:
 
 
 @bp.get("")
-@roles_required(LEAD_ANY)
+@rule_required("round.view")
 def index():
+    from app.services.progress import counts_by_round
+
     rounds = db.session.scalars(
         select(Round).where(Round.lead_bidder_id == current_user.lead_bidder_id).order_by(Round.created_at.desc())
     ).all()
-    return render_template("rounds/index.html", title="Funding rounds", rounds=rounds)
+    return render_template(
+        "rounds/index.html", title="Funding rounds", rounds=rounds, counts=counts_by_round(r.id for r in rounds)
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("round.create")
 def new():
     form = NewRoundForm()
     earlier = db.session.scalars(
@@ -71,8 +77,10 @@ def new():
 
 
 @bp.get("/<int:round_id>")
-@roles_required(LEAD_ANY)
+@rule_required("round.view")
 def show(round_id: int):
+    from app.services.progress import count
+
     rnd = get_round_or_404(current_user, round_id)
     contributions = sorted(rnd.contributions, key=lambda c: c.csp.name.lower())
     return render_template(
@@ -80,15 +88,18 @@ def show(round_id: int):
         title=rnd.title,
         round=rnd,
         contributions=contributions,
-        problems=service.open_problems(rnd, utcnow()) if rnd.status == RoundStatus.DRAFT else [],
+        problems=service.open_problems(rnd, utcnow()) if can(current_user, "round.open", rnd) else [],
         action_form=ActionForm(),
+        counts=count(contributions),
+        can_change_setup=can(current_user, "round.change_setup", rnd),
+        setup_locked=state_reason("round.change_setup", rnd),
     )
 
 
 @bp.route("/<int:round_id>/edit", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("round.change_setup")
 def edit(round_id: int):
-    rnd = get_round_or_404(current_user, round_id)
+    rnd = get_round_or_404(current_user, round_id, "round.change_setup")
     # Once the round is open its deadlines are changed on the deadlines page, with a reason.
     setting_up = rnd.status == RoundStatus.DRAFT
     form = (RoundDetailsForm if setting_up else OpenRoundDetailsForm)(obj=rnd)
@@ -120,9 +131,9 @@ def edit(round_id: int):
 
 
 @bp.route("/<int:round_id>/budget-rules", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("round.change_setup")
 def budget_rules(round_id: int):
-    rnd = get_round_or_404(current_user, round_id)
+    rnd = get_round_or_404(current_user, round_id, "round.change_setup")
     form_class = budget_rules_form_class()
     if request.method == "GET":
         data = {
@@ -188,9 +199,9 @@ def _get_section(rnd: Round, section_id: int) -> SectionTemplate:
 
 
 @bp.route("/<int:round_id>/sections/new", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("round.change_setup")
 def add_section(round_id: int):
-    rnd = get_round_or_404(current_user, round_id)
+    rnd = get_round_or_404(current_user, round_id, "round.change_setup")
     form = SectionForm()
     if request.method == "GET":
         form.required.data, form.csp_contributes.data = "yes", "yes"
@@ -207,9 +218,9 @@ def add_section(round_id: int):
 
 
 @bp.route("/<int:round_id>/sections/<int:section_id>/edit", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("round.change_setup")
 def edit_section(round_id: int, section_id: int):
-    rnd = get_round_or_404(current_user, round_id)
+    rnd = get_round_or_404(current_user, round_id, "round.change_setup")
     section = _get_section(rnd, section_id)
     form = SectionForm(
         data={
@@ -236,9 +247,9 @@ def edit_section(round_id: int, section_id: int):
 
 
 @bp.post("/<int:round_id>/sections/<int:section_id>/move")
-@roles_required(LEAD_ADMIN)
+@rule_required("round.change_setup")
 def move_section(round_id: int, section_id: int):
-    rnd = get_round_or_404(current_user, round_id)
+    rnd = get_round_or_404(current_user, round_id, "round.change_setup")
     section = _get_section(rnd, section_id)
     form = ActionForm()
     if form.validate_on_submit() and request.form.get("direction") in ("up", "down"):
@@ -249,9 +260,9 @@ def move_section(round_id: int, section_id: int):
 
 
 @bp.route("/<int:round_id>/sections/<int:section_id>/delete", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("round.change_setup")
 def delete_section(round_id: int, section_id: int):
-    rnd = get_round_or_404(current_user, round_id)
+    rnd = get_round_or_404(current_user, round_id, "round.change_setup")
     section = _get_section(rnd, section_id)
     form = ActionForm()
     if form.validate_on_submit():
@@ -272,9 +283,9 @@ def delete_section(round_id: int, section_id: int):
 
 
 @bp.route("/<int:round_id>/participants", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("round.change_participants")
 def participants(round_id: int):
-    rnd = get_round_or_404(current_user, round_id)
+    rnd = get_round_or_404(current_user, round_id, "round.change_participants")
     csps = [c for c in db.session.scalars(csps_of(current_user.lead_bidder_id)) if c.active]
     managers = {c.id: service.csp_managers(c) for c in csps}
     form_class = participants_form_class(csps, managers)
@@ -308,9 +319,12 @@ def participants(round_id: int):
 
 
 @bp.route("/<int:round_id>/open", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("round.open")
 def open_round(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
+    refused = redirect_unless("round.open", rnd, url_for("rounds.show", round_id=rnd.id))
+    if refused:
+        return refused
     form = ActionForm()
     problems = service.open_problems(rnd, utcnow())
     if form.validate_on_submit() and not problems:
@@ -322,9 +336,9 @@ def open_round(round_id: int):
 
 
 @bp.route("/<int:round_id>/contributions/<int:contribution_id>/extension", methods=["GET", "POST"])
-@roles_required(LEAD_ADMIN)
+@rule_required("round.grant_extension")
 def extension(round_id: int, contribution_id: int):
-    rnd = get_round_or_404(current_user, round_id)
+    rnd = get_round_or_404(current_user, round_id, "round.grant_extension")
     contribution = next((c for c in rnd.contributions if c.id == contribution_id), None)
     if contribution is None:
         abort(404)
@@ -350,3 +364,114 @@ def extension(round_id: int, contribution_id: int):
         round=rnd,
         contribution=contribution,
     ), _status(form)
+
+
+# --- the rest of the life cycle: close, reopen, outcome, archive -----------------------------------
+
+
+@bp.route("/<int:round_id>/close", methods=["GET", "POST"])
+@rule_required("round.close")
+def close(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    refused = redirect_unless("round.close", rnd, url_for("rounds.show", round_id=rnd.id))
+    if refused:
+        return refused
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            service.close_round(current_user, rnd)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "info")
+        else:
+            db.session.commit()
+            flash(f"{rnd.title} is closed for contributions. CSPs that had not submitted have been emailed", "success")
+        return redirect(url_for("rounds.show", round_id=rnd.id))
+    from app.services.progress import count
+
+    return render_template("rounds/close.html", title=f"Close {rnd.title} for contributions", round=rnd, form=form,
+                           counts=count(rnd.contributions))
+
+
+@bp.route("/<int:round_id>/reopen-contributions", methods=["GET", "POST"])
+@rule_required("round.reopen_contributions")
+def reopen_contributions(round_id: int):
+    rnd = get_round_or_404(current_user, round_id)
+    refused = redirect_unless("round.reopen_contributions", rnd, url_for("rounds.show", round_id=rnd.id))
+    if refused:
+        return refused
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            service.reopen_contributions(current_user, rnd, form.reason.data)
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash(f"{rnd.title} is open for contributions again", "success")
+            return redirect(url_for("rounds.show", round_id=rnd.id))
+    return render_template(
+        "rounds/reopen_contributions.html", title=f"Reopen {rnd.title} for contributions", round=rnd, form=form
+    ), _status(form)
+
+
+@bp.route("/<int:round_id>/outcome", methods=["GET", "POST"])
+@rule_required("round.record_outcome")
+def outcome(round_id: int):
+    from app.models import BidOutcome
+    from app.services import signoff
+
+    rnd = get_round_or_404(current_user, round_id)
+    refused = redirect_unless("round.record_outcome", rnd, url_for("rounds.show", round_id=rnd.id))
+    if refused:
+        return refused
+    form = OutcomeForm()
+    if form.validate_on_submit():
+        try:
+            signoff.record_outcome(
+                current_user,
+                rnd,
+                BidOutcome(form.outcome.data),
+                form.awarded.data,
+                form.decided_on.data,
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash(f"The outcome of {rnd.title} has been recorded and the CSPs have been told", "success")
+            return redirect(url_for("rounds.show", round_id=rnd.id))
+    return render_template("rounds/outcome.html", title=f"Record the outcome of {rnd.title}", round=rnd,
+                           form=form), _status(form)
+
+
+@bp.post("/<int:round_id>/archive")
+@rule_required("round.archive")
+def archive(round_id: int):
+    return _simple_step(round_id, "round.archive", "archive", "{title} has been archived")
+
+
+@bp.post("/<int:round_id>/restore")
+@rule_required("round.restore")
+def restore(round_id: int):
+    return _simple_step(round_id, "round.restore", "restore", "{title} is back from the archive")
+
+
+def _simple_step(round_id: int, action: str, verb: str, done: str):
+    from app.services import signoff
+
+    rnd = get_round_or_404(current_user, round_id)
+    back = url_for("rounds.show", round_id=rnd.id)
+    refused = redirect_unless(action, rnd, back)
+    if refused:
+        return refused
+    if ActionForm().validate_on_submit():
+        try:
+            getattr(signoff, verb)(current_user, rnd)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "info")
+        else:
+            db.session.commit()
+            flash(done.format(title=rnd.title), "success")
+    return redirect(back)

@@ -41,6 +41,7 @@ from app.models import Contribution, Round, RoundStatus, User
 from app.models.base import utcnow
 from app.models.contribution import ContributionStatus
 from app.models.deadline import CalendarFeed, DeadlineChange, DeadlineKind
+from app.policy import lifecycle
 from app.services import audit, insert_for_dialect
 from app.services.tokens import hash_token, new_token
 from app.urls import absolute_url
@@ -263,7 +264,7 @@ def _recent_rounds_clause():
     keep_from = utcnow() - timedelta(days=KEEP_CLOSED_DAYS)
     return or_(
         Round.status == RoundStatus.OPEN,
-        (Round.status == RoundStatus.CLOSED) & (Round.funder_deadline >= keep_from),
+        (Round.status.in_(lifecycle.VISIBLE_TO_CSPS - {RoundStatus.OPEN})) & (Round.funder_deadline >= keep_from),
     )
 
 

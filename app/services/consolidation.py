@@ -27,9 +27,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Contribution, ContributionStatus, MatchType, Round, User
 from app.models.base import utcnow
-from app.models.bid import BidStatus, CollectiveBid, LeadBudgetLine, MergedSection
+from app.models.bid import CollectiveBid, LeadBudgetLine, SectionState
 from app.money import format_money
-from app.services import ServiceError
+from app.policy import require
 from app.services import budget as budget_rules
 from app.services.audit import record
 from app.services.budget import (
@@ -41,9 +41,8 @@ from app.services.budget import (
     prepare_change,
     update_if_version,
 )
-from app.text import count_words
 
-WAITING = (ContributionStatus.SUBMITTED,)
+WAITING = (ContributionStatus.SUBMITTED, ContributionStatus.RESUBMITTED)
 
 
 # --- the bid ------------------------------------------------------------------------------------
@@ -197,12 +196,8 @@ def consolidated_budget(rnd: Round) -> ConsolidatedBudget:
 
 # --- lead-held budget lines --------------------------------------------------------------------
 
-def check_bid_editable(bid: CollectiveBid) -> None:
-    if bid.status != BidStatus.DRAFT:
-        raise ServiceError(
-            f"The bid has been {bid.status.label.lower()}, so it cannot be changed unless a lead bidder "
-            "administrator reopens it"
-        )
+def check_bid_editable(actor: User, bid: CollectiveBid) -> None:
+    require(actor, "bid.edit", bid)
 
 
 def _line_words(line: LeadBudgetLine) -> str:
@@ -236,7 +231,7 @@ def _detail(line: LeadBudgetLine) -> dict:
 
 
 def add_lead_line(actor: User, bid: CollectiveBid, **data) -> LeadBudgetLine:
-    check_bid_editable(bid)
+    check_bid_editable(actor, bid)
     data.setdefault("match_pence", None)
     data.setdefault("match_type", None)
     data.setdefault("match_source", None)
@@ -259,7 +254,7 @@ def change_lead_line(actor: User, line: LeadBudgetLine, *, expected_version: int
     """Change a lead-held line; False when nothing changed. ItemConflict if it has moved on since
     `expected_version` (nothing is saved)."""
     bid = line.bid
-    check_bid_editable(bid)
+    check_bid_editable(actor, bid)
     data.setdefault("match_pence", None)
     data.setdefault("match_type", None)
     data.setdefault("match_source", None)
@@ -284,7 +279,7 @@ def change_lead_line(actor: User, line: LeadBudgetLine, *, expected_version: int
 def delete_lead_line(actor: User, line: LeadBudgetLine, expected_version: int) -> None:
     """Delete a lead-held line, unless it has changed since `expected_version` (ItemConflict)."""
     bid = line.bid
-    check_bid_editable(bid)
+    check_bid_editable(actor, bid)
     summary = (
         f"Deleted a lead-held budget line from the bid for {bid.round.title}: {_line_words(line)}, "
         f"{format_money(line.amount_pence)} requested"
@@ -382,25 +377,31 @@ def readiness(rnd: Round, budget: ConsolidatedBudget | None = None) -> Readiness
     items.append(CheckItem("contributions", "Every contribution is accepted or excluded", not problems, problems,
                            "Review contributions", review_href))
 
-    # 2. required sections
-    merged = {}
-    if bid is not None:
-        merged = {
-            m.section_id: m for m in db.session.scalars(select(MergedSection).where(MergedSection.bid_id == bid.id))
-        }
+    # 2. required sections: merged text within the word limit, marked as final, no CSP change waiting
+    from app.services.merge import workspace
+
     problems = []
     for section in rnd.sections:
-        m = merged.get(section.id)
-        words = count_words(m.text) if m is not None else 0
+        ws = workspace(bid, section, with_diffs=False) if bid is not None else None
+        words = ws.words if ws is not None else 0
         if section.required and words == 0:
             problems.append(f"{section.number}. {section.title}: no merged text yet")
-        elif section.word_limit and words > section.word_limit:
+            continue
+        if section.word_limit and words > section.word_limit:
             problems.append(
                 f"{section.number}. {section.title}: {words:,} words, {words - section.word_limit:,} over the "
                 f"{section.word_limit:,} word limit"
             )
-    items.append(CheckItem("sections", "Every required section has merged text within its word limit", not problems,
-                           problems, "Merge sections", merge_href))
+        if ws is not None and (ws.changed or ws.missing):
+            problems.append(
+                f"{section.number}. {section.title}: changes from "
+                + ", ".join(p.contribution.csp.name for p in [*ws.changed, *ws.missing])
+                + " not reviewed yet"
+            )
+        if section.required and (ws is None or ws.merged is None or ws.merged.state != SectionState.FINAL):
+            problems.append(f"{section.number}. {section.title}: not marked as final")
+    items.append(CheckItem("sections", "Every required section is final, within its word limit, with no CSP "
+                           "changes waiting", not problems, problems, "Merge sections", merge_href))
 
     # 3. caps
     problems = [c.message for c in budget.checks if c.key != "match" and not c.ok]

@@ -106,6 +106,45 @@ def outstanding(contribution: Contribution) -> list[Task]:
     return [t for t in tasks(contribution) if t.required and t.status != COMPLETED]
 
 
+@dataclass
+class StillToDo:
+    """What a CSP has left to do before (re)submitting: the one answer for the home page, the task
+    list and the reminder emails."""
+
+    tasks: list[Task]  # required parts not yet completed
+    revisit: list[str]  # parts the lead bidder asked them to revisit (changes requested)
+    resubmit: bool  # changes were requested: the next submission is a resubmission
+
+    @property
+    def complete(self) -> bool:
+        """Every required part is completed."""
+        return not self.tasks
+
+    @property
+    def summary(self) -> str:
+        if self.tasks:
+            n = len(self.tasks)
+            return f"{n} part{'s' if n != 1 else ''}, starting with {self.tasks[0].title}"
+        if self.revisit:
+            return "Make the changes asked for (" + ", ".join(self.revisit) + "), then submit again"
+        return "Nothing: ready to submit" + (" again" if self.resubmit else "")
+
+
+def still_to_do(contribution: Contribution, all_tasks: list[Task] | None = None) -> StillToDo:
+    all_tasks = all_tasks if all_tasks is not None else tasks(contribution)
+    missing = [t for t in all_tasks if t.required and t.status != COMPLETED]
+    revisit: list[str] = []
+    resubmit = contribution.status == ContributionStatus.CHANGES_REQUESTED
+    if resubmit:
+        from app.services.review import open_change_request, task_titles
+
+        change = open_change_request(contribution)
+        if change is not None:
+            titles = task_titles(contribution)
+            revisit = [titles.get(k, k) for k in change.items]
+    return StillToDo(missing, revisit, resubmit)
+
+
 def deadline_passed(contribution: Contribution, now: datetime | None = None) -> bool:
     return (now or utcnow()) > contribution.deadline
 
@@ -141,34 +180,24 @@ def answers(contribution: Contribution) -> list[SectionAnswer]:
 
 def touch(actor: User, contribution: Contribution) -> None:
     """Call from every change a CSP makes: records activity and moves Not started to In progress."""
-    if contribution.status == ContributionStatus.NOT_STARTED:
-        contribution.status = ContributionStatus.IN_PROGRESS
+    from app.policy import lifecycle
+
+    if lifecycle.allows(lifecycle.CONTRIBUTION, "start", contribution.status):
+        contribution.status = lifecycle.target(lifecycle.CONTRIBUTION, "start")
     contribution.updated_at = utcnow()
 
 
 def check_editable(actor: User, contribution: Contribution) -> None:
-    from app.policy import can_edit_contribution
+    from app.policy import require
 
-    if not can_edit_contribution(actor, contribution):
-        raise ServiceError(locked_message(contribution))
+    require(actor, "contribution.edit", contribution)
 
 
 def locked_message(contribution: Contribution) -> str:
-    from app.policy import bid_locks_contributions  # issue 4.3: a signed-off or submitted bid locks
+    """Why the CSP cannot change the contribution now, in words (from the rulebook)."""
+    from app.policy.rules import contribution_editable
 
-    if bid_locks_contributions(contribution.round):
-        return (
-            f"{contribution.round.lead_bidder.display_name} has signed off the collective bid, so contributions "
-            "cannot be changed unless it is reopened"
-        )
-    if contribution.status in (ContributionStatus.SUBMITTED, ContributionStatus.ACCEPTED):
-        return (
-            f"This contribution was submitted, so it cannot be changed unless "
-            f"{contribution.round.lead_bidder.display_name} sends it back"
-        )
-    if contribution.status == ContributionStatus.EXCLUDED:
-        return "This contribution has been excluded from the bid, so it cannot be changed"
-    return "This round is closed, so contributions cannot be changed"
+    return contribution_editable(None, contribution) or ""
 
 
 def set_part_completed(actor: User, contribution: Contribution, part: str, completed: bool) -> None:
@@ -188,10 +217,10 @@ def set_part_completed(actor: User, contribution: Contribution, part: str, compl
 
 def submit(actor: User, contribution: Contribution, now: datetime | None = None) -> None:
     """Submit to the lead bidder. The deadline is checked here, in the write transaction."""
+    from app.policy import lifecycle, require
+
     now = now or utcnow()
-    check_editable(actor, contribution)
-    if actor.role != Role.CSP_MANAGER:
-        raise ServiceError("Only a CSP manager can submit the contribution")
+    require(actor, "contribution.submit", contribution)
     if now > contribution.deadline:
         raise ServiceError(
             "The deadline for contributions has passed. "
@@ -200,12 +229,14 @@ def submit(actor: User, contribution: Contribution, now: datetime | None = None)
     missing = outstanding(contribution)
     if missing:
         raise ServiceError("Complete every part before you submit: " + ", ".join(t.title for t in missing))
-    # A conditional UPDATE: two managers pressing Submit at once submit it once.
+    # Submitting again after changes were asked for is a resubmission (its own state, so the
+    # reviewer sees what came back). A conditional UPDATE: two managers at once submit it once.
+    action = "resubmit" if contribution.status == ContributionStatus.CHANGES_REQUESTED else "submit"
     result = db.session.execute(
         update(Contribution)
         .where(Contribution.id == contribution.id, Contribution.version == contribution.version)
         .values(
-            status=ContributionStatus.SUBMITTED,
+            status=lifecycle.target(lifecycle.CONTRIBUTION, action),
             submitted_at=now,
             submitted_by_id=actor.id,
             updated_at=now,
@@ -219,7 +250,8 @@ def submit(actor: User, contribution: Contribution, now: datetime | None = None)
     # Review (issue 4): a resubmission resolves the lead bidder's open change requests.
     from app.services.review import resolve_change_requests
 
-    resubmitted = resolve_change_requests(contribution, now) > 0
+    resolve_change_requests(contribution, now)
+    resubmitted = action == "resubmit"
     record(
         actor,
         "contribution.submitted",

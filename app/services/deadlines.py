@@ -22,7 +22,7 @@ from app.extensions import db
 from app.filters import LONDON, govuk_datetime
 from app.models import Contribution, DeadlineChange, DeadlineKind, Round, RoundStatus, User
 from app.models.base import utcnow
-from app.policy import can_change_deadlines
+from app.policy import require
 from app.services import ServiceError
 from app.services.audit import record
 from app.services.outbox import queue_email
@@ -77,8 +77,7 @@ def change_deadline(
     kind = DeadlineKind(kind)
     if kind not in ATTRIBUTES:
         raise ServiceError("Choose a deadline to change")
-    if not can_change_deadlines(actor) or actor.lead_bidder_id != rnd.lead_bidder_id:
-        raise ServiceError("Only administrators can change deadlines")
+    require(actor, "round.change_deadlines", rnd)
     now = now or utcnow()
     reason = (reason or "").strip()
     name = NAMES[kind]

@@ -33,7 +33,6 @@ from app.models import (
     MergedRevision,
     MergedSection,
     MergedSource,
-    Role,
     Round,
     SectionResponse,
     SectionRevision,
@@ -41,13 +40,12 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.models.bid import BidStatus
+from app.policy import can, require
 from app.services import ServiceError, insert_for_dialect
 from app.services.audit import record
 from app.services.sections import MAX_CHARACTERS
 from app.text import Diff, count_words, diff_texts, normalise
 
-EDITORS = frozenset({Role.LEAD_ADMIN, Role.LEAD_STAFF})
 DRAFT_NOTE = "Automatic first draft"
 
 
@@ -67,44 +65,37 @@ _insert = insert_for_dialect
 
 
 def get_or_create_bid(rnd: Round) -> CollectiveBid:
-    """The round's collective bid, created (as a draft) the first time anyone asks for it."""
-    bid = db.session.scalar(select(CollectiveBid).where(CollectiveBid.round_id == rnd.id))
+    """The round's collective bid. It is made when the round is created (services.rounds), and for
+    older rounds by migration 0007, so pages only read it; making it here is for that action alone
+    (safe when two processes ask at once: the round id is unique)."""
+    bid = bid_of(rnd)
     if bid is not None:
         return bid
     db.session.execute(
         _insert()(CollectiveBid)
-        .values(
-            round_id=rnd.id,
-            lead_bidder_id=rnd.lead_bidder_id,
-            status=BidStatus.DRAFT.value,
-            merge_order=[],
-            created_at=utcnow(),
-            version=1,
-        )
+        .values(round_id=rnd.id, lead_bidder_id=rnd.lead_bidder_id, merge_order=[], created_at=utcnow(), version=1)
         .on_conflict_do_nothing(index_elements=["round_id"])
     )
+    return bid_of(rnd)
+
+
+def bid_of(rnd: Round) -> CollectiveBid | None:
+    """The round's collective bid, read only (GET pages use this: they never write)."""
     return db.session.scalar(select(CollectiveBid).where(CollectiveBid.round_id == rnd.id))
 
 
 def can_edit(user: User, bid: CollectiveBid) -> bool:
-    """Lead bidder administrators and staff, while the bid is a draft (not signed off or submitted)."""
-    return (
-        user.is_authenticated
-        and user.role in EDITORS
-        and user.lead_bidder_id == bid.lead_bidder_id
-        and bid.status == BidStatus.DRAFT
-    )
+    return can(user, "bid.edit", bid)
 
 
 def read_only_reason(bid: CollectiveBid) -> str | None:
-    if bid.status == BidStatus.DRAFT:
-        return None
-    return f"The bid has been {bid.status.label.lower()}, so its sections cannot be changed"
+    from app.policy.rules import bid_changeable
+
+    return bid_changeable(None, bid)
 
 
 def _check_editable(actor: User, bid: CollectiveBid) -> None:
-    if not can_edit(actor, bid):
-        raise ServiceError(read_only_reason(bid) or "You cannot change the collective bid")
+    require(actor, "bid.edit", bid)
 
 
 def accepted(bid: CollectiveBid) -> list[Contribution]:
@@ -248,7 +239,7 @@ class Workspace:
         """Accepted after the first draft: not yet in the merged text."""
         if not self.drafted or not self.section.csp_contributes:
             return []
-        return [p for p in self.parts if not p.in_merge]
+        return [p for p in self.parts if not p.in_merge and p.latest is not None]
 
     @property
     def edited_since_draft(self) -> bool:
@@ -271,7 +262,7 @@ class Workspace:
         return "draft"
 
 
-def workspace(bid: CollectiveBid, section: SectionTemplate) -> Workspace:
+def workspace(bid: CollectiveBid, section: SectionTemplate, with_diffs: bool = True) -> Workspace:
     merged = merged_section(bid, section)
     ws = Workspace(bid=bid, section=section, merged=merged)
     if not section.csp_contributes:
@@ -279,13 +270,56 @@ def workspace(bid: CollectiveBid, section: SectionTemplate) -> Workspace:
     sources = {s.contribution_id: s for s in (merged.sources if merged else [])}
     for contribution in accepted(bid):
         part = Part(contribution, _latest_revision(contribution, section), sources.get(contribution.id))
-        if part.changed:
+        if part.changed and with_diffs:
             src = part.source
             baseline_id = max(src.revision_id or 0, src.reviewed_revision_id or 0)
             part.baseline = db.session.get(SectionRevision, baseline_id) if baseline_id else None
             part.diff = diff_texts(part.baseline.text if part.baseline else "", part.latest.text)
         ws.parts.append(part)
     return ws
+
+
+def set_section_state(actor: User, bid: CollectiveBid, section: SectionTemplate, final: bool) -> MergedSection:
+    """Mark a merged section as final (readiness needs every required section final) or as a draft
+    again (to change its text). A final section has text, within its word limit, and no CSP change
+    waiting to be reviewed."""
+    from app.models.bid import SectionState
+
+    merged = merged_section(bid, section)
+    if merged is None or not merged.text.strip():
+        raise ServiceError(f"Write the merged text of {section.title} before you mark it as final")
+    require(actor, "bid.mark_section_final" if final else "bid.mark_section_draft", merged)
+    if final:
+        ws = workspace(bid, section)
+        if ws.over_limit:
+            raise ServiceError(
+                f"{section.title} is {ws.words - ws.limit:,} words over its limit of {ws.limit:,}: shorten it first"
+            )
+        if ws.changed or ws.missing:
+            raise ServiceError(
+                f"Review the CSPs' changes to {section.title} before you mark it as final: "
+                + ", ".join(p.contribution.csp.name for p in [*ws.changed, *ws.missing])
+            )
+    old, new = (SectionState.DRAFT, SectionState.FINAL) if final else (SectionState.FINAL, SectionState.DRAFT)
+    now = utcnow()
+    result = db.session.execute(
+        update(MergedSection)
+        .where(MergedSection.id == merged.id, MergedSection.state == old)
+        .values(state=new, final_at=now if final else None, final_by_id=actor.id if final else None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise ServiceError("Someone else changed this section just now. Check it and try again")
+    db.session.refresh(merged)
+    record(
+        actor,
+        "bid.section_final" if final else "bid.section_draft",
+        bid,
+        f"{actor.full_name} marked section {section.number}. {section.title} as {new.label.lower()}",
+        section_id=section.id,
+    )
+    db.session.flush()
+    return merged
 
 
 def overview(bid: CollectiveBid) -> list[Workspace]:
@@ -313,6 +347,7 @@ def _write(
     if len(text) > MAX_CHARACTERS:
         raise ServiceError(f"The merged text must be {MAX_CHARACTERS:,} characters or fewer", field="text")
     merged = merged_section(bid, section) or _ensure_merged(bid, section)
+    require(actor, "bid.edit_text", merged)  # a final section is changed only once marked as a draft
     if merged.version == expected_version and merged.text == text and note is None:
         return None
     now = utcnow()

@@ -38,18 +38,19 @@ from app.dates import london_to_utc, parse_time
 from app.extensions import db
 from app.filters import LONDON
 from app.models import (
+    LEAD_EDITORS,
     Contribution,
     ContributionStatus,
     OutboxEmail,
     OutboxStatus,
     Role,
     Round,
-    RoundStatus,
     User,
 )
 from app.models.base import utcnow
-from app.models.bid import BidStatus, CollectiveBid
+from app.models.contribution import CSP_HOLDS
 from app.models.deadline import Reminder, ReminderKind, ReminderSchedule
+from app.policy import lifecycle
 from app.services import ServiceError, insert_for_dialect
 from app.services.audit import record
 from app.services.outbox import queue_email
@@ -57,13 +58,9 @@ from app.services.outbox import queue_email
 log = logging.getLogger(__name__)
 
 # Contributions whose CSP is reminded: not yet submitted, or sent back for changes.
-REMINDED_STATUSES = (
-    ContributionStatus.NOT_STARTED,
-    ContributionStatus.IN_PROGRESS,
-    ContributionStatus.CHANGES_REQUESTED,
-)
+REMINDED_STATUSES = CSP_HOLDS
+REMINDED_ROUNDS = lifecycle.CSP_REMINDERS | lifecycle.LEAD_REMINDERS
 CSP_KINDS = (ReminderKind.CSP_BEFORE, ReminderKind.CSP_DUE, ReminderKind.CSP_OVERDUE)
-LEAD_ROLES = (Role.LEAD_ADMIN, Role.LEAD_STAFF)
 MAX_DAYS_BEFORE = 60
 MAX_OVERDUE_LIMIT = 30
 MAX_DIGEST_DAYS = 60
@@ -76,9 +73,15 @@ _insert = insert_for_dialect
 # --- the schedule -------------------------------------------------------------------------------
 
 
+def schedule_of(rnd: Round) -> ReminderSchedule | None:
+    """The round's schedule, read only (pages use this: a GET never writes)."""
+    return db.session.scalar(select(ReminderSchedule).where(ReminderSchedule.round_id == rnd.id))
+
+
 def schedule_for(rnd: Round) -> ReminderSchedule:
-    """The round's schedule, made with the defaults the first time anyone asks for it (safe when two
-    processes ask at once: the round id is unique)."""
+    """The round's schedule. It is made with the defaults when the round is created (and for older
+    rounds by migration 0007); making it here is for that action and the reminder runner (safe when
+    two processes ask at once: the round id is unique)."""
     schedule = db.session.scalar(select(ReminderSchedule).where(ReminderSchedule.round_id == rnd.id))
     if schedule is not None:
         return schedule
@@ -123,10 +126,9 @@ def update_schedule(
 ) -> ReminderSchedule:
     """Change the round's schedule (lead bidder administrators). The form checks the values; the
     rules are checked again here."""
-    from app.policy import can_manage_reminders
+    from app.policy import require
 
-    if not can_manage_reminders(actor) or actor.lead_bidder_id != rnd.lead_bidder_id:
-        raise ServiceError("Only a lead bidder administrator can change the reminder schedule")
+    require(actor, "round.manage_reminders", rnd)
     at = parse_time(send_time)
     for days in (csp_days_before, funder_days_before):
         if len(set(days)) != len(days) or any(not 1 <= d <= MAX_DAYS_BEFORE for d in days):
@@ -269,7 +271,7 @@ def lead_users(rnd: Round) -> list[User]:
             .where(
                 User.lead_bidder_id == rnd.lead_bidder_id,
                 User.organisation_id == rnd.lead_bidder_id,
-                User.role.in_(LEAD_ROLES),
+                User.role.in_(LEAD_EDITORS),
                 User.active.is_(True),
             )
             .order_by(User.id)
@@ -277,13 +279,8 @@ def lead_users(rnd: Round) -> list[User]:
     )
 
 
-def _bid_submitted(rnd: Round) -> bool:
-    status = db.session.scalar(select(CollectiveBid.status).where(CollectiveBid.round_id == rnd.id))
-    return status == BidStatus.SUBMITTED
-
-
 def csp_slots(schedule: ReminderSchedule, contribution: Contribution, users: list[User] | None = None) -> list[Slot]:
-    if contribution.status not in REMINDED_STATUSES:
+    if contribution.status not in REMINDED_STATUSES or contribution.round.status not in lifecycle.CSP_REMINDERS:
         return []
     at = send_time_of(schedule)
     deadline = contribution.deadline
@@ -320,12 +317,12 @@ def csp_slots(schedule: ReminderSchedule, contribution: Contribution, users: lis
 
 
 def lead_slots(schedule: ReminderSchedule, rnd: Round, users: list[User] | None = None) -> list[Slot]:
-    if _bid_submitted(rnd):
+    if rnd.status not in lifecycle.LEAD_REMINDERS:  # nothing left for the lead to do by a deadline
         return []
     at = send_time_of(schedule)
     users = users if users is not None else lead_users(rnd)
     slots = []
-    if schedule.lead_digest:
+    if schedule.lead_digest and rnd.status in lifecycle.CONTRIBUTIONS_OPEN:  # the digest is about contributions
         internal_day = _local_date(rnd.internal_deadline)
         funder_day = _local_date(rnd.funder_deadline)
         stamp = _stamp_utc(rnd.internal_deadline)
@@ -434,13 +431,13 @@ def run(now: datetime | None = None) -> Report:
     now = now or utcnow()
     report = Report()
     round_ids = db.session.scalars(
-        select(Round.id).where(Round.status == RoundStatus.OPEN).order_by(Round.id)
+        select(Round.id).where(Round.status.in_(REMINDED_ROUNDS)).order_by(Round.id)
     ).all()
     with _link_context():
         for round_id in round_ids:
             try:
                 rnd = db.session.get(Round, round_id)
-                if rnd is None or rnd.status != RoundStatus.OPEN:
+                if rnd is None or rnd.status not in REMINDED_ROUNDS:
                     continue
                 written, skipped = _run_round(rnd, now)
                 db.session.commit()
@@ -546,11 +543,11 @@ def _change_message(contribution: Contribution) -> str | None:
 def round_status_summary(rnd: Round, now: datetime) -> dict:
     """Counts by status and the CSPs at risk (deadline within 3 days, not submitted) or overdue."""
     from app.filters import countdown
+    from app.services.progress import count
 
-    counts: dict[ContributionStatus, int] = {}
+    counts = count(rnd.contributions)
     at_risk, overdue = [], []
     for c in sorted(rnd.contributions, key=lambda c: c.csp.name):
-        counts[c.status] = counts.get(c.status, 0) + 1
         if c.status in REMINDED_STATUSES:
             left = countdown(c.deadline, now)
             entry = {"name": c.csp.name, "status": c.status.label, "countdown": left.text, "deadline": c.deadline}
@@ -559,8 +556,9 @@ def round_status_summary(rnd: Round, now: datetime) -> dict:
             elif left.urgent:
                 at_risk.append(entry)
     return {
-        "counts": [(s.label, counts[s]) for s in ContributionStatus if counts.get(s)],
-        "total": len(rnd.contributions),
+        "counts": [(s.label, counts.by_status[s]) for s in ContributionStatus if counts.by_status.get(s)],
+        "total": counts.total,
+        "submitted_sentence": counts.sentence,
         "at_risk": at_risk,
         "overdue": overdue,
     }
@@ -581,19 +579,21 @@ def _deadline_words(deadline: datetime, now: datetime) -> str:
 def email_for(rnd: Round, kind: ReminderKind, user: User, contribution, days: int, now: datetime):
     """The email template and its context, from the state of things now."""
     from app.filters import countdown
-    from app.services.contributions import outstanding
+    from app.services.contributions import still_to_do
     from app.urls import absolute_url
 
     common = {"round": rnd, "user": user, "kind": kind, "days": days, "now": now}
     if kind in CSP_KINDS:
         deadline = contribution.deadline
-        missing = [t.title for t in outstanding(contribution)]
+        todo = still_to_do(contribution)
+        missing = [t.title for t in todo.tasks]
         return "reminder_csp", {
             **common,
             "contribution": contribution,
             "deadline": deadline,
             "countdown": countdown(deadline, now).text,
             "missing": missing,
+            "revisit": todo.revisit,
             "change_message": _change_message(contribution),
             "link": absolute_url("contributions.task_list", contribution_id=contribution.id),
         }
@@ -705,10 +705,9 @@ def can_send_again(reminder: Reminder) -> bool:
 
 def send_again(actor: User, reminder: Reminder, now: datetime | None = None) -> Reminder:
     """Write the reminder again with today's content, as a new reminder and a new email."""
-    from app.policy import can_manage_reminders
+    from app.policy import require
 
-    if not can_manage_reminders(actor) or actor.lead_bidder_id != reminder.lead_bidder_id:
-        raise ServiceError("Only a lead bidder administrator can send a reminder again")
+    require(actor, "round.manage_reminders", reminder.round)
     if not can_send_again(reminder):
         raise ServiceError("You can only send again a reminder that was sent or that failed")
     if not reminder.user.active:

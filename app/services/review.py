@@ -1,13 +1,15 @@
 """Reviewing contributions (lead bidder): the round overview, comments, requests for changes,
 accepting, excluding (and including again), and each contribution's activity timeline.
 
-Status rules:
-- request changes: SUBMITTED -> CHANGES_REQUESTED (round open), with a ChangeRequest row;
-  the CSP's resubmission (services.contributions.submit) resolves it.
-- accept: SUBMITTED -> ACCEPTED.
+Status rules (the transitions are in app/policy/lifecycle.py, who may in app/policy/rules.py):
+- request changes: SUBMITTED, RESUBMITTED or ACCEPTED -> CHANGES_REQUESTED (round open for
+  contributions), with a ChangeRequest row and an email that says why; the CSP's resubmission
+  (services.contributions.submit) resolves it and makes the contribution RESUBMITTED.
+- accept: SUBMITTED or RESUBMITTED -> ACCEPTED.
 - exclude: any status but EXCLUDED -> EXCLUDED, with a reason.
 - include again: EXCLUDED -> CHANGES_REQUESTED if a change request is still open, else
-  SUBMITTED if it had been submitted (the lead decides again), else IN_PROGRESS.
+  RESUBMITTED / SUBMITTED if it had been submitted (the lead decides again), else IN_PROGRESS;
+  the CSP is emailed that it is part of the bid again.
 Every status change is a conditional UPDATE on Contribution.version, so a double click or two
 reviewers at once change it once.
 """
@@ -20,40 +22,32 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import AuditEvent, Contribution, ContributionStatus, Role, RoundStatus, User
+from app.models import AuditEvent, Contribution, ContributionStatus, Role, User
 from app.models.base import utcnow
+from app.models.contribution import CSP_HOLDS
 from app.models.review import ChangeRequest, ReviewComment
+from app.policy import can, require
 from app.services import ServiceError
 from app.services.audit import record
 from app.services.contributions import COMPLETED, PARTS, csp_sections, tasks
 from app.services.outbox import queue_email
 from app.urls import absolute_url
 
-# Lead bidder users who act on contributions (viewers only look).
-REVIEWERS = frozenset({Role.LEAD_ADMIN, Role.LEAD_STAFF})
 AT_RISK_DAYS = 7
-NOT_YET_SUBMITTED = (
-    ContributionStatus.NOT_STARTED,
-    ContributionStatus.IN_PROGRESS,
-    ContributionStatus.CHANGES_REQUESTED,
-)
+NOT_YET_SUBMITTED = CSP_HOLDS
 MAX_MESSAGE = 5000
 
 
-# --- who may do what (kept beside the rules; app/policy.py asks nothing about review yet) -------
+# --- who may do what: the rulebook (app/policy/rules.py) ---------------------------------------
 
 
 def can_review(user: User) -> bool:
-    return user.is_authenticated and user.role in REVIEWERS
+    return can(user, "contribution.review")
 
 
 def can_comment(user: User, contribution: Contribution) -> bool:
     """Lead bidder staff, and the people of the contribution's own CSP."""
-    if not user.is_authenticated or user.lead_bidder_id != contribution.lead_bidder_id:
-        return False
-    if user.is_csp:
-        return user.organisation_id == contribution.csp_id
-    return user.role in REVIEWERS
+    return can(user, "contribution.comment", contribution)
 
 
 # --- the round overview ---------------------------------------------------------------------
@@ -103,7 +97,7 @@ def overview(rnd, now: datetime | None = None) -> list[OverviewRow]:
 @dataclass
 class OverviewTotals:
     contributions: int
-    submitted: int  # with the lead bidder: submitted or accepted
+    submitted: int  # with the lead bidder: submitted, resubmitted or accepted (app.services.progress)
     awaiting_review: int
     accepted: int
     at_risk: int
@@ -111,11 +105,14 @@ class OverviewTotals:
 
 
 def totals(rows: list[OverviewRow]) -> OverviewTotals:
+    from app.services.progress import count
+
+    counts = count(r.contribution for r in rows)
     return OverviewTotals(
-        contributions=len(rows),
-        submitted=sum(1 for r in rows if r.status in (ContributionStatus.SUBMITTED, ContributionStatus.ACCEPTED)),
-        awaiting_review=sum(1 for r in rows if r.status == ContributionStatus.SUBMITTED),
-        accepted=sum(1 for r in rows if r.status == ContributionStatus.ACCEPTED),
+        contributions=counts.total,
+        submitted=counts.submitted,
+        awaiting_review=counts.awaiting_review,
+        accepted=counts.accepted,
         at_risk=sum(1 for r in rows if r.at_risk),
         requested_pence=sum(r.requested_pence for r in rows if r.status != ContributionStatus.EXCLUDED),
     )
@@ -141,8 +138,7 @@ def section_choices(contribution: Contribution) -> list[tuple[str, str]]:
 
 
 def add_comment(actor: User, contribution: Contribution, section_id: int | None, body: str) -> ReviewComment:
-    if not can_comment(actor, contribution):
-        raise ServiceError("You cannot comment on this contribution")
+    require(actor, "contribution.comment", contribution)
     section = None
     if section_id is not None:
         section = next((s for s in csp_sections(contribution) if s.id == section_id), None)
@@ -206,21 +202,13 @@ def _change_status(contribution: Contribution, expected_version: int | None, **v
     db.session.refresh(contribution)
 
 
-def _check_reviewer(actor: User, contribution: Contribution) -> None:
-    if not can_review(actor) or actor.lead_bidder_id != contribution.lead_bidder_id:
-        raise ServiceError("Only lead bidder administrators and staff can review contributions")
 
 
 def request_changes(
     actor: User, contribution: Contribution, items: list[str], message: str, expected_version: int | None = None
 ) -> ChangeRequest:
-    _check_reviewer(actor, contribution)
-    if contribution.status != ContributionStatus.SUBMITTED:
-        raise ServiceError(
-            f"You can only ask for changes to a submitted contribution. This one is {contribution.status.label.lower()}"
-        )
-    if contribution.round.status != RoundStatus.OPEN:
-        raise ServiceError("The round is closed, so the CSP could not make changes")
+    require(actor, "contribution.request_changes", contribution)
+    was_accepted = contribution.status == ContributionStatus.ACCEPTED
     titles = task_titles(contribution)
     chosen = [key for key in titles if key in set(items)]
     if not chosen:
@@ -229,7 +217,8 @@ def request_changes(
     if not message:
         raise ServiceError("Enter a message for the CSP", field="message")
     now = utcnow()
-    _change_status(contribution, expected_version, status=ContributionStatus.CHANGES_REQUESTED, updated_at=now)
+    _change_status(contribution, expected_version, status=ContributionStatus.CHANGES_REQUESTED, updated_at=now,
+                   decided_at=None, decided_by_id=None)
     change = ChangeRequest(
         contribution_id=contribution.id, items=chosen, message=message, created_by_id=actor.id, created_at=now
     )
@@ -239,8 +228,10 @@ def request_changes(
         actor,
         "contribution.changes_requested",
         contribution,
-        f"{actor.full_name} asked {contribution.csp.name} to revisit: " + ", ".join(titles[k] for k in chosen),
+        f"{actor.full_name} {'sent back' if was_accepted else 'asked'} {contribution.csp.name} "
+        f"{'(accepted before) ' if was_accepted else ''}to revisit: " + ", ".join(titles[k] for k in chosen),
         message=message,
+        was_accepted=was_accepted,
         items=chosen,
         change_request_id=change.id,
     )
@@ -256,6 +247,7 @@ def request_changes(
             reviewer=actor,
             message=message,
             items=[titles[k] for k in chosen],
+            was_accepted=was_accepted,
             deadline=contribution.deadline,
             link=absolute_url("contributions.task_list", contribution_id=contribution.id),
         )
@@ -263,13 +255,9 @@ def request_changes(
 
 
 def accept(actor: User, contribution: Contribution, expected_version: int | None = None) -> None:
-    _check_reviewer(actor, contribution)
     if contribution.status == ContributionStatus.ACCEPTED:
         raise ServiceError(f"{contribution.csp.name}'s contribution has already been accepted")
-    if contribution.status != ContributionStatus.SUBMITTED:
-        raise ServiceError(
-            f"You can only accept a submitted contribution. This one is {contribution.status.label.lower()}"
-        )
+    require(actor, "contribution.accept", contribution)
     now = utcnow()
     _change_status(
         contribution,
@@ -289,9 +277,9 @@ def accept(actor: User, contribution: Contribution, expected_version: int | None
 
 
 def exclude(actor: User, contribution: Contribution, reason: str, expected_version: int | None = None) -> None:
-    _check_reviewer(actor, contribution)
     if contribution.status == ContributionStatus.EXCLUDED:
         raise ServiceError(f"{contribution.csp.name}'s contribution has already been excluded")
+    require(actor, "contribution.exclude", contribution)
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("Enter the reason for excluding the contribution", field="reason")
@@ -321,14 +309,17 @@ def status_after_inclusion(contribution: Contribution) -> ContributionStatus:
     if open_change_request(contribution) is not None:
         return ContributionStatus.CHANGES_REQUESTED
     if contribution.submitted_at is not None:
-        return ContributionStatus.SUBMITTED
+        resubmitted = db.session.scalar(
+            select(ChangeRequest.id).where(ChangeRequest.contribution_id == contribution.id).limit(1)
+        )
+        return ContributionStatus.RESUBMITTED if resubmitted else ContributionStatus.SUBMITTED
     return ContributionStatus.IN_PROGRESS
 
 
 def include_again(actor: User, contribution: Contribution, expected_version: int | None = None) -> None:
-    _check_reviewer(actor, contribution)
     if contribution.status != ContributionStatus.EXCLUDED:
         raise ServiceError(f"{contribution.csp.name}'s contribution is not excluded")
+    require(actor, "contribution.include", contribution)
     status = status_after_inclusion(contribution)
     _change_status(
         contribution,
@@ -346,6 +337,7 @@ def include_again(actor: User, contribution: Contribution, expected_version: int
         f"{actor.full_name} included {contribution.csp.name}'s contribution in the bid again ({status.label.lower()})",
         status=status.value,
     )
+    _email_decision(actor, contribution, "review_included")
 
 
 def _csp_recipients(contribution: Contribution) -> list[User]:

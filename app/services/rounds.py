@@ -24,6 +24,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
+from app.policy import lifecycle, require
 from app.services import ServiceError
 from app.services.audit import record
 from app.services.outbox import queue_email
@@ -47,7 +48,9 @@ def create_round(
     internal_deadline: datetime,
     start_from: str = "template:eiyf-2018",
 ) -> Round:
-    """Create a draft round, starting from a built-in template, an earlier round, or nothing."""
+    """Create a draft round, starting from a built-in template, an earlier round, or nothing. The
+    records its pages need (its collective bid and reminder schedule) are made with it."""
+    require(actor, "round.create")
     _check_deadlines(funder_deadline, internal_deadline)
     rnd = Round(
         lead_bidder_id=actor.lead_bidder_id,
@@ -74,8 +77,33 @@ def create_round(
     elif kind != "blank":
         raise ServiceError("Choose where to start from", field="start_from")
     db.session.flush()
+    from app.services.merge import get_or_create_bid
+    from app.services.reminders import schedule_for
+
+    get_or_create_bid(rnd)
+    schedule_for(rnd)
     record(actor, "round.created", rnd, f"Created the round {rnd.title}", start_from=start_from)
     return rnd
+
+
+def move_round(actor: User, rnd: Round, action: str, **values) -> None:
+    """Move the round along its life cycle (app/policy/lifecycle.py) with a conditional UPDATE, so
+    two administrators acting at once move it once; the other is told."""
+    transition = lifecycle.ROUND[action]
+    if rnd.status not in transition.sources:
+        raise ServiceError(transition.refused)
+    # Reopening a signed-off bid goes back to where the round was: closed if an administrator had
+    # closed it for contributions, else open.
+    target = transition.target or (RoundStatus.CLOSED if rnd.closed_at else RoundStatus.OPEN)
+    result = db.session.execute(
+        Round.__table__.update()
+        .where(Round.id == rnd.id, Round.status == rnd.status)
+        .values(status=target, **values)
+    )
+    if result.rowcount != 1:
+        db.session.refresh(rnd)
+        raise ServiceError("Someone else changed the round at the same time. Check it and try again")
+    db.session.refresh(rnd)
 
 
 def _apply_template(rnd: Round, template: dict) -> None:
@@ -134,6 +162,7 @@ def update_details(actor: User, rnd: Round, **values) -> None:
     from app.models import DeadlineKind
     from app.services import deadlines
 
+    require(actor, "round.change_setup", rnd)
     deadline_kinds = {"funder_deadline": DeadlineKind.FUNDER, "internal_deadline": DeadlineKind.INTERNAL}
     if rnd.status != RoundStatus.DRAFT:
         for attr in deadline_kinds:
@@ -177,6 +206,7 @@ def update_budget_rules(
     categories: list[str],
 ) -> None:
     """Replace the financial years and cost categories, keeping any that budget lines use."""
+    require(actor, "round.change_setup", rnd)
     if not years:
         raise ServiceError("Enter at least one financial year", field="years")
     if not categories:
@@ -229,6 +259,7 @@ def update_budget_rules(
 
 
 def save_section(actor: User, rnd: Round, section: SectionTemplate | None, **values) -> SectionTemplate:
+    require(actor, "round.change_setup", rnd)
     if values.get("csp_word_limit") and values.get("word_limit") and values["csp_word_limit"] > values["word_limit"]:
         raise ServiceError("The limit for each CSP must not be more than the limit for the bid", field="csp_word_limit")
     if section is None:
@@ -245,6 +276,7 @@ def save_section(actor: User, rnd: Round, section: SectionTemplate | None, **val
 
 
 def move_section(actor: User, rnd: Round, section: SectionTemplate, direction: str) -> None:
+    require(actor, "round.change_setup", rnd)
     sections = list(rnd.sections)
     i = sections.index(section)
     j = i - 1 if direction == "up" else i + 1
@@ -256,6 +288,7 @@ def move_section(actor: User, rnd: Round, section: SectionTemplate, direction: s
 
 
 def delete_section(actor: User, rnd: Round, section: SectionTemplate) -> None:
+    require(actor, "round.change_setup", rnd)
     written = db.session.scalar(
         select(func.count())
         .select_from(SectionResponse)
@@ -279,6 +312,7 @@ def csp_managers(csp: Organisation) -> list[User]:
 
 def set_participants(actor: User, rnd: Round, managers_by_csp: dict[int, int | None]) -> None:
     """Choose the CSPs taking part (keys) and the manager responsible for each (values)."""
+    require(actor, "round.change_participants", rnd)
     if not managers_by_csp:
         raise ServiceError("Select at least one CSP", field="csps")
     csps = {
@@ -337,8 +371,8 @@ def _has_work(contribution: Contribution) -> bool:
 def open_problems(rnd: Round, now: datetime) -> list[str]:
     """What stops the round from opening, in words for the lead."""
     problems = []
-    if rnd.status != RoundStatus.DRAFT:
-        problems.append("The round is already open")
+    if not lifecycle.allows(lifecycle.ROUND, "open", rnd.status):
+        problems.append(lifecycle.ROUND["open"].refused)
     if not rnd.contributions:
         problems.append("Choose the CSPs taking part")
     for contribution in sorted(rnd.contributions, key=lambda c: c.csp.name):
@@ -355,14 +389,57 @@ def open_problems(rnd: Round, now: datetime) -> list[str]:
 
 def open_round(actor: User, rnd: Round, now: datetime | None = None) -> None:
     now = now or utcnow()
+    require(actor, "round.open", rnd)
     problems = open_problems(rnd, now)
     if problems:
         raise ServiceError(problems[0])
-    rnd.status = RoundStatus.OPEN
-    rnd.opened_at = now
+    move_round(actor, rnd, "open", opened_at=now)
     for contribution in rnd.contributions:
         _email_round_opened(contribution)
     record(actor, "round.opened", rnd, f"Opened {rnd.title} to {len(rnd.contributions)} CSPs")
+
+
+def close_round(actor: User, rnd: Round, now: datetime | None = None) -> None:
+    """Close the round for contributions: CSPs can no longer change or submit them (a CSP that has
+    not submitted is told); the lead finishes reviewing and merging."""
+    require(actor, "round.close", rnd)
+    now = now or utcnow()
+    move_round(actor, rnd, "close", closed_at=now)
+    record(actor, "round.closed", rnd, f"Closed {rnd.title} for contributions")
+    for contribution in rnd.contributions:
+        if contribution.status.csp_can_edit and contribution.manager is not None:
+            _email_csp(contribution, "round_closed", f"round-closed:{rnd.id}:{now.isoformat()}")
+
+
+def reopen_contributions(actor: User, rnd: Round, reason: str, now: datetime | None = None) -> None:
+    """Open a closed round for contributions again, with a reason (for example to send one back)."""
+    require(actor, "round.reopen_contributions", rnd)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Enter why contributions are being reopened", field="reason")
+    if len(reason) > 2000:
+        raise ServiceError("Reason must be 2,000 characters or fewer", field="reason")
+    now = now or utcnow()
+    move_round(actor, rnd, "reopen_contributions", closed_at=None)
+    record(actor, "round.contributions_reopened", rnd, f"Reopened {rnd.title} for contributions: {reason}",
+           reason=reason)
+    for contribution in rnd.contributions:
+        if contribution.status.csp_can_edit and contribution.manager is not None:
+            _email_csp(contribution, "round_reopened", f"round-reopened:{rnd.id}:{now.isoformat()}", reason=reason)
+
+
+def _email_csp(contribution: Contribution, template: str, key: str, **context) -> None:
+    queue_email(
+        contribution.manager.email,
+        template,
+        idempotency_key=f"{key}:{contribution.manager.email}",
+        lead_bidder_id=contribution.lead_bidder_id,
+        contribution=contribution,
+        round=contribution.round,
+        user=contribution.manager,
+        link=absolute_url("contributions.task_list", contribution_id=contribution.id),
+        **context,
+    )
 
 
 def _email_round_opened(contribution: Contribution) -> None:
@@ -390,6 +467,7 @@ def _deadline_moved(actor: User, rnd: Round) -> None:
 
 def grant_extension(actor: User, contribution: Contribution, until: datetime, reason: str) -> None:
     rnd = contribution.round
+    require(actor, "round.grant_extension", rnd)
     if until <= rnd.internal_deadline:
         raise ServiceError("The extension must end after the internal deadline", field="until_date")
     if until >= rnd.funder_deadline:

@@ -1,10 +1,15 @@
-"""Sign-off, submission to the funder and reopening of the collective bid.
+"""The end of a round's life: sign-off, submission to the funder, reopening, the funder's outcome
+and archiving. The states and transitions are in app/policy/lifecycle.py; who may is in the rulebook.
 
 Decisions (the issue left them open):
 - Only a lead bidder administrator signs off, marks as submitted and reopens (checked here too).
 - Sign-off needs every readiness item to pass: an administrator cannot sign off with problems.
 - A bid can be marked as submitted only once it is signed off. The time it went to the funder
-  cannot be in the future.
+  cannot be in the future, nor before the bid was signed off.
+- Signing off from an open round closes it for contributions too.
+- The outcome (awarded with the amount, or not awarded) is recorded once the bid is submitted; the
+  date the funder decided cannot be in the future nor before the bid was submitted. The CSPs taking
+  part are told when the bid goes to the funder and when the outcome is recorded.
 - A signed-off or submitted bid can be reopened, with a reason: it goes back to a draft and the
   sign-off (and any submission details) are cleared; the audit log keeps them.
 - Lead bidder administrators and staff are emailed when the bid is signed off, submitted or
@@ -13,14 +18,16 @@ Decisions (the issue left them open):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Role, User
+from app.models import LEAD_EDITORS, BidOutcome, ContributionStatus, Round, User
 from app.models.base import utcnow
-from app.models.bid import BidStatus, CollectiveBid
+from app.models.bid import CollectiveBid
+from app.money import format_money
+from app.policy import require
 from app.services import ServiceError
 from app.services.audit import record
 from app.services.consolidation import readiness
@@ -37,20 +44,15 @@ DEFAULT_DECLARATION = (
 )
 
 
-def _require_admin(actor: User) -> None:
-    if actor.role != Role.LEAD_ADMIN:
-        raise ServiceError("Only a lead bidder administrator can do this")
+def _bump(actor: User, bid: CollectiveBid, action: str, **values) -> None:
+    """Move the round (and so its bid) along its life cycle, and bump the bid's version: both are
+    conditional, so two administrators acting at once act once."""
+    from app.services.rounds import move_round
 
-
-def _bump(bid: CollectiveBid, expected_status: BidStatus, **values) -> None:
-    """Change the bid with a conditional UPDATE, so two administrators cannot both act on it."""
+    move_round(actor, bid.round, action)
     result = db.session.execute(
         update(CollectiveBid)
-        .where(
-            CollectiveBid.id == bid.id,
-            CollectiveBid.version == bid.version,
-            CollectiveBid.status == expected_status,
-        )
+        .where(CollectiveBid.id == bid.id, CollectiveBid.version == bid.version)
         .values(version=CollectiveBid.version + 1, **values)
         .execution_options(synchronize_session=False)
     )
@@ -63,7 +65,7 @@ def _notify(bid: CollectiveBid, template: str, actor: User, event_key: str) -> N
     staff = db.session.scalars(
         select(User).where(
             User.organisation_id == bid.lead_bidder_id,
-            User.role.in_([Role.LEAD_ADMIN, Role.LEAD_STAFF]),
+            User.role.in_(LEAD_EDITORS),
             User.active.is_(True),
             User.password_hash.is_not(None),
         )
@@ -83,10 +85,8 @@ def _notify(bid: CollectiveBid, template: str, actor: User, event_key: str) -> N
 
 
 def sign_off(actor: User, bid: CollectiveBid, declaration: str | None, now: datetime | None = None) -> None:
-    _require_admin(actor)
+    require(actor, "bid.sign_off", bid)
     now = now or utcnow()
-    if bid.status != BidStatus.DRAFT:
-        raise ServiceError(f"The bid has already been {bid.status.label.lower()}")
     declaration = (declaration or "").strip()
     if not declaration:
         raise ServiceError("Enter the declaration", field="declaration")
@@ -98,8 +98,7 @@ def sign_off(actor: User, bid: CollectiveBid, declaration: str | None, now: date
             "The bid cannot be signed off until every item in the readiness checklist passes: "
             + "; ".join(i.title.lower() for i in check.failing)
         )
-    _bump(bid, BidStatus.DRAFT, status=BidStatus.SIGNED_OFF, signed_off_by_id=actor.id, signed_off_at=now,
-          sign_off_declaration=declaration)
+    _bump(actor, bid, "sign_off", signed_off_by_id=actor.id, signed_off_at=now, sign_off_declaration=declaration)
     record(actor, "bid.signed_off", bid, f"Signed off the bid for {bid.round.title}",
            lead_bidder_id=bid.lead_bidder_id, declaration=declaration, version=bid.version)
     _notify(bid, "bid_signed_off", actor, f"bid-signed-off:{bid.id}:{bid.version}")
@@ -110,35 +109,28 @@ def mark_submitted(
     actor: User, bid: CollectiveBid, submitted_at: datetime, funder_reference: str | None,
     now: datetime | None = None,
 ) -> None:
-    _require_admin(actor)
+    require(actor, "bid.mark_submitted", bid)
     now = now or utcnow()
-    if bid.status != BidStatus.SIGNED_OFF:
-        raise ServiceError(
-            "The bid must be signed off before it is marked as submitted"
-            if bid.status == BidStatus.DRAFT
-            else "The bid has already been marked as submitted"
-        )
     reference = (funder_reference or "").strip()
     if not reference:
         raise ServiceError("Enter the funder’s reference for the bid", field="funder_reference")
     if len(reference) > REFERENCE_MAX:
         raise ServiceError(f"Funder’s reference must be {REFERENCE_MAX} characters or fewer", field="funder_reference")
-    if submitted_at > now:
-        raise ServiceError("The date and time it was submitted must be in the past", field="submitted_on")
-    _bump(bid, BidStatus.SIGNED_OFF, status=BidStatus.SUBMITTED, submitted_by_id=actor.id, submitted_at=submitted_at,
+    check_past_date(submitted_at, now, "submitted_on", "The date and time it was submitted",
+                    after=(bid.signed_off_at, "the bid was signed off"))
+    _bump(actor, bid, "mark_submitted", submitted_by_id=actor.id, submitted_at=submitted_at,
           funder_reference=reference)
     record(actor, "bid.submitted", bid, f"Marked the bid for {bid.round.title} as submitted to {bid.round.funder} "
            f"(reference {reference})", lead_bidder_id=bid.lead_bidder_id, funder_reference=reference,
            submitted_at=submitted_at.isoformat(), version=bid.version)
     _notify(bid, "bid_submitted", actor, f"bid-submitted:{bid.id}:{bid.version}")
+    _notify_csps(bid.round, "bid_with_funder_csp", f"bid-with-funder:{bid.id}:{bid.version}")
     db.session.flush()
 
 
 def reopen(actor: User, bid: CollectiveBid, reason: str | None, now: datetime | None = None) -> None:
-    _require_admin(actor)
+    require(actor, "bid.reopen", bid)
     now = now or utcnow()
-    if bid.status == BidStatus.DRAFT:
-        raise ServiceError("The bid is already a draft")
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("Enter why the bid is being reopened", field="reason")
@@ -151,7 +143,7 @@ def reopen(actor: User, bid: CollectiveBid, reason: str | None, now: datetime | 
         "submitted_at": bid.submitted_at.isoformat() if bid.submitted_at else None,
         "funder_reference": bid.funder_reference,
     }
-    _bump(bid, bid.status, status=BidStatus.DRAFT, signed_off_by_id=None, signed_off_at=None,
+    _bump(actor, bid, "reopen_bid", signed_off_by_id=None, signed_off_at=None,
           sign_off_declaration=None, submitted_by_id=None, submitted_at=None, funder_reference=None,
           reopened_at=now, reopen_reason=reason)
     record(actor, "bid.reopened", bid, f"Reopened the bid for {bid.round.title}: {reason}",
@@ -159,3 +151,99 @@ def reopen(actor: User, bid: CollectiveBid, reason: str | None, now: datetime | 
     _notify(bid, "bid_reopened", actor, f"bid-reopened:{bid.id}:{bid.version}")
     db.session.flush()
 
+
+
+def check_past_date(when: datetime, now: datetime, field: str, what: str, *, after: tuple) -> None:
+    """A date recorded for the past: not in the future, and not before an earlier step of the
+    round's own history (`after` = (that moment, its name in words))."""
+    if when > now:
+        raise ServiceError(f"{what} must be in the past", field=field)
+    earlier, name = after
+    # Typed to the minute: the minute something happened in counts as after it.
+    if earlier is not None and when < earlier.replace(second=0, microsecond=0):
+        from app.filters import govuk_datetime  # moves to app.dates with the layering change
+
+        raise ServiceError(f"{what} must be after {name} ({govuk_datetime(earlier)})", field=field)
+
+
+def _notify_csps(rnd: Round, template: str, event_key: str) -> None:
+    """The managers of the CSPs whose contributions are in the bid (accepted)."""
+    for contribution in rnd.contributions:
+        if contribution.status != ContributionStatus.ACCEPTED:
+            continue
+        recipients = [u for u in contribution.csp.users if u.active and u.role.value == "csp_manager"]
+        for user in recipients:
+            queue_email(
+                user.email,
+                template,
+                idempotency_key=f"{event_key}:{user.email}",
+                lead_bidder_id=rnd.lead_bidder_id,
+                contribution=contribution,
+                round=rnd,
+                user=user,
+                link=absolute_url("contributions.task_list", contribution_id=contribution.id),
+            )
+
+
+AWARD_MAX_PENCE = 10_000_000_000  # £100 million: anything larger is a typing mistake
+
+
+def record_outcome(
+    actor: User, rnd: Round, outcome: BidOutcome | None, awarded_pence: int | None, decided_on: date | None,
+    now: datetime | None = None,
+) -> None:
+    """Record the funder's decision on a submitted bid."""
+    require(actor, "round.record_outcome", rnd)
+    now = now or utcnow()
+    if outcome is None:
+        raise ServiceError("Select whether the bid was awarded funding", field="outcome")
+    if outcome == BidOutcome.AWARDED:
+        if not awarded_pence or awarded_pence <= 0:
+            raise ServiceError("Enter the amount awarded", field="awarded")
+        if awarded_pence > AWARD_MAX_PENCE:
+            raise ServiceError("Amount awarded must be £100,000,000 or less", field="awarded")
+    else:
+        awarded_pence = None
+    if decided_on is None:
+        raise ServiceError("Enter the date the funder decided", field="decided_on")
+    from app.dates import london_to_utc, utc_to_london_parts
+
+    if decided_on > utc_to_london_parts(now)[0]:
+        raise ServiceError("The date the funder decided must be today or in the past", field="decided_on")
+    bid = db.session.scalar(select(CollectiveBid).where(CollectiveBid.round_id == rnd.id))
+    submitted = bid.submitted_at if bid else None
+    if submitted is not None and decided_on < utc_to_london_parts(submitted)[0]:
+        from app.filters import govuk_date  # moves to app.dates with the layering change
+
+        raise ServiceError(
+            f"The date the funder decided must be on or after the day the bid was submitted ({govuk_date(submitted)})",
+            field="decided_on",
+        )
+    decided_at = london_to_utc(decided_on, time(0, 0))
+    from app.services.rounds import move_round
+
+    move_round(actor, rnd, "record_outcome", outcome=outcome, awarded_pence=awarded_pence, outcome_on=decided_at,
+               outcome_recorded_by_id=actor.id)
+    words = f"awarded {format_money(awarded_pence)}" if outcome == BidOutcome.AWARDED else "not awarded"
+    record(actor, "round.outcome_recorded", rnd, f"Recorded the outcome of {rnd.title}: {words}",
+           outcome=outcome.value, awarded_pence=awarded_pence, decided_at=decided_at.isoformat())
+    _notify_csps(rnd, "outcome_csp", f"outcome:{rnd.id}")
+    db.session.flush()
+
+
+def archive(actor: User, rnd: Round, now: datetime | None = None) -> None:
+    require(actor, "round.archive", rnd)
+    from app.services.rounds import move_round
+
+    move_round(actor, rnd, "archive", archived_at=now or utcnow())
+    record(actor, "round.archived", rnd, f"Archived {rnd.title}")
+    db.session.flush()
+
+
+def restore(actor: User, rnd: Round) -> None:
+    require(actor, "round.restore", rnd)
+    from app.services.rounds import move_round
+
+    move_round(actor, rnd, "restore", archived_at=None)
+    record(actor, "round.restored", rnd, f"Brought {rnd.title} back from the archive")
+    db.session.flush()

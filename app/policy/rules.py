@@ -1,0 +1,240 @@
+"""The rulebook: every action anyone can take, as one named rule.
+
+A rule combines four questions, always asked in this order:
+1. the role: is the user's role one of the rule's roles? (refused: 403)
+2. the tenant: does the record belong to the user's lead bidder? (refused: 404, revealing nothing)
+3. the CSP: a CSP user acts only on their own CSP's records (refused: 404)
+4. the state: does the record's life cycle allow it now? (refused: 403, with the reason in words)
+
+Routes ask through `authorise()` (app/policy/__init__.py), services through `require()`, so the
+command line obeys the same rules; templates and navigation ask `can()`. To add a rule, add one
+line to RULES below (and the access test in tests/ will then expect it to be exercised).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.models.user import ALL_ROLES, CSP_MANAGERS, CSP_ROLES, LEAD_ADMINS, LEAD_EDITORS, LEAD_ROLES
+from app.policy import lifecycle as lc
+
+# A state check returns None when the action is allowed, or the reason it is not.
+StateCheck = Callable[[object, object], str | None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    action: str
+    roles: frozenset
+    description: str
+    state: StateCheck | None = None
+
+
+# --- the records' life-cycle states, read the same way for every rule ------------------------------
+
+def round_of(record):
+    """The round a record belongs to (a round, a contribution, a bid, a merged section ...)."""
+    from app.models import CollectiveBid, Contribution, MergedSection, Round
+
+    if isinstance(record, Round):
+        return record
+    if isinstance(record, Contribution | CollectiveBid):
+        return record.round
+    if isinstance(record, MergedSection):
+        return record.bid.round
+    return getattr(record, "round", None)
+
+
+_LOCKED_WORDS = {
+    lc.R.SIGNED_OFF: "been signed off",
+    lc.R.SUBMITTED: "been submitted to the funder",
+    lc.R.OUTCOME: "been submitted to the funder and its outcome recorded",
+    lc.R.ARCHIVED: "been archived",
+}
+
+
+def _locked_reason(rnd) -> str:
+    return (
+        f"The bid has {_LOCKED_WORDS.get(rnd.status, 'been signed off')}, so it cannot be changed"
+        + (" unless an administrator reopens it" if lc.allows(lc.ROUND, "reopen_bid", rnd.status) else "")
+    )
+
+
+def _round_in(states: frozenset, why: Callable[[object], str]) -> StateCheck:
+    def check(user, record):
+        rnd = round_of(record)
+        if rnd is None or rnd.status in states:
+            return None
+        return why(rnd)
+
+    return check
+
+
+def _round_transition(action: str) -> StateCheck:
+    def check(user, record):
+        rnd = round_of(record)
+        if lc.allows(lc.ROUND, action, rnd.status):
+            return None
+        return lc.ROUND[action].refused
+
+    return check
+
+
+def _setup_changeable(rnd) -> str:
+    if rnd.status in lc.BID_LOCKED:
+        return _locked_reason(rnd)
+    return f"The round is {rnd.status.label.lower()}, so it cannot be changed"
+
+
+setup_changeable = _round_in(lc.ROUND_SETUP_CHANGEABLE, _setup_changeable)
+participants_changeable = _round_in(
+    lc.PARTICIPANTS_CHANGEABLE,
+    lambda rnd: _locked_reason(rnd) if rnd.status in lc.BID_LOCKED
+    else "Contributions are closed, so the CSPs taking part cannot be changed",
+)
+bid_changeable = _round_in(lc.BID_CHANGEABLE, _locked_reason)
+
+
+def _contributions_open(rnd) -> str:
+    if rnd.status in lc.BID_LOCKED:
+        return (
+            f"{rnd.lead_bidder.display_name} has signed off the collective bid, so contributions cannot be "
+            "changed unless it is reopened"
+        )
+    if rnd.status == lc.R.DRAFT:
+        return "This round has not opened yet"
+    return "This round is closed, so contributions cannot be changed"
+
+
+def contribution_editable(user, contribution) -> str | None:
+    """The CSP holds it (not submitted, or sent back) and the round is open for contributions."""
+    reason = _round_in(lc.CONTRIBUTIONS_OPEN, _contributions_open)(user, contribution)
+    if reason:
+        return reason
+    if contribution.status.csp_can_edit:
+        return None
+    lead = contribution.round.lead_bidder.display_name
+    if contribution.status == lc.C.EXCLUDED:
+        return "This contribution has been excluded from the bid, so it cannot be changed"
+    return f"This contribution was submitted, so it cannot be changed unless {lead} sends it back"
+
+
+def visible_to_csps(user, contribution) -> str | None:
+    if user is not None and user.is_csp and contribution.round.status not in lc.VISIBLE_TO_CSPS:
+        return "This round has not opened yet"
+    return None
+
+
+def _contribution_transition(action: str, rounds: frozenset, round_reason: Callable) -> StateCheck:
+    def check(user, contribution):
+        reason = _round_in(rounds, round_reason)(user, contribution)
+        if reason:
+            return reason
+        if lc.allows(lc.CONTRIBUTION, action, contribution.status):
+            return None
+        return f"{lc.CONTRIBUTION[action].refused}. This one is {contribution.status.label.lower()}"
+
+    return check
+
+
+def _review_round(rnd) -> str:
+    if rnd.status in lc.BID_LOCKED:
+        return _locked_reason(rnd)
+    return "The round is not open, so contributions cannot be reviewed"
+
+
+def _changes_round(rnd) -> str:
+    if rnd.status in lc.BID_LOCKED:
+        return _locked_reason(rnd)
+    return "Contributions are closed, so the CSP could not make changes. Reopen contributions first"
+
+
+def _section_transition(action: str) -> StateCheck:
+    def check(user, merged):
+        reason = bid_changeable(user, merged)
+        if reason:
+            return reason
+        if lc.allows(lc.SECTION, action, merged.state):
+            return None
+        return lc.SECTION[action].refused
+
+    return check
+
+
+def merged_text_changeable(user, merged) -> str | None:
+    reason = bid_changeable(user, merged)
+    if reason:
+        return reason
+    if merged is not None and merged.state == lc.SectionState.FINAL:
+        return "This section has been marked as final. Mark it as a draft to change it"
+    return None
+
+
+
+
+# --- the rules ------------------------------------------------------------------------------------
+
+_RULES = [
+    # organisation, people (record: the lead bidder's Organisation / a CSP / a User)
+    Rule("organisation.view", LEAD_ROLES, "See the lead bidder's organisation, CSPs and people"),
+    Rule("organisation.manage", LEAD_ADMINS, "Add, change, deactivate and reactivate CSPs and users"),
+    Rule("account.use", ALL_ROLES, "Use your own account: password, calendar address"),
+    # rounds (record: Round)
+    Rule("round.view", LEAD_ROLES, "See a round, its deadlines, review overview and collective bid"),
+    Rule("round.create", LEAD_ADMINS, "Set up a new funding round"),
+    Rule("round.change_setup", LEAD_ADMINS, "Change a round's details, template of sections and budget rules",
+         setup_changeable),
+    Rule("round.change_participants", LEAD_ADMINS, "Choose the CSPs taking part and their managers",
+         participants_changeable),
+    Rule("round.change_deadlines", LEAD_ADMINS, "Change the funder's or internal deadline or the sign-off target",
+         setup_changeable),
+    Rule("round.grant_extension", LEAD_ADMINS, "Give one CSP a later deadline",
+         _round_in(lc.CONTRIBUTIONS_OPEN, lambda rnd: _setup_changeable(rnd) if rnd.status in lc.BID_LOCKED
+                   else "Extensions can be given only while the round is open for contributions")),
+    Rule("round.open", LEAD_ADMINS, "Open the round: CSP managers are emailed", _round_transition("open")),
+    Rule("round.close", LEAD_ADMINS, "Close the round for contributions", _round_transition("close")),
+    Rule("round.reopen_contributions", LEAD_ADMINS, "Open a closed round for contributions again",
+         _round_transition("reopen_contributions")),
+    Rule("round.record_outcome", LEAD_ADMINS, "Record the funder's decision on the bid",
+         _round_transition("record_outcome")),
+    Rule("round.archive", LEAD_ADMINS, "Archive a round whose outcome is recorded", _round_transition("archive")),
+    Rule("round.restore", LEAD_ADMINS, "Bring an archived round back", _round_transition("restore")),
+    Rule("round.manage_reminders", LEAD_ADMINS, "See and change a round's reminders, send one again"),
+    # contributions (record: Contribution)
+    Rule("contribution.view", ALL_ROLES, "See a contribution (lead bidder users, and its own CSP's users)",
+         visible_to_csps),
+    Rule("contribution.edit", CSP_ROLES, "Write the contribution's sections, budget, outcomes, partners, documents",
+         contribution_editable),
+    Rule("contribution.submit", CSP_MANAGERS, "Submit (or resubmit) the contribution to the lead bidder",
+         contribution_editable),
+    Rule("contribution.comment", LEAD_EDITORS | CSP_ROLES, "Comment on a contribution", visible_to_csps),
+    Rule("contribution.review", LEAD_EDITORS, "See the review actions for a contribution"),
+    Rule("contribution.request_changes", LEAD_EDITORS, "Send a contribution back to its CSP for changes",
+         _contribution_transition("request_changes", lc.CONTRIBUTIONS_OPEN, _changes_round)),
+    Rule("contribution.accept", LEAD_EDITORS, "Accept a contribution into the bid",
+         _contribution_transition("accept", lc.REVIEWABLE, _review_round)),
+    Rule("contribution.exclude", LEAD_EDITORS, "Exclude a contribution from the bid, with a reason",
+         _contribution_transition("exclude", lc.REVIEWABLE, _review_round)),
+    Rule("contribution.include", LEAD_EDITORS, "Include an excluded contribution again",
+         _contribution_transition("include", lc.REVIEWABLE, _review_round)),
+    Rule("contribution.export", LEAD_EDITORS | CSP_ROLES, "Make a Word or PDF file of a contribution",
+         visible_to_csps),
+    # the collective bid (record: Round, CollectiveBid or MergedSection)
+    Rule("bid.edit", LEAD_EDITORS, "Merge sections, order contributions, change lead-held budget lines",
+         bid_changeable),
+    Rule("bid.edit_text", LEAD_EDITORS, "Change a merged section's text", merged_text_changeable),
+    Rule("bid.mark_section_final", LEAD_EDITORS, "Mark a merged section as final", _section_transition("mark_final")),
+    Rule("bid.mark_section_draft", LEAD_EDITORS, "Mark a final section as a draft again",
+         _section_transition("mark_draft")),
+    Rule("bid.sign_off", LEAD_ADMINS, "Sign the bid off (every readiness check must pass)",
+         _round_transition("sign_off")),
+    Rule("bid.mark_submitted", LEAD_ADMINS, "Record that the bid went to the funder",
+         _round_transition("mark_submitted")),
+    Rule("bid.reopen", LEAD_ADMINS, "Reopen a signed-off or submitted bid, with a reason",
+         _round_transition("reopen_bid")),
+    Rule("bid.export", LEAD_EDITORS, "Make Word, PDF, Excel, CSV and ZIP files of the bid"),
+]
+
+RULES: dict[str, Rule] = {r.action: r for r in _RULES}
+assert len(RULES) == len(_RULES), "an action is named twice in the rulebook"
