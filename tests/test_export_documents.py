@@ -19,9 +19,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.extensions import db
-from app.filters import money
 from app.models import Attachment, BudgetLine, Contribution, MatchType, PartnerInvolvement, Round, User
 from app.models.bid import LeadBudgetLine
+from app.money import format_money as money
 from app.services import consolidation, merge, review, signoff
 from app.services import contributions as contribution_service
 from app.services.exports.content import bid_content, contribution_content

@@ -441,7 +441,7 @@ def test_another_lead_bidder_gets_404(app, accepted, signed_in):
 def test_file_names_say_what_the_file_is_without_repeating_the_round_title(app, accepted):
     from dataclasses import replace
 
-    from app.filters import to_london
+    from app.dates import to_london
     from app.services.exports.content import bid_content
 
     with app.app_context():

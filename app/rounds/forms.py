@@ -235,7 +235,7 @@ def budget_rules_form_class():
     from wtforms import BooleanField
     from wtforms.validators import Regexp
 
-    from app.money import MoneyField
+    from app.forms import MoneyField
 
     attrs = {
         "cap_per_bid": MoneyField(

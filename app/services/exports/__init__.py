@@ -28,8 +28,8 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from app.dates import to_london
 from app.extensions import db
-from app.filters import to_london
 from app.models import Contribution, ExportRecord, ExportStatus, Round, User
 from app.models.base import utcnow
 from app.services import ServiceError
