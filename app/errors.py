@@ -30,6 +30,7 @@ def render_error(code: int, title: str | None = None, **context):
 
 
 def register(app) -> None:
+    from app.policy import NotAllowed
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         # An expired or missing CSRF token: run the view again so that its form validation
@@ -41,11 +42,11 @@ def register(app) -> None:
                 return current_app.make_response(view(**(request.view_args or {})))
             except HTTPException as http_exc:  # the view's own 403/404 still apply
                 return http_error(http_exc)
+            except NotAllowed as refused:  # so do the rulebook's
+                return not_allowed(refused)
             except Exception as other:  # noqa: BLE001 - anything else is a 500 page, as elsewhere
                 return server_error(other)
         return render_error(400)
-
-    from app.policy import NotAllowed
 
     @app.errorhandler(NotAllowed)
     def not_allowed(exc: NotAllowed):

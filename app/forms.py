@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import g
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovPasswordInput, GovSubmitInput, GovTextInput
-from wtforms import DateField, PasswordField, StringField, SubmitField
-from wtforms.validators import Email, InputRequired, Length
+from wtforms import DateField, Field, PasswordField, StringField, SubmitField
+from wtforms.validators import Email, InputRequired, Length, StopValidation
+
+from app.money import MAX_PENCE, MoneyError, parse_pence, pence_to_input
 
 
 class Required(InputRequired):
@@ -111,3 +113,48 @@ class GovDateField(DateField):
             super().process_formdata([" ".join(parts)])
         except ValueError:
             raise ValueError(f"{self.label.text} must be a real date") from None
+
+
+class MoneyField(Field):
+    """Pounds and pence in a GOV.UK text input with a £ prefix; `data` is integer pence or None.
+
+    `error_name` starts the field's messages (default: the label). A bad amount is a process error,
+    so the field's other validators still see what was typed (Required still says "Enter ...").
+    """
+
+    widget = GovTextInput()
+
+    def __init__(self, label=None, validators=None, error_name: str | None = None, maximum: int = MAX_PENCE, **kwargs):
+        render_kw = {"inputmode": "decimal", "spellcheck": "false", "autocomplete": "off"}
+        render_kw.update(kwargs.pop("render_kw", None) or {})
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+        self.error_name = error_name or str(self.label.text)
+        self.maximum = maximum
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = None
+        try:
+            self.data = parse_pence(valuelist[0], self.error_name, self.maximum)
+        except MoneyError as exc:
+            raise ValueError(exc.message) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return pence_to_input(self.data)
+
+
+class MoneyRequired:
+    """'Enter ...' when nothing (or only spaces) was typed; a bad amount keeps its own message."""
+
+    field_flags: dict = {}
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if field.data is None and not field.process_errors:
+            field.errors[:] = []
+            raise StopValidation(self.message)

@@ -1,8 +1,10 @@
 """Money: integer pence in the database, pounds and pence typed in forms, "£12,345.67" on screen.
 
-parse_pence() reads what people type ("1250", "1,250.50", "£1,250.50", " £ 1250 ") and refuses
-anything else with a GOV.UK-style message that names the field. MoneyField is the WTForms field
-built on it: it keeps what the user typed when the form comes back with an error.
+format_money() writes pence as people read them. parse_pence() reads what people type ("1250",
+"1,250.50", "£1,250.50", " £ 1250 ") and refuses anything else with a GOV.UK-style message that
+names the field. Plain Python with no Flask or templates, so services, exports and emails use it
+directly; app.filters registers format_money as the `money` filter, and app.forms.MoneyField is
+the form field built on parse_pence().
 
 The money columns are 32-bit INTEGER (PostgreSQL's integer holds up to 2,147,483,647 pence, about
 £21.4 million), so the largest amount accepted is £10,000,000.00: far more than any one line or cap
@@ -13,13 +15,7 @@ from __future__ import annotations
 
 import re
 
-from govuk_frontend_wtf.wtforms_widgets import GovTextInput
-from wtforms import Field
-from wtforms.validators import StopValidation
-
-from app.filters import money as format_money
-
-__all__ = ["MAX_PENCE", "MoneyError", "MoneyField", "MoneyRequired", "format_money", "parse_pence", "pence_to_input"]
+__all__ = ["MAX_PENCE", "MoneyError", "format_money", "parse_pence", "pence_to_input"]
 
 MAX_PENCE = 10_000_000_00  # £10,000,000.00
 
@@ -30,6 +26,15 @@ _SPACES = re.compile(r"\s+")
 _AROUND_SIGN = re.compile(r"\s*([£(-])\s*")
 # Dashes people paste from word processors, read as a minus sign.
 _DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-"})
+
+
+def format_money(pence: int | None) -> str:
+    """'£12,345.67' from integer pence; whole pounds keep their pence: '£700,000.00'."""
+    if pence is None:
+        return ""
+    sign = "-" if pence < 0 else ""
+    pounds, rem = divmod(abs(int(pence)), 100)
+    return f"{sign}£{pounds:,}.{rem:02d}"
 
 
 class MoneyError(ValueError):
@@ -74,48 +79,3 @@ def pence_to_input(pence: int | None) -> str:
     if pence is None:
         return ""
     return format_money(pence).replace("£", "", 1)
-
-
-class MoneyField(Field):
-    """Pounds and pence in a GOV.UK text input with a £ prefix; `data` is integer pence or None.
-
-    `error_name` starts the field's messages (default: the label). A bad amount is a process error,
-    so the field's other validators still see what was typed (Required still says "Enter ...").
-    """
-
-    widget = GovTextInput()
-
-    def __init__(self, label=None, validators=None, error_name: str | None = None, maximum: int = MAX_PENCE, **kwargs):
-        render_kw = {"inputmode": "decimal", "spellcheck": "false", "autocomplete": "off"}
-        render_kw.update(kwargs.pop("render_kw", None) or {})
-        super().__init__(label, validators, render_kw=render_kw, **kwargs)
-        self.error_name = error_name or str(self.label.text)
-        self.maximum = maximum
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        self.data = None
-        try:
-            self.data = parse_pence(valuelist[0], self.error_name, self.maximum)
-        except MoneyError as exc:
-            raise ValueError(exc.message) from None
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return self.raw_data[0]
-        return pence_to_input(self.data)
-
-
-class MoneyRequired:
-    """'Enter ...' when nothing (or only spaces) was typed; a bad amount keeps its own message."""
-
-    field_flags: dict = {}
-
-    def __init__(self, message: str):
-        self.message = message
-
-    def __call__(self, form, field) -> None:
-        if field.data is None and not field.process_errors:
-            field.errors[:] = []
-            raise StopValidation(self.message)

@@ -176,7 +176,7 @@ def tables(html: str) -> dict[str, list[list[str]]]:
 
 
 def pounds(pence: int) -> str:
-    """The expected on-screen text, written independently of app.filters.money."""
+    """The expected on-screen text, written independently of app.money.format_money."""
     return f"£{Decimal(pence) / 100:,.2f}"
 
 

@@ -6,8 +6,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from app.dates import TimeError, london_to_utc, parse_time, utc_to_london_parts
-from app.filters import countdown, govuk_datetime
+from app.dates import TimeError, countdown, govuk_datetime, london_to_utc, parse_time, utc_to_london_parts
 
 UTC = UTC
 

@@ -9,8 +9,8 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from app.dates import LONDON, countdown, govuk_datetime, govuk_time
 from app.extensions import db
-from app.filters import LONDON, countdown, govuk_datetime, govuk_time
 from app.models import (
     AuditEvent,
     Contribution,

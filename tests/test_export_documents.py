@@ -19,9 +19,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.extensions import db
-from app.filters import money
 from app.models import Attachment, BudgetLine, Contribution, MatchType, PartnerInvolvement, Round, User
 from app.models.bid import LeadBudgetLine
+from app.money import format_money as money
 from app.services import consolidation, merge, review, signoff
 from app.services import contributions as contribution_service
 from app.services.exports.content import bid_content, contribution_content
@@ -90,6 +90,7 @@ def bid_world(app, world):
         for n, section in enumerate(rnd.sections):
             text = BULLETS if n == 0 else f"Merged text for {section.title}."
             merge.save_text(admin, bid, section, text, expected_version=0)
+            merge.set_section_state(admin, bid, section, final=True)
         db.session.commit()
     return world
 

@@ -20,11 +20,11 @@ from app.extensions import db
 from app.models import AuditEvent, Contribution, ContributionStatus, ExportRecord, ExportStatus, Round, User
 from app.models.base import utcnow
 from app.services import exports as service
-from app.services import signoff
+from app.services import merge, signoff
 from app.services.consolidation import get_or_create_bid
 from tests.conftest import post_form
 from tests.test_consolidation import A1_LINES, A2_LINES, add_lines, set_status
-from tests.test_signoff import make_ready
+from tests.test_signoff import _mark_submitted, _sign_off, make_ready
 
 
 @pytest.fixture(autouse=True)
@@ -384,6 +384,74 @@ def test_an_export_of_a_signed_off_bid_is_marked_signed_off(app, world, signed_i
     assert "Signed off" in docx_text(client.get(f"/exports/{export_id}/download").data)
 
 
+def test_the_version_is_the_content_not_the_status(app, world, signed_in):
+    """Marking the bid as submitted (or reopening it) does not make a new version: the file sent to
+    the funder stays "this version" until the content changes."""
+    make_ready(app, world)
+    real_documents(app)
+    admin = signed_in("lead_admin")
+    assert _sign_off(admin, world).status_code == 302
+    signed_id = created_id(create(admin, f"/rounds/{world.round_a}/exports", "docx"))
+    prepare(admin, signed_id)
+    signed = record(app, signed_id)
+    assert signed.content_status == "Signed off" and signed.signed_off is True
+
+    assert _mark_submitted(admin, world).status_code == 302
+    page = page_text(admin.get(f"/rounds/{world.round_a}/exports"))
+    assert "The bid has changed since" not in page
+    assert f'version <code class="pb-export-hash">{signed.short_hash}</code>.' in page  # the bid now
+
+    # Exported again after submission: the same version, with the status it has now beside it.
+    submitted_id = created_id(create(admin, f"/rounds/{world.round_a}/exports", "docx"))
+    prepare(admin, submitted_id)
+    submitted = record(app, submitted_id)
+    assert submitted.content_hash == signed.content_hash
+    assert submitted.content_status == "Submitted to the funder" and submitted.signed_off is True
+    page = page_text(admin.get(f"/rounds/{world.round_a}/exports"))
+    assert '<strong class="govuk-tag govuk-tag--green">Signed off</strong>' in page
+    assert '<strong class="govuk-tag govuk-tag--green">Submitted to the funder</strong>' in page
+    assert "The bid has changed since" not in page
+    assert "Submitted to the funder" in page_text(admin.get(f"/exports/{submitted_id}"))
+    # The files say what the status was when each was made.
+    assert "Submitted to the funder" not in docx_text(admin.get(f"/exports/{signed_id}/download").data)
+    assert "Submitted to the funder" in docx_text(admin.get(f"/exports/{submitted_id}/download").data)
+
+    # Reopened: a draft again, but the same content.
+    assert post_form(admin, f"/bid/rounds/{world.round_a}/reopen", {"reason": "A late correction"}).status_code == 302
+    assert "The bid has changed since" not in page_text(admin.get(f"/rounds/{world.round_a}/exports"))
+
+    # A merged text changes: now both exports are of an earlier version.
+    with app.app_context(), app.test_request_context():
+        rnd = db.session.get(Round, world.round_a)
+        section = rnd.sections[0]
+        merged = merge.merged_section(get_or_create_bid(rnd), section)
+        staff = db.session.get(User, world.users["lead_staff"])
+        merge.set_section_state(staff, merged.bid, section, final=False)  # a final section is changed as a draft
+        merge.save_text(staff, merged.bid, section, merged.text + " One more sentence.", merged.version)
+        db.session.commit()
+    page = page_text(admin.get(f"/rounds/{world.round_a}/exports"))
+    assert page.count("The bid has changed since") == 2
+
+
+def test_the_version_leaves_out_status_sign_off_and_deadlines(app, accepted):
+    from dataclasses import replace
+
+    from app.services.exports.content import bid_content, content_hash
+
+    with app.app_context():
+        content = bid_content(db.session.get(Round, accepted.round_a))
+    later = utcnow() + timedelta(days=7)
+    workflow = replace(
+        content, status="Submitted to the funder", signed_off=True, signed_off_by="Ann Admin", signed_off_at=later,
+        sign_off_declaration="I confirm", funder_deadline=later, internal_deadline=later, generated_at=later,
+    )
+    assert content_hash(workflow) == content.content_hash
+    first = content.sections[0]
+    edited = replace(content, sections=[replace(first, text=first.text + "!"), *content.sections[1:]])
+    assert content_hash(edited) != content.content_hash
+    assert content_hash(replace(content, lines=content.lines[1:])) != content.content_hash
+
+
 # --- who may do what -----------------------------------------------------------------------------
 
 def _an_export(app, world, contribution_id: int | None = None, key: str = "docx") -> int:
@@ -441,7 +509,7 @@ def test_another_lead_bidder_gets_404(app, accepted, signed_in):
 def test_file_names_say_what_the_file_is_without_repeating_the_round_title(app, accepted):
     from dataclasses import replace
 
-    from app.filters import to_london
+    from app.dates import to_london
     from app.services.exports.content import bid_content
 
     with app.app_context():

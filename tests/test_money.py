@@ -6,8 +6,9 @@ import pytest
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
 
-from app.filters import money
-from app.money import MAX_PENCE, MoneyError, MoneyField, MoneyRequired, parse_pence, pence_to_input
+from app.forms import MoneyField, MoneyRequired
+from app.money import MAX_PENCE, MoneyError, parse_pence, pence_to_input
+from app.money import format_money as money
 
 
 @pytest.mark.parametrize(

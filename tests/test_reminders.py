@@ -467,7 +467,7 @@ def test_send_again_writes_a_new_reminder_and_email_for_administrators_only(app,
 
 
 def test_reminders_page_shows_schedule_upcoming_and_history(app, world, signed_in, smtp_server):
-    from app.filters import to_london
+    from app.dates import to_london
 
     today = to_london(utcnow()).date()
     set_round(

@@ -19,9 +19,8 @@ from wtforms import Field, HiddenField, RadioField, StringField, SubmitField, Te
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, StopValidation
 
-from app.forms import ActionForm, BaseForm, Required
+from app.forms import ActionForm, BaseForm, MoneyField, MoneyRequired, Required
 from app.models import MatchType, Round
-from app.money import MoneyField, MoneyRequired
 from app.services import budget as rules
 
 

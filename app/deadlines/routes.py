@@ -3,11 +3,10 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.dates import utc_to_london_parts
+from app.dates import govuk_datetime, utc_to_london_parts
 from app.deadlines import bp
 from app.deadlines.forms import change_form_class
 from app.extensions import db
-from app.filters import govuk_datetime
 from app.models import DeadlineKind, RoundStatus
 from app.models.base import utcnow
 from app.policy import LEAD_ANY, authorise, can, get_round_or_404, roles_required, rule_required

@@ -48,7 +48,8 @@ class ExportRecord(db.Model):
     content_status: Mapped[str | None] = mapped_column(String(40))
     signed_off: Mapped[bool] = mapped_column(default=False)
     # SHA-256 of the exported content (text, budget, outcomes, partners, documents): the same
-    # hash means the same version of the bid, whatever the format or time of export.
+    # hash means the same version of the bid, whatever the format, time or status at export
+    # (the status is content_status, beside it: submitting the bid does not make a new version).
     content_hash: Mapped[str | None] = mapped_column(String(64))
     file_sha256: Mapped[str | None] = mapped_column(String(64))
     filename: Mapped[str | None] = mapped_column(String(255))

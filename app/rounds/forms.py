@@ -11,8 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from app.dates import TimeError, london_to_utc, parse_time
-from app.forms import BaseForm, GovDateField, Required
-from app.money import MoneyField
+from app.forms import BaseForm, GovDateField, MoneyField, Required
 
 
 def _strip(value):
@@ -236,7 +235,7 @@ def budget_rules_form_class():
     from wtforms import BooleanField
     from wtforms.validators import Regexp
 
-    from app.money import MoneyField
+    from app.forms import MoneyField
 
     attrs = {
         "cap_per_bid": MoneyField(

@@ -35,8 +35,8 @@ from flask import current_app
 from icalendar import Alarm, Calendar, Event
 from sqlalchemy import delete, func, or_, select
 
+from app.dates import govuk_datetime
 from app.extensions import db
-from app.filters import govuk_datetime
 from app.models import Contribution, Round, RoundStatus, User
 from app.models.base import utcnow
 from app.models.contribution import ContributionStatus

@@ -392,10 +392,10 @@ def readiness(rnd: Round, budget: ConsolidatedBudget | None = None) -> Readiness
                 f"{section.number}. {section.title}: {words:,} words, {words - section.word_limit:,} over the "
                 f"{section.word_limit:,} word limit"
             )
-        if ws is not None and (ws.changed or ws.missing):
+        if ws is not None and ws.changed:
             problems.append(
                 f"{section.number}. {section.title}: changes from "
-                + ", ".join(p.contribution.csp.name for p in [*ws.changed, *ws.missing])
+                + ", ".join(p.contribution.csp.name for p in ws.changed)
                 + " not reviewed yet"
             )
         if section.required and (ws is None or ws.merged is None or ws.merged.state != SectionState.FINAL):

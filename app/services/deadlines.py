@@ -17,9 +17,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from app.dates import TimeError, london_to_utc
+from app.dates import LONDON, TimeError, govuk_datetime, london_to_utc
 from app.extensions import db
-from app.filters import LONDON, govuk_datetime
 from app.models import Contribution, DeadlineChange, DeadlineKind, Round, RoundStatus, User
 from app.models.base import utcnow
 from app.policy import require

@@ -295,10 +295,10 @@ def set_section_state(actor: User, bid: CollectiveBid, section: SectionTemplate,
             raise ServiceError(
                 f"{section.title} is {ws.words - ws.limit:,} words over its limit of {ws.limit:,}: shorten it first"
             )
-        if ws.changed or ws.missing:
+        if ws.changed:
             raise ServiceError(
                 f"Review the CSPs' changes to {section.title} before you mark it as final: "
-                + ", ".join(p.contribution.csp.name for p in [*ws.changed, *ws.missing])
+                + ", ".join(p.contribution.csp.name for p in ws.changed)
             )
     old, new = (SectionState.DRAFT, SectionState.FINAL) if final else (SectionState.FINAL, SectionState.DRAFT)
     now = utcnow()

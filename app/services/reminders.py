@@ -34,9 +34,8 @@ from datetime import UTC, date, datetime, timedelta
 from flask import current_app, has_request_context
 from sqlalchemy import func, select, update
 
-from app.dates import london_to_utc, parse_time
+from app.dates import LONDON, countdown, govuk_datetime, govuk_time, london_to_utc, parse_time
 from app.extensions import db
-from app.filters import LONDON
 from app.models import (
     LEAD_EDITORS,
     Contribution,
@@ -172,8 +171,6 @@ def _days_words(days: list[int]) -> str:
 
 def describe(schedule: ReminderSchedule) -> list[str]:
     """The schedule in words, one sentence a line, for the reminders page and the audit trail."""
-    from app.filters import govuk_time
-
     if not schedule.enabled:
         return ["Reminders are turned off for this round. Nothing is sent."]
     at = govuk_time(london_to_utc(date(2026, 1, 15), send_time_of(schedule)))
@@ -483,8 +480,6 @@ def _run_round(rnd: Round, now: datetime) -> tuple[int, int]:
 
 
 def _words(value: datetime) -> str:
-    from app.filters import govuk_datetime
-
     return govuk_datetime(value)
 
 
@@ -542,7 +537,6 @@ def _change_message(contribution: Contribution) -> str | None:
 
 def round_status_summary(rnd: Round, now: datetime) -> dict:
     """Counts by status and the CSPs at risk (deadline within 3 days, not submitted) or overdue."""
-    from app.filters import countdown
     from app.services.progress import count
 
     counts = count(rnd.contributions)
@@ -566,8 +560,6 @@ def round_status_summary(rnd: Round, now: datetime) -> dict:
 
 def _deadline_words(deadline: datetime, now: datetime) -> str:
     """'3 days left', 'Due today at 12pm', or for a deadline that has gone: 'passed 2 days ago'."""
-    from app.filters import countdown
-
     if now <= deadline:
         return countdown(deadline, now).text
     days = (_local_date(now) - _local_date(deadline)).days
@@ -578,7 +570,6 @@ def _deadline_words(deadline: datetime, now: datetime) -> str:
 
 def email_for(rnd: Round, kind: ReminderKind, user: User, contribution, days: int, now: datetime):
     """The email template and its context, from the state of things now."""
-    from app.filters import countdown
     from app.services.contributions import still_to_do
     from app.urls import absolute_url
 

@@ -161,7 +161,7 @@ def check_past_date(when: datetime, now: datetime, field: str, what: str, *, aft
     earlier, name = after
     # Typed to the minute: the minute something happened in counts as after it.
     if earlier is not None and when < earlier.replace(second=0, microsecond=0):
-        from app.filters import govuk_datetime  # moves to app.dates with the layering change
+        from app.dates import govuk_datetime
 
         raise ServiceError(f"{what} must be after {name} ({govuk_datetime(earlier)})", field=field)
 
@@ -213,7 +213,7 @@ def record_outcome(
     bid = db.session.scalar(select(CollectiveBid).where(CollectiveBid.round_id == rnd.id))
     submitted = bid.submitted_at if bid else None
     if submitted is not None and decided_on < utc_to_london_parts(submitted)[0]:
-        from app.filters import govuk_date  # moves to app.dates with the layering change
+        from app.dates import govuk_date
 
         raise ServiceError(
             f"The date the funder decided must be on or after the day the bid was submitted ({govuk_date(submitted)})",

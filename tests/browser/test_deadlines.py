@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
+from app.dates import LONDON, countdown, govuk_datetime
 from app.extensions import db
-from app.filters import LONDON, countdown, govuk_datetime
 from app.models import Round
 from tests.browser.conftest import CheckedPage, deliver_outbox, expect, only_email_to, sign_in, sign_out
 

@@ -9,9 +9,8 @@ from datetime import time, timedelta
 
 import pytest
 
-from app.dates import london_to_utc
+from app.dates import london_to_utc, to_london
 from app.extensions import db
-from app.filters import to_london
 from app.models import Round
 from app.models.base import utcnow
 from app.services import reminders as service

@@ -28,4 +28,5 @@ ROUTES = [
     Route("bid.mark_reviewed", LEAD_EDIT, _source, method="POST", tenant_scoped=True),
     Route("bid.add_contribution", LEAD_EDIT, _source, method="POST", tenant_scoped=True),
     Route("bid.section_history", LEAD_ANY, _section, tenant_scoped=True),
+    Route("bid.section_state", LEAD_EDIT, _section, method="POST", tenant_scoped=True),
 ]

@@ -11,9 +11,8 @@ def a_sent_reminder(app, world) -> dict:
     """A reminder of round A to CSP A1's manager, sent."""
     from datetime import time, timedelta
 
-    from app.dates import london_to_utc
+    from app.dates import london_to_utc, to_london
     from app.extensions import db
-    from app.filters import to_london
     from app.models import OutboxEmail, OutboxStatus, Round
     from app.models.base import utcnow
     from app.services import reminders as service

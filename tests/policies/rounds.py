@@ -19,4 +19,11 @@ ROUTES = [
     Route("rounds.participants", LEAD_ADMIN, RA, tenant_scoped=True),
     Route("rounds.open_round", LEAD_ADMIN, RA, tenant_scoped=True),
     Route("rounds.extension", LEAD_ADMIN, EXTENSION, tenant_scoped=True),
+    # The rest of the round's life cycle (an open round: close shows its page; the others are
+    # refused by state and send the administrator back to the round with the reason).
+    Route("rounds.close", LEAD_ADMIN, RA, tenant_scoped=True),
+    Route("rounds.reopen_contributions", LEAD_ADMIN, RA, tenant_scoped=True),
+    Route("rounds.outcome", LEAD_ADMIN, RA, tenant_scoped=True),
+    Route("rounds.archive", LEAD_ADMIN, RA, method="POST", tenant_scoped=True),
+    Route("rounds.restore", LEAD_ADMIN, RA, method="POST", tenant_scoped=True),
 ]

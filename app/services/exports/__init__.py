@@ -10,7 +10,8 @@ The flow, for the web and the command line alike:
    the claim must be visible to other requests while the file is being made.
    A claim older than STALE_AFTER (a worker killed mid-export) may be taken over.
 3. The file can be downloaded again at any time; the record says who made it, when, from which
-   version of the content (content hash) and whether the bid was signed off.
+   version of the content (content hash) and the bid's status at the time (content_status,
+   signed_off): the version is the content alone, so it does not change with the status.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from app.dates import to_london
 from app.extensions import db
-from app.filters import to_london
 from app.models import Contribution, ExportRecord, ExportStatus, Round, User
 from app.models.base import utcnow
 from app.services import ServiceError

@@ -29,7 +29,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 
-from app.filters import govuk_datetime, to_london
+from app.dates import govuk_datetime, to_london
 from app.services.exports.content import ExportContent
 from app.services.exports.tables import csv_safe
 

@@ -5,7 +5,12 @@ same thing, and the renderers never touch the database. Totals are computed here
 (`year_category_totals()`, `csp_budgets()` ...), once, in integer pence.
 
 `content_hash` is the SHA-256 of the content (not of a file, and not of when it was made): two
-exports with the same hash are the same version of the bid, whatever their format.
+exports with the same hash are the same version of the bid, whatever their format. It covers what
+the bid says (sections, budget, outcomes, partners, documents and the round's rules that shape
+them), not where the bid is in its life cycle: the fields marked NOT_CONTENT (status, sign-off,
+deadlines) are shown in the files but left out of the hash, so signing off or marking the bid as
+submitted does not make a new version of it, and the file sent to the funder stays "this version".
+The status at the time of export is recorded beside the hash (ExportRecord.content_status).
 
 The collective bid's content is what the bid pages show: the merged text of every section in
 template order, the consolidated budget (accepted contributions and the lead's own lines), the
@@ -17,14 +22,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 
 from app.models import Contribution, Round
 from app.models.base import utcnow
 
-LEAD_LINES = "lead-held lines"  # the CSP column's words for the lead bidder's own budget lines
+LEAD_LINES = "lead-held lines"
+# Metadata of the ExportContent fields that describe the bid's workflow or schedule, not what it says.
+NOT_CONTENT = {"content": False}  # the CSP column's words for the lead bidder's own budget lines
 
 
 @dataclass(frozen=True)
@@ -96,13 +103,14 @@ class ExportContent:
     round_title: str
     lead_bidder: str
     csps: list[str]  # the partner CSPs (bid: accepted contributions; contribution: that CSP)
-    status: str  # "Draft", "Signed off", "Submitted to the funder"; a contribution's status label
-    signed_off: bool
-    signed_off_by: str | None
-    signed_off_at: datetime | None
-    sign_off_declaration: str | None
-    funder_deadline: datetime
-    internal_deadline: datetime
+    # "Draft", "Signed off", "Submitted to the funder"; a contribution's status label
+    status: str = field(metadata=NOT_CONTENT)
+    signed_off: bool = field(metadata=NOT_CONTENT)
+    signed_off_by: str | None = field(metadata=NOT_CONTENT)
+    signed_off_at: datetime | None = field(metadata=NOT_CONTENT)
+    sign_off_declaration: str | None = field(metadata=NOT_CONTENT)
+    funder_deadline: datetime = field(metadata=NOT_CONTENT)
+    internal_deadline: datetime = field(metadata=NOT_CONTENT)
     years: list[str]  # financial year labels in order
     categories: list[str]  # cost category names in order
     year_caps: dict[str, int | None]
@@ -113,8 +121,8 @@ class ExportContent:
     outcomes: list[OutcomeRow]
     partners: list[PartnerRow]
     documents: list[DocumentRow]
-    generated_at: datetime = field(default_factory=utcnow)
-    content_hash: str = ""
+    generated_at: datetime = field(default_factory=utcnow, metadata=NOT_CONTENT)
+    content_hash: str = field(default="", metadata=NOT_CONTENT)
 
     # --- totals, in integer pence --------------------------------------------------------------
 
@@ -204,9 +212,11 @@ def _jsonable(value):
 
 
 def content_hash(content: ExportContent) -> str:
+    """The version: SHA-256 of every field except the NOT_CONTENT ones and the documents' paths."""
     data = asdict(content)
-    for name in ("generated_at", "content_hash"):
-        data.pop(name, None)
+    for f in fields(content):
+        if f.metadata.get("content", True) is False:
+            data.pop(f.name)
     for doc in data["documents"]:
         doc.pop("path", None)
     canonical = json.dumps(_jsonable(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -24,7 +24,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from app.filters import govuk_date, govuk_datetime
+from app.dates import govuk_date, govuk_datetime
 from app.services.exports.content import LEAD_LINES, ExportContent, LineRow
 from app.services.exports.tables import looks_like_formula
 

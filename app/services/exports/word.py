@@ -33,7 +33,8 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table, _Cell
 
-from app.filters import govuk_date, govuk_datetime, money
+from app.dates import govuk_date, govuk_datetime
+from app.money import format_money as money
 from app.services.exports.content import ExportContent
 from app.text import blocks
 
