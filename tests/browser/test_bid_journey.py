@@ -6,9 +6,11 @@ and marks the bid as submitted; the CSP then finds its contribution locked."""
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.dates import utc_to_london_parts
 from app.extensions import db
 from app.models import Attachment, Contribution, ContributionStatus, Round
 from app.models.base import utcnow
@@ -65,6 +67,9 @@ def test_from_submitted_contributions_to_a_signed_off_bid(app, world, page, new_
         else:
             page.get_by_label("Merged text", exact=True).fill(f"Thames Valley OPCC's text for {title.lower()}.")
             page.click_button("Save merged text")
+        page.click_button("Mark this section as final")
+        expect(page.locator("#section-state")).to_be_visible()
+        expect(page.get_by_role("button", name="Mark as a draft to change it")).to_be_visible()
         page.goto(f"/bid/rounds/{world.round_a}")
 
     expect(page.get_by_role("main")).to_contain_text("Every checklist item passes")
@@ -74,11 +79,13 @@ def test_from_submitted_contributions_to_a_signed_off_bid(app, world, page, new_
     page.click_button("Sign off the bid")
     expect(page.get_by_role("main")).to_contain_text("Signed off")
     page.click_button("Mark as submitted to the funder")
-    today = utcnow()
+    # Just now, UK time (not before the sign-off a moment ago).
+    today, _ = utc_to_london_parts(utcnow())
+    london_now = utcnow().astimezone(ZoneInfo("Europe/London"))
     page.get_by_label("Day").fill(str(today.day))
     page.get_by_label("Month").fill(str(today.month))
     page.get_by_label("Year").fill(str(today.year))
-    page.get_by_label("Time it was submitted").fill("12:01am")
+    page.get_by_label("Time it was submitted").fill(f"{london_now:%H:%M}")
     page.get_by_label("Funder’s reference").fill("EIYF-2018-0042")
     page.click_button("Mark as submitted")
     expect(page.get_by_role("main")).to_contain_text("EIYF-2018-0042")

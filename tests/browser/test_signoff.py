@@ -4,6 +4,8 @@ Every page visited is checked with axe-core and screenshotted by the harness (te
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from app.extensions import db
@@ -16,7 +18,7 @@ from app.models import (
     PartnerInvolvement,
     Round,
 )
-from app.models.bid import MergedSection
+from app.models.bid import CollectiveBid, MergedSection, SectionState
 from app.services.consolidation import get_or_create_bid
 from tests.browser.conftest import CheckedPage, expect, sign_in, sign_out
 
@@ -38,7 +40,6 @@ def table_rows(page: CheckedPage, table_id: str) -> list[list[str]]:
 def accepted_round(app, world) -> None:
     """Both contributions accepted, with budget lines, outcomes, partners and documents, and every
     section merged: set up directly in the database."""
-    from datetime import date
 
     with app.app_context():
         rnd = db.session.get(Round, world.round_a)
@@ -67,7 +68,8 @@ def accepted_round(app, world) -> None:
             c.budget_completed = c.outcomes_completed = c.partners_completed = c.documents_completed = True
         bid = get_or_create_bid(rnd)
         for s in rnd.sections:
-            db.session.add(MergedSection(bid=bid, section=s, text=f"Our merged text for {s.title}.", version=1))
+            db.session.add(MergedSection(bid=bid, section=s, text=f"Our merged text for {s.title}.", version=1,
+                                         state=SectionState.FINAL))
         db.session.commit()
 
 
@@ -118,7 +120,11 @@ def test_a_lead_admin_signs_off_and_submits_the_bid(app, world, page, new_page):
     expect(page.locator(".govuk-notification-banner--success")).to_contain_text("The bid has been signed off")
     expect(page.locator("#sign-off-details")).to_contain_text("I confirm the bid is accurate")
 
-    # Mark it as submitted to the funder.
+    # Mark it as submitted to the funder (the round's history as in 2018: signed off the day before).
+    with app.app_context():
+        db.session.execute(CollectiveBid.__table__.update().where(CollectiveBid.round_id == world.round_a)
+                           .values(signed_off_at=datetime(2018, 9, 27, 9, 0, tzinfo=UTC)))
+        db.session.commit()
     page.click_button("Mark as submitted to the funder")
     page.get_by_label("Day").fill("28")
     page.get_by_label("Month").fill("9")
