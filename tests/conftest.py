@@ -252,7 +252,6 @@ def build_world(app) -> World:
         )
 
 
-
 _LONDON = ZoneInfo("Europe/London")
 SNAPSHOT_MAX_AGE = timedelta(minutes=1)
 
