@@ -48,6 +48,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db, limiter  # noqa: E402
@@ -64,14 +65,19 @@ def ensure_database(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         return
-    server = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with server.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database})
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    finally:
-        server.dispose()
+    for maintenance in ("postgres", "template1"):
+        server = create_engine(parsed.set(database=maintenance), isolation_level="AUTOCOMMIT")
+        try:
+            with server.connect() as conn:
+                name = {"name": parsed.database}
+                if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), name):
+                    conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+                return
+        except OperationalError:
+            if maintenance == "template1":
+                raise
+        finally:
+            server.dispose()
 
 
 def reset_database(app) -> None:
