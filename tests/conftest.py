@@ -33,6 +33,8 @@ def _worker_database_url(url: str | None, worker: str) -> str:
         return f"sqlite:///{Path(__file__).resolve().parent.parent / 'instance' / f'test_{worker}.sqlite'}"
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            return url  # each worker's memory is its own already
         path = Path(parsed.database)
         return parsed.set(database=str(path.with_name(f"{path.stem}_{worker}{path.suffix}"))).render_as_string(
             hide_password=False
