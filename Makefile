@@ -17,7 +17,7 @@ run: setup
 	  $(BIN)/flask reminders run --every 60 & \
 	  $(BIN)/flask run --host 127.0.0.1 --port 5000
 
-## make test: set up and run the whole suite (lint, SQLite, PostgreSQL, browser tests)
+## make test: set up and run the whole suite (lint, SQLite, PostgreSQL with the browser tests)
 test: setup services lint test-sqlite test-postgres
 
 setup: $(VENV)/.installed app/static/dist/app.css
@@ -45,14 +45,20 @@ services:
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
+# pytest-xdist: one worker per CPU, each with its own database (test_gw0, ...; see tests/conftest.py).
+# worksteal: an idle worker takes tests queued for a busy one, so the long browser tests do not pile up.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
+
+# The browser tests run once, on PostgreSQL (the database of production); the rest runs on both.
 test-sqlite: setup
-	@echo "== Test suite on SQLite =="
-	$(BIN)/pytest -q
+	@echo "== Test suite on SQLite (without the browser tests) =="
+	$(BIN)/pytest -q $(PYTEST_PARALLEL) --ignore=tests/browser
 
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 test-postgres: setup
-	@echo "== Test suite on PostgreSQL =="
-	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -q
+	@echo "== Test suite on PostgreSQL, with the browser tests =="
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -q $(PYTEST_PARALLEL)
 
 bench: setup
 	$(BIN)/python -m benchmarks

@@ -1,21 +1,56 @@
 """Shared fixtures: the app on a database built by migrations, a real SMTP server on loopback,
 a world of two lead bidders with users of every role, and signed-in clients.
 
-Set TEST_DATABASE_URL to run everything on PostgreSQL (make test does both)."""
+Set TEST_DATABASE_URL to run everything on PostgreSQL (make test does both). Under pytest-xdist
+(`-n 2`) each worker has its own database: TEST_DATABASE_URL's name (or instance/test.sqlite) with
+the worker's id added, e.g. test_gw0; PostgreSQL databases are created when missing.
+
+Speed: the world is built once (per worker) and kept as a snapshot of every table's rows; each
+test that asks for it gets those rows back with plain INSERTs (and PostgreSQL's sequences set
+back), so ids are the same in every test. Tests still commit for real: after each test that used
+the app every table is emptied, as before. The snapshot is built again when it is more than a
+minute old or the date has changed since, so "now" in the world is never far from a fresh one."""
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import make_url
 
 os.environ["APP_ENV"] = "testing"
 
+
+def _worker_database_url(url: str | None, worker: str) -> str:
+    """This xdist worker's own database: the same server, the name with the worker's id added."""
+    if not url:
+        return f"sqlite:///{Path(__file__).resolve().parent.parent / 'instance' / f'test_{worker}.sqlite'}"
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            return url  # each worker's memory is its own already
+        path = Path(parsed.database)
+        return parsed.set(database=str(path.with_name(f"{path.stem}_{worker}{path.suffix}"))).render_as_string(
+            hide_password=False
+        )
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Before the app's config is imported: TestingConfig reads TEST_DATABASE_URL once.
+    os.environ["TEST_DATABASE_URL"] = _worker_database_url(
+        os.environ.get("TEST_DATABASE_URL"), os.environ["PYTEST_XDIST_WORKER"]
+    )
+
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db, limiter  # noqa: E402
@@ -27,8 +62,29 @@ from tests.smtp import SMTPServer  # noqa: E402
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+def ensure_database(url: str) -> None:
+    """Create a PostgreSQL database that does not exist yet (SQLite creates its file itself)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return
+    for maintenance in ("postgres", "template1"):
+        server = create_engine(parsed.set(database=maintenance), isolation_level="AUTOCOMMIT")
+        try:
+            with server.connect() as conn:
+                name = {"name": parsed.database}
+                if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), name):
+                    conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+                return
+        except OperationalError:
+            if maintenance == "template1":
+                raise
+        finally:
+            server.dispose()
+
+
 def reset_database(app) -> None:
     """Drop everything and build the schema with the migrations, as production does."""
+    ensure_database(app.config["SQLALCHEMY_DATABASE_URI"])
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "postgresql":
@@ -48,6 +104,12 @@ def empty_tables(app) -> None:
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
+    _database["empty"] = True
+
+
+# Whether the test database is known to be empty: set when empty_tables() has run, cleared after a
+# test that may have written to it some other way (make_app without the app fixture).
+_database = {"empty": False}
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +155,8 @@ def _clean(request, smtp_server):
         empty_tables(app)
         with app.app_context():
             limiter.reset()
+    else:
+        _database["empty"] = False
 
 
 @pytest.fixture
@@ -142,8 +206,8 @@ def open_round_for(lead_admin, managers_by_csp: dict, title: str = "Early Interv
     return rnd
 
 
-@pytest.fixture
-def world(app) -> World:
+def build_world(app) -> World:
+    """Build the world with the services, on an empty database, and commit it."""
     with app.app_context():
         lead_a = LeadBidderFactory(name="Thames Valley OPCC")
         csp_a1 = CSPFactory(name="Reading Community Safety Partnership", lead_bidder=lead_a)
@@ -196,6 +260,90 @@ def world(app) -> World:
         )
 
 
+_LONDON = ZoneInfo("Europe/London")
+SNAPSHOT_MAX_AGE = timedelta(minutes=1)
+
+
+class WorldSnapshot:
+    """The rows of every table (and PostgreSQL's sequence positions) right after build_world()."""
+
+    def __init__(self, app):
+        empty_tables(app)
+        with app.app_context():
+            _restart_sequences()
+        self.built_at = utcnow()
+        self.world = build_world(app)
+        with app.app_context(), db.engine.connect() as conn:
+            self.rows = {
+                table.name: [dict(row) for row in conn.execute(select(table)).mappings()]
+                for table in db.metadata.sorted_tables
+            }
+            self.sequences = _sequence_positions(conn)
+        _database["empty"] = False
+
+    def fresh(self) -> bool:
+        """Young enough to stand for a world built now (same day in UTC and in the UK)."""
+        now = utcnow()
+        return (
+            now - self.built_at < SNAPSHOT_MAX_AGE
+            and now.date() == self.built_at.date()
+            and now.astimezone(_LONDON).date() == self.built_at.astimezone(_LONDON).date()
+        )
+
+    def restore(self, app) -> World:
+        if not _database["empty"]:
+            empty_tables(app)
+        with app.app_context(), db.engine.begin() as conn:
+            for table in db.metadata.sorted_tables:
+                rows = self.rows.get(table.name)
+                if rows:
+                    conn.execute(table.insert(), rows)
+            _set_sequences(conn, self.sequences)
+        _database["empty"] = False
+        return copy.deepcopy(self.world)
+
+
+def _restart_sequences() -> None:
+    """Ids start from 1 again (SQLite does this itself for tables without AUTOINCREMENT)."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.engine.begin() as conn:
+        names = conn.scalars(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")).all()
+        for name in names:
+            conn.execute(text(f'ALTER SEQUENCE "{name}" RESTART'))
+
+
+def _sequence_positions(conn) -> dict[str, int | None]:
+    if conn.dialect.name != "postgresql":
+        return {}
+    rows = conn.execute(text("SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"))
+    return dict(rows.all())
+
+
+def _set_sequences(conn, positions: dict[str, int | None]) -> None:
+    """Put each sequence where it was in the snapshot, so the next ids are the same in every test."""
+    if not positions:
+        return
+    calls = [
+        f"setval('\"{name}\"', {value}, true)" if value is not None else f"setval('\"{name}\"', 1, false)"
+        for name, value in positions.items()
+    ]
+    conn.execute(text("SELECT " + ", ".join(calls)))
+
+
+_snapshot: dict[str, WorldSnapshot] = {}
+
+
+@pytest.fixture
+def world(app) -> World:
+    """The world of build_world(), as if just built: restored from a snapshot of its rows."""
+    snapshot = _snapshot.get("world")
+    if snapshot is None or not snapshot.fresh():
+        snapshot = _snapshot["world"] = WorldSnapshot(app)
+        return copy.deepcopy(snapshot.world)
+    return snapshot.restore(app)
+
+
 def csrf_token(client, path: str) -> str:
     response = client.get(path)
     match = CSRF_RE.search(response.get_data(as_text=True))
@@ -210,6 +358,38 @@ def sign_in(client, email: str, password: str = PASSWORD):
     return response
 
 
+def sign_in_directly(client, email: str):
+    """Sign in as the sign-in form does, without the form: a server-side session row and the cookies.
+
+    Much quicker than sign_in() (no page to render, no password to hash), and it leaves the same
+    state: UserSession row, last_sign_in_at, the "user.signed_in" audit event, Flask-Login's keys
+    in the session cookie and the drafts' owner cookie. Tests of signing in itself use sign_in()."""
+    from flask import session
+    from flask_login import login_user
+
+    from app import drafts
+    from app.services.accounts import find_user_by_email
+    from app.services.audit import record
+    from app.services.sessions import start_session
+
+    app = client.application
+    with app.test_request_context("/sign-in", method="POST", environ_base=client.environ_base):
+        user = find_user_by_email(email)
+        assert user is not None and user.active, f"no active user {email}"
+        user.last_sign_in_at = utcnow()
+        session.clear()
+        start_session(user, client.environ_base.get("HTTP_USER_AGENT"))
+        login_user(user)  # sets the session keys; the drafts' cookie is set below instead
+        record(user, "user.signed_in", user, f"{user.full_name} signed in")
+        db.session.commit()
+        values = dict(session)
+        owner = drafts._owner_serializer().dumps(user.id)
+    with client.session_transaction() as cookie_session:
+        cookie_session.clear()
+        cookie_session.update(values)
+    client.set_cookie(drafts.OWNER_COOKIE, owner, max_age=drafts.DRAFT_DAYS * 24 * 3600, httponly=True, samesite="Lax")
+
+
 def post_form(client, path: str, data: dict | None = None, follow_redirects: bool = False, page: str | None = None):
     """POST to a page the way a browser does: with the CSRF token from the page."""
     token = csrf_token(client, page or path)
@@ -222,7 +402,7 @@ def signed_in(app, world):
 
     def _client(who: str):
         c = app.test_client()
-        sign_in(c, world.emails[who])
+        sign_in_directly(c, world.emails[who])
         return c
 
     return _client

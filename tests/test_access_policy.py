@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEvent
 from tests.access_policy import OTHER_TENANT, POLICY, ROLES, Route
-from tests.conftest import sign_in
+from tests.conftest import sign_in_directly
 
 BY_ENDPOINT = {route.endpoint: route for route in POLICY}
 
@@ -61,7 +61,7 @@ def test_route_access_for_every_role(app, world, route: Route):
 
     for role in ROLES:
         client = app.test_client()
-        sign_in(client, world.emails[role])
+        sign_in_directly(client, world.emails[role])
         response = _request(client, route, url)
         if role in route.allowed:
             assert response.status_code in (200, 302, 400), f"{role}: {response.status_code}"
@@ -79,7 +79,7 @@ def test_other_lead_bidder_gets_404_for_our_objects(app, world, route: Route):
     url = _url(app, route, world)
     for own_role, other_user in OTHER_TENANT.items():
         client = app.test_client()
-        sign_in(client, world.emails[other_user])
+        sign_in_directly(client, world.emails[other_user])
         response = _request(client, route, url)
         if own_role in route.allowed:
             assert response.status_code == 404, f"{other_user}: {response.status_code}"
@@ -94,6 +94,6 @@ def test_other_csp_gets_404_for_our_csps_objects(app, world, route: Route):
     url = _url(app, route, world)
     for other in ("other_csp_manager",):
         client = app.test_client()
-        sign_in(client, world.emails[other])
+        sign_in_directly(client, world.emails[other])
         response = _request(client, route, url)
         assert response.status_code == 404, f"{other}: {response.status_code}"

@@ -8,14 +8,17 @@ Fixtures
     new_page                new_page() -> another CheckedPage in its own fresh context (someone else).
 
 Every document a CheckedPage loads is checked before the test carries on (see CheckedPage.check):
-a full-page screenshot in test-artifacts/screenshots/<test name>-<n>.png, axe-core (WCAG 2.2 A and AA
-rules), no server error, no JavaScript error, no Content Security Policy report and no broken
-stylesheet, script or image. Navigate with page.goto(), page.click_button(), page.click_link() or
-`with page.next_page(): ...`; a page that loads some other way is still checked when the test ends, and
-the test fails if a page was loaded and left without being checked.
+axe-core (WCAG 2.2 A and AA rules), no server error, no JavaScript error, no Content Security Policy
+report and no broken stylesheet, script or image. With BROWSER_SCREENSHOTS=1 each one is also saved
+as a full-page screenshot in test-artifacts/screenshots/<test name>-<n>.png (a quarter of the time
+these tests take, so only when asked for; a failing test always leaves its screenshots, below).
+Navigate with page.goto(), page.click_button(), page.click_link() or `with page.next_page(): ...`;
+a page that loads some other way is still checked when the test ends, and the test fails if a page
+was loaded and left without being checked.
 
 When a browser test fails, the gunicorn log lines written during the test are added to the report, and
-each browser's page as it was is saved as <test name>-failed-<k>.png. The whole log is test-artifacts/gunicorn.log.
+each browser's page as it was is saved as <test name>-failed-<k>.png. The whole log is test-artifacts/gunicorn.log
+(gunicorn-gw0.log ... under pytest-xdist).
 
 Helpers for tests: expect() (Playwright's, which also takes a CheckedPage), sign_in(), sign_out(),
 deliver_outbox(), only_email_to(), link_in().
@@ -49,7 +52,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-SERVER_LOG = ARTIFACTS / "gunicorn.log"
+# Each pytest-xdist worker serves the app with its own gunicorn, on its own database.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+SERVER_LOG = ARTIFACTS / (f"gunicorn-{_WORKER}.log" if _WORKER else "gunicorn.log")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -62,6 +67,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
+# A full-page screenshot of every page checked, to look at the pages; failures are screenshotted anyway.
+SCREENSHOT_EVERY_PAGE = os.environ.get("BROWSER_SCREENSHOTS", "").strip().lower() in {"1", "true", "yes", "on"}
 TIMEOUT_MS = 10_000  # Playwright actions; a page of this app loads in well under a second
 
 AXE_OPTIONS = {
@@ -293,14 +300,17 @@ class CheckedPage:
     # The checks.
 
     def check(self) -> None:
-        """Check the current document, once: screenshot, axe-core and the problems seen while loading."""
+        """Check the current document, once: axe-core and the problems seen while loading (and a
+        screenshot with BROWSER_SCREENSHOTS=1)."""
         self.page.wait_for_load_state("load")
         if self.page.evaluate(_MARK_CHECKED):
             return
         url = self.page.url
-        screenshot = self.screenshots.next_path()
-        self.page.screenshot(path=screenshot, full_page=True)
-        where = f"{url} (screenshot {screenshot.name})"
+        where = url
+        if SCREENSHOT_EVERY_PAGE:
+            screenshot = self.screenshots.next_path()
+            self.page.screenshot(path=screenshot, full_page=True)
+            where = f"{url} (screenshot {screenshot.name})"
         self.checked.append(url)
 
         missed = len(self.loaded) - len(self.checked)
