@@ -106,19 +106,31 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
     tenant = current_tenant_id()
     if tenant is None:
         return
-    from app.models.base import TenantScoped
-
     # Relationship loads are filtered too: objects loaded before the tenant was known (the
-    # signed-in user) carry no criteria of their own. propagate_to_loaders=False keeps loaded
-    # objects from carrying this tenant's criteria out of the scope into later lazy loads.
-    state.statement = state.statement.options(
-        with_loader_criteria(
+    # signed-in user) carry no criteria of their own.
+    state.statement = state.statement.options(_criteria_for(tenant))
+
+
+_options: dict[int, object] = {}
+
+
+def _criteria_for(tenant: int):
+    """The loader option for one tenant, made once (it is immutable; making it is the costly part)."""
+    option = _options.get(tenant)
+    if option is None:
+        from app.models.base import TenantScoped
+
+        if len(_options) > 10_000:
+            _options.clear()
+        # propagate_to_loaders=False: loaded objects do not carry this tenant's criteria out of
+        # the scope into later lazy loads (in the scope, this hook adds them to those loads).
+        option = _options[tenant] = with_loader_criteria(
             TenantScoped,
             lambda cls: cls.tenant_criterion(tenant),
             include_aliases=True,
             propagate_to_loaders=False,
         )
-    )
+    return option
 
 
 class TenantSession(FlaskSQLAlchemySession):
