@@ -22,6 +22,7 @@ from app.services.accounts import (
 )
 from app.services.audit import record
 from app.services.sessions import end_session, start_session
+from app.tenancy import unscoped_view
 
 
 def _account_key() -> str:
@@ -79,6 +80,7 @@ def sign_out():
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
+@unscoped_view  # about the link's owner, not whoever is signed in on this browser
 def accept_invitation(token: str):
     row = usable_token(token, TokenPurpose.INVITATION)
     if row is None:
@@ -119,6 +121,7 @@ def check_email():
 
 
 @bp.route("/password-reset/<token>", methods=["GET", "POST"])
+@unscoped_view  # about the link's owner, not whoever is signed in on this browser
 def reset_password(token: str):
     row = usable_token(token, TokenPurpose.PASSWORD_RESET)
     if row is None:

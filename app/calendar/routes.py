@@ -21,6 +21,7 @@ from app.extensions import db
 from app.policy import LEAD_ANY, SIGNED_IN, get_contribution_or_404, get_round_or_404, roles_required
 from app.services import calendar as service
 from app.services.documents import content_disposition
+from app.tenancy import tenant_scope, unscoped
 from app.urls import absolute_url
 
 ICS_TYPE = "text/calendar; charset=utf-8"
@@ -81,10 +82,12 @@ def revoke_feed():
 
 @bp.get("/calendar/<token>.ics")
 def feed(token: str):
-    user = service.user_for_token(token)
+    with unscoped():  # the secret decides whose feed it is, not a session cookie
+        user = service.user_for_token(token)
     if user is None:
         abort(404)
-    body = service.calendar_for(user)
+    with tenant_scope(user.lead_bidder_id):
+        body = service.calendar_for(user)
     db.session.commit()  # last_used_at, at most every few minutes
     # Private: shared caches must not keep it; calendar apps may reuse it for five minutes.
     return _ics(body, cache="private, max-age=300")

@@ -9,7 +9,8 @@ the server to make the file (POST .../prepare, which answers JSON) and shows the
 it is ready, polling .../status while another request is making it. Without JavaScript the page
 has a "Prepare the file" button that does the same and comes back to the page.
 
-Who may do what is decided in app/policy.py (get_export_or_404, can_create_*_export).
+Who may do what is decided by the rulebook in app/policy/ (get_export_or_404, and the bid.export and
+contribution.export rules).
 """
 
 from __future__ import annotations

@@ -8,11 +8,11 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import TenantScoped, UTCDateTime, utcnow
 from app.models.user import User
 
 
-class AuditEvent(db.Model):
+class AuditEvent(TenantScoped, db.Model):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import TenantScoped, UTCDateTime, utcnow
 from app.models.contribution import Contribution, MatchType, SectionRevision
 from app.models.round import CostCategory, FinancialYear, Round, RoundStatus, SectionTemplate
 from app.models.user import User
@@ -55,7 +55,7 @@ class SectionState(enum.StrEnum):
         return {"draft": "govuk-tag--blue", "final": "govuk-tag--green"}[self.value]
 
 
-class CollectiveBid(db.Model):
+class CollectiveBid(TenantScoped, db.Model):
     __tablename__ = "collective_bid"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,11 +91,12 @@ class CollectiveBid(db.Model):
         return BidStatus.of_round(self.round.status)
 
 
-class MergedSection(db.Model):
+class MergedSection(TenantScoped, db.Model):
     """The lead's merged text for one section of the bid. Every save makes a revision; `version`
     stops a second editor silently overwriting the first."""
 
     __tablename__ = "merged_section"
+    __tenant_parent__ = "bid"  # no lead_bidder_id: scoped through its bid
     __table_args__ = (UniqueConstraint("bid_id", "section_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -121,8 +122,9 @@ class MergedSection(db.Model):
     )
 
 
-class MergedRevision(db.Model):
+class MergedRevision(TenantScoped, db.Model):
     __tablename__ = "merged_revision"
+    __tenant_parent__ = "merged_section"  # no lead_bidder_id: scoped through its merged_section
     __table_args__ = (UniqueConstraint("merged_section_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,11 +140,12 @@ class MergedRevision(db.Model):
     created_by: Mapped[User | None] = relationship()
 
 
-class MergedSource(db.Model):
+class MergedSource(TenantScoped, db.Model):
     """Provenance: which revision of a CSP's text the merged section was built from, and the
     revision the lead last marked as reviewed. A newer CSP revision means the merge is stale."""
 
     __tablename__ = "merged_source"
+    __tenant_parent__ = "contribution"  # no lead_bidder_id: scoped through its contribution
     __table_args__ = (UniqueConstraint("merged_section_id", "contribution_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -159,10 +162,11 @@ class MergedSource(db.Model):
     reviewed_revision: Mapped[SectionRevision | None] = relationship(foreign_keys=[reviewed_revision_id])
 
 
-class LeadBudgetLine(db.Model):
+class LeadBudgetLine(TenantScoped, db.Model):
     """A budget line the lead bidder holds itself (evaluation, programme management)."""
 
     __tablename__ = "lead_budget_line"
+    __tenant_parent__ = "bid"  # no lead_bidder_id: scoped through its bid
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bid_id: Mapped[int] = mapped_column(ForeignKey("collective_bid.id", ondelete="CASCADE"), index=True)

@@ -9,7 +9,7 @@ from sqlalchemy import Date, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import TenantScoped, UTCDateTime, utcnow
 from app.models.organisation import Organisation
 from app.models.round import CostCategory, FinancialYear, Round, SectionTemplate
 from app.models.user import User
@@ -79,7 +79,7 @@ CONTRIBUTION_STATUS_TAGS = {
 }
 
 
-class Contribution(db.Model):
+class Contribution(TenantScoped, db.Model):
     __tablename__ = "contribution"
     __table_args__ = (UniqueConstraint("round_id", "csp_id"),)
 
@@ -147,11 +147,12 @@ class Contribution(db.Model):
         return f"<Contribution {self.id} round={self.round_id} csp={self.csp_id}>"
 
 
-class SectionResponse(db.Model):
+class SectionResponse(TenantScoped, db.Model):
     """A CSP's text for one section. Every save makes a SectionRevision; `version` stops a second
     editor from silently overwriting the first."""
 
     __tablename__ = "section_response"
+    __tenant_parent__ = "contribution"  # no lead_bidder_id: scoped through its contribution
     __table_args__ = (UniqueConstraint("contribution_id", "section_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -171,8 +172,9 @@ class SectionResponse(db.Model):
     )
 
 
-class SectionRevision(db.Model):
+class SectionRevision(TenantScoped, db.Model):
     __tablename__ = "section_revision"
+    __tenant_parent__ = "response"  # no lead_bidder_id: scoped through its response
     __table_args__ = (UniqueConstraint("response_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -197,8 +199,9 @@ class MatchType(enum.StrEnum):
         return "Cash" if self is MatchType.CASH else "In-kind"
 
 
-class BudgetLine(db.Model):
+class BudgetLine(TenantScoped, db.Model):
     __tablename__ = "budget_line"
+    __tenant_parent__ = "contribution"  # no lead_bidder_id: scoped through its contribution
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
@@ -221,8 +224,9 @@ class BudgetLine(db.Model):
     cost_category: Mapped[CostCategory] = relationship()
 
 
-class Outcome(db.Model):
+class Outcome(TenantScoped, db.Model):
     __tablename__ = "outcome"
+    __tenant_parent__ = "contribution"  # no lead_bidder_id: scoped through its contribution
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
@@ -238,8 +242,9 @@ class Outcome(db.Model):
     contribution: Mapped[Contribution] = relationship(back_populates="outcomes")
 
 
-class PartnerInvolvement(db.Model):
+class PartnerInvolvement(TenantScoped, db.Model):
     __tablename__ = "partner_involvement"
+    __tenant_parent__ = "contribution"  # no lead_bidder_id: scoped through its contribution
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
@@ -253,10 +258,11 @@ class PartnerInvolvement(db.Model):
     contribution: Mapped[Contribution] = relationship(back_populates="partners")
 
 
-class Attachment(db.Model):
+class Attachment(TenantScoped, db.Model):
     """A supporting document, stored outside the static folder under a generated name."""
 
     __tablename__ = "attachment"
+    __tenant_parent__ = "contribution"  # no lead_bidder_id: scoped through its contribution
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)

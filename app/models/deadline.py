@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import TenantScoped, UTCDateTime, utcnow
 from app.models.contribution import Contribution
 from app.models.outbox import OutboxEmail
 from app.models.round import Round
@@ -37,7 +37,7 @@ class DeadlineKind(enum.StrEnum):
         }[self.value]
 
 
-class DeadlineChange(db.Model):
+class DeadlineChange(TenantScoped, db.Model):
     """One change of one deadline, kept for ever: what it was, what it became, why, who."""
 
     __tablename__ = "deadline_change"
@@ -65,11 +65,12 @@ class DeadlineChange(db.Model):
         return self.lead_bidder_id
 
 
-class ReminderSchedule(db.Model):
+class ReminderSchedule(TenantScoped, db.Model):
     """When a round's reminders go out. Made with the defaults when the round is first asked for
     it; a lead bidder administrator can change it."""
 
     __tablename__ = "reminder_schedule"
+    __tenant_parent__ = "round"  # no lead_bidder_id: scoped through its round
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("funding_round.id", ondelete="CASCADE"), unique=True)
@@ -111,7 +112,7 @@ class ReminderKind(enum.StrEnum):
         }[self.value]
 
 
-class Reminder(db.Model):
+class Reminder(TenantScoped, db.Model):
     """One reminder to one person, decided by `flask reminders run` (or sent again by an
     administrator). `key` is unique, so however many schedulers run at once, each reminder is
     written once. It names the deadline it is about, so a moved deadline makes new keys and the

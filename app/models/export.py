@@ -10,7 +10,7 @@ from sqlalchemy import Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import TenantScoped, UTCDateTime, utcnow
 from app.models.contribution import Contribution
 from app.models.round import Round
 from app.models.user import User
@@ -31,7 +31,7 @@ class ExportStatus(enum.StrEnum):
         return {"pending": "Waiting", "preparing": "Being prepared", "ready": "Ready", "failed": "Failed"}[self.value]
 
 
-class ExportRecord(db.Model):
+class ExportRecord(TenantScoped, db.Model):
     __tablename__ = "export_record"
     __table_args__ = (Index("ix_export_record_round", "round_id", "created_at"),)
 

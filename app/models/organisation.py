@@ -6,11 +6,11 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, func, select
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, func, inspect, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import TenantScoped, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from app.models.user import User
@@ -21,7 +21,7 @@ class OrganisationKind(enum.StrEnum):
     CSP = "csp"
 
 
-class Organisation(db.Model):
+class Organisation(TenantScoped, db.Model):
     """A lead bidder (tenant) or one of its Community Safety Partnerships.
 
     A lead bidder has lead_bidder_id = NULL; every other organisation belongs to exactly one
@@ -54,6 +54,22 @@ class Organisation(db.Model):
     def tenant_id(self) -> int:
         """The lead bidder this organisation's data belongs to."""
         return self.id if self.lead_bidder_id is None else self.lead_bidder_id
+
+    # Tenant scoping (TenantScoped): a lead bidder is its own tenant; a CSP belongs to its lead bidder.
+    @classmethod
+    def tenant_criterion(cls, tenant_id):
+        return or_(cls.id == tenant_id, cls.lead_bidder_id == tenant_id)
+
+    @classmethod
+    def _tenant_clause(cls, tenant_id):
+        table = cls.__table__
+        return or_(table.c.id == tenant_id, table.c.lead_bidder_id == tenant_id)
+
+    def loaded_tenant_id(self) -> int | None:
+        loaded = inspect(self).dict
+        if "lead_bidder_id" not in loaded:
+            return None
+        return loaded["lead_bidder_id"] if loaded["lead_bidder_id"] is not None else loaded.get("id")
 
     @property
     def display_name(self) -> str:

@@ -8,17 +8,18 @@ from sqlalchemy import JSON, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import TenantScoped, UTCDateTime, utcnow
 from app.models.contribution import Contribution
 from app.models.round import SectionTemplate
 from app.models.user import User
 
 
-class ReviewComment(db.Model):
+class ReviewComment(TenantScoped, db.Model):
     """A comment on a contribution, on one section or (section_id NULL) on the whole of it.
     Lead bidder staff and the CSP's own people both write them; replies are comments too."""
 
     __tablename__ = "review_comment"
+    __tenant_parent__ = "contribution"  # no lead_bidder_id: scoped through its contribution
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
@@ -32,13 +33,14 @@ class ReviewComment(db.Model):
     author: Mapped[User] = relationship()
 
 
-class ChangeRequest(db.Model):
+class ChangeRequest(TenantScoped, db.Model):
     """The lead bidder sends a contribution back: which parts to revisit, and why.
 
     `items` holds task keys as in services.contributions.tasks(): "section-<id>", "budget",
     "outcomes", "partners", "documents". resolved_at is set when the CSP resubmits."""
 
     __tablename__ = "change_request"
+    __tenant_parent__ = "contribution"  # no lead_bidder_id: scoped through its contribution
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)

@@ -10,7 +10,7 @@ from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import TenantScoped, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from app.models.contribution import Contribution
@@ -73,7 +73,7 @@ class BidOutcome(enum.StrEnum):
         return {"awarded": "Awarded", "not_awarded": "Not awarded"}[self.value]
 
 
-class Round(db.Model):
+class Round(TenantScoped, db.Model):
     __tablename__ = "funding_round"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,8 +128,9 @@ class Round(db.Model):
         return f"<Round {self.id} {self.title!r}>"
 
 
-class FinancialYear(db.Model):
+class FinancialYear(TenantScoped, db.Model):
     __tablename__ = "round_financial_year"
+    __tenant_parent__ = "round"  # no lead_bidder_id: scoped through its round
     __table_args__ = (UniqueConstraint("round_id", "label"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,8 +142,9 @@ class FinancialYear(db.Model):
     round: Mapped[Round] = relationship(back_populates="financial_years")
 
 
-class CostCategory(db.Model):
+class CostCategory(TenantScoped, db.Model):
     __tablename__ = "round_cost_category"
+    __tenant_parent__ = "round"  # no lead_bidder_id: scoped through its round
     __table_args__ = (UniqueConstraint("round_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -153,11 +155,12 @@ class CostCategory(db.Model):
     round: Mapped[Round] = relationship(back_populates="cost_categories")
 
 
-class SectionTemplate(db.Model):
+class SectionTemplate(TenantScoped, db.Model):
     """One section the funder asks for. Word limits apply to the merged bid, and optionally to
     each CSP's part."""
 
     __tablename__ = "round_section"
+    __tenant_parent__ = "round"  # no lead_bidder_id: scoped through its round
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("funding_round.id", ondelete="CASCADE"), index=True)

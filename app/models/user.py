@@ -10,7 +10,7 @@ from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import TenantScoped, UTCDateTime, utcnow
 from app.models.organisation import Organisation
 
 
@@ -72,7 +72,7 @@ ALL_ROLES = frozenset(Role)
 _role_type = Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, TenantScoped, db.Model):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,6 +16,7 @@ from app.services.outbox import queue_email
 from app.services.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.services.sessions import end_all_sessions
 from app.services.tokens import hash_token, new_token
+from app.tenancy import unscoped
 from app.urls import absolute_url
 
 
@@ -24,7 +25,9 @@ def normalise_email(email: str) -> str:
 
 
 def find_user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    # Email addresses are unique in the whole installation, whoever (if anyone) is signed in.
+    with unscoped():
+        return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -75,7 +78,9 @@ def invite_user(
     if not organisation.active:
         raise ServiceError("This organisation has been deactivated. Reactivate it first", field="organisation")
     _check_role_fits(role, organisation)
-    if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+    with unscoped():  # unique in the whole installation, not only in the actor's lead bidder
+        taken = db.session.scalar(select(func.count()).select_from(User).where(User.email == email))
+    if taken:
         raise ServiceError("An account with this email address already exists", field="email")
     user = User(
         email=email,
