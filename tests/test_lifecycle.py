@@ -287,6 +287,8 @@ def test_outcome_recorded_then_archived_and_csps_are_told(app, world, signed_in)
         assert "bid_with_funder_csp" in templates and "outcome_csp" in templates
     page = _page(admin, f"/rounds/{world.round_a}")
     assert "Outcome recorded" in page and "awarded £822,000.00" in page
+    csp_home = _page(signed_in("csp_manager"), "/home")
+    assert "Outcome recorded" in csp_home and "awarded £822,000.00" in csp_home
     assert post_form(admin, f"/rounds/{world.round_a}/archive", page=f"/rounds/{world.round_a}").status_code == 302
     with app.app_context():
         assert _round(world).status == RoundStatus.ARCHIVED

@@ -131,6 +131,11 @@ def countdown_to_funder(rnd) -> bool:
     return rnd.status in (R.DRAFT, R.OPEN, R.CLOSED, R.SIGNED_OFF)
 
 
+def countdown_to_sign_off(rnd) -> bool:
+    """Show a countdown to the sign-off target: while the bid is being put together."""
+    return rnd.status in BID_CHANGEABLE and rnd.status != R.DRAFT
+
+
 def countdown_to_contribution(contribution) -> bool:
     """A CSP's own countdown: while the round is open and the CSP still holds the contribution."""
     return contribution.round.status in CONTRIBUTIONS_OPEN and contribution.status.csp_can_edit
