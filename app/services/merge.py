@@ -40,6 +40,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
+from app.models.bid import SectionState
 from app.policy import can, require
 from app.services import ServiceError, insert_for_dialect
 from app.services.audit import record
@@ -252,13 +253,16 @@ class Workspace:
 
     @property
     def status(self) -> str:
-        """not_started, written (lead-only sections), draft or needs_review."""
+        """not_started, written (lead-only sections), draft, needs_review, or final (marked final
+        by a lead user, with no CSP change waiting)."""
         if not self.drafted or (not self.text and not self.section.csp_contributes):
             return "not_started"
-        if not self.section.csp_contributes:
-            return "written"
         if self.changed or self.missing:
             return "needs_review"
+        if self.merged is not None and self.merged.state == SectionState.FINAL:
+            return "final"
+        if not self.section.csp_contributes:
+            return "written"
         return "draft"
 
 
@@ -283,8 +287,6 @@ def set_section_state(actor: User, bid: CollectiveBid, section: SectionTemplate,
     """Mark a merged section as final (readiness needs every required section final) or as a draft
     again (to change its text). A final section has text, within its word limit, and no CSP change
     waiting to be reviewed."""
-    from app.models.bid import SectionState
-
     merged = merged_section(bid, section)
     if merged is None or not merged.text.strip():
         raise ServiceError(f"Write the merged text of {section.title} before you mark it as final")
