@@ -1,23 +1,19 @@
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
-from sqlalchemy import select
 
 from app.account import bp
 from app.account.forms import ChangePasswordForm
 from app.extensions import db
-from app.models import UserSession
 from app.services import ServiceError
 from app.services.accounts import change_password as change_password_service
-from app.services.sessions import start_session
+from app.services.sessions import sessions_for, start_session
 from app.services.tokens import hash_token
 
 
 @bp.get("")
 @login_required
 def overview():
-    sessions = db.session.scalars(
-        select(UserSession).where(UserSession.user_id == current_user.id).order_by(UserSession.last_seen_at.desc())
-    ).all()
+    sessions = sessions_for(current_user)
     return render_template(
         "account/overview.html",
         title="Your account",

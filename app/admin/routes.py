@@ -1,30 +1,22 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp
 from app.admin.forms import CSPForm, EditUserForm, InviteUserForm
 from app.extensions import db
 from app.forms import ActionForm
-from app.models import AuditEvent, Organisation, Role, User, csps_of
+from app.models import Role
 from app.policy import get_csp_or_404, get_user_or_404, rule_required
-from app.services import ServiceError, accounts, organisations
+from app.services import ServiceError, accounts, audit, organisations
 
 
 def _organisation_choices(include_inactive_id: int | None = None) -> list[SelectChoice]:
     lead = current_user.lead_bidder
-    csps = db.session.scalars(csps_of(lead.id)).all()
+    csps = organisations.csps_for(current_user, active_only=True, including_id=include_inactive_id)
     choices = [SelectChoice(lead.id, f"{lead.name} (lead bidder)")]
-    choices += [SelectChoice(c.id, c.name) for c in csps if c.active or c.id == include_inactive_id]
+    choices += [SelectChoice(c.id, c.name) for c in csps]
     return choices
-
-
-def _scoped_organisation(org_id: int | None) -> Organisation | None:
-    org = db.session.get(Organisation, org_id) if org_id else None
-    if org is None or org.tenant_id != current_user.lead_bidder_id:
-        return None
-    return org
 
 
 # --- organisation and CSPs --------------------------------------------------------------------
@@ -33,14 +25,8 @@ def _scoped_organisation(org_id: int | None) -> Organisation | None:
 @rule_required("organisation.view")
 def organisation():
     lead = current_user.lead_bidder
-    csps = db.session.scalars(csps_of(lead.id)).all()
-    counts = dict(
-        db.session.execute(
-            select(User.organisation_id, func.count())
-            .where(User.lead_bidder_id == lead.id, User.active.is_(True))
-            .group_by(User.organisation_id)
-        ).all()
-    )
+    csps = organisations.csps_for(current_user)
+    counts = organisations.active_user_counts(current_user)
     return render_template("admin/organisation.html", title=lead.name, lead=lead, csps=csps, counts=counts)
 
 
@@ -66,9 +52,7 @@ def add_csp():
 @rule_required("organisation.view")
 def csp(csp_id: int):
     csp = get_csp_or_404(current_user, csp_id)
-    users = db.session.scalars(
-        select(User).where(User.organisation_id == csp.id).order_by(User.active.desc(), func.lower(User.full_name))
-    ).all()
+    users = accounts.users_of(current_user, csp)
     return render_template("admin/csp.html", title=csp.name, csp=csp, users=users, action_form=ActionForm())
 
 
@@ -121,15 +105,7 @@ def reactivate_csp(csp_id: int):
 @bp.get("/users")
 @rule_required("organisation.manage")
 def users():
-    status = request.args.get("status", "active")
-    stmt = select(User).where(User.lead_bidder_id == current_user.lead_bidder_id)
-    if status == "active":
-        stmt = stmt.where(User.active.is_(True))
-    elif status == "deactivated":
-        stmt = stmt.where(User.active.is_(False))
-    else:
-        status = "all"
-    people = db.session.scalars(stmt.order_by(func.lower(User.full_name))).all()
+    people, status = accounts.users_for(current_user, request.args.get("status", "active"))
     return render_template("admin/users.html", title="Users", people=people, status=status)
 
 
@@ -140,11 +116,11 @@ def invite_user():
     form.organisation.choices = _organisation_choices()
     if request.method == "GET" and request.args.get("organisation", type=int):
         form.organisation.data = request.args.get("organisation", type=int)
-        org = _scoped_organisation(form.organisation.data)
+        org = organisations.organisation_for(current_user, form.organisation.data)
         if org is not None and not org.is_lead_bidder:
             form.role.data = Role.CSP_MANAGER.value
     if form.validate_on_submit():
-        org = _scoped_organisation(form.organisation.data)
+        org = organisations.organisation_for(current_user, form.organisation.data)
         if org is None:
             form.add_error("organisation", "Select their organisation")
         else:
@@ -167,16 +143,7 @@ def invite_user():
 @rule_required("organisation.manage")
 def user(user_id: int):
     person = get_user_or_404(current_user, user_id)
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.lead_bidder_id == current_user.lead_bidder_id,
-            AuditEvent.object_type == "User",
-            AuditEvent.object_id == person.id,
-        )
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        .limit(20)
-    ).all()
+    events = audit.events_about(current_user, person, limit=20)
     return render_template(
         "admin/user.html", title=person.full_name, person=person, events=events, action_form=ActionForm()
     )
@@ -196,7 +163,7 @@ def edit_user(user_id: int):
     )
     form.organisation.choices = _organisation_choices(include_inactive_id=person.organisation_id)
     if form.validate_on_submit():
-        org = _scoped_organisation(form.organisation.data)
+        org = organisations.organisation_for(current_user, form.organisation.data)
         if org is None:
             form.add_error("organisation", "Select their organisation")
         else:
@@ -265,14 +232,5 @@ def resend_invitation(user_id: int):
 @rule_required("organisation.manage")
 def activity():
     page = max(request.args.get("page", 1, type=int), 1)
-    per_page = 50
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.lead_bidder_id == current_user.lead_bidder_id)
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page + 1)
-    ).all()
-    has_next = len(events) > per_page
-    return render_template("admin/activity.html", title="Activity", events=events[:per_page], page=page,
-                           has_next=has_next)
+    events, has_next = audit.activity_for(current_user, page)
+    return render_template("admin/activity.html", title="Activity", events=events, page=page, has_next=has_next)

@@ -19,7 +19,16 @@ from app.bid import bp
 from app.bid.merge_forms import DraftForm, MergedTextForm
 from app.extensions import db
 from app.forms import ActionForm
-from app.policy import LEAD_ANY, LEAD_EDIT, can, get_round_or_404, roles_required, why_not
+from app.policy import (
+    LEAD_ANY,
+    LEAD_EDIT,
+    can,
+    get_round_contribution_or_404,
+    get_round_or_404,
+    get_section_or_404,
+    roles_required,
+    why_not,
+)
 from app.services import ServiceError
 from app.services import merge as service
 from app.text import count_words, diff_texts, normalise
@@ -35,17 +44,11 @@ def _load(round_id: int):
 
 def _load_section(round_id: int, section_id: int):
     rnd, bid = _load(round_id)
-    section = next((s for s in rnd.sections if s.id == section_id), None)
-    if section is None:
-        abort(404)
-    return rnd, bid, section
+    return rnd, bid, get_section_or_404(current_user, rnd, section_id)
 
 
 def _load_contribution(rnd, contribution_id: int):
-    contribution = next((c for c in rnd.contributions if c.id == contribution_id), None)
-    if contribution is None:
-        abort(404)
-    return contribution
+    return get_round_contribution_or_404(current_user, rnd, contribution_id)
 
 
 def _workspace_url(rnd, section, anchor=None):

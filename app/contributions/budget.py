@@ -11,26 +11,22 @@ changed it meanwhile the service raises ItemConflict: nothing is saved, and the 
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.contributions import bp
 from app.contributions.budget_forms import BudgetLineForm, CompletedForm, DeleteItemForm, OutcomeForm, PartnerForm
-from app.contributions.loading import editable, viewable
+from app.contributions.loading import editable, locked_reason, viewable
 from app.extensions import db
 from app.models import BudgetLine, Contribution, Outcome, PartnerInvolvement
-from app.policy import CSP_ANY, SIGNED_IN, can_edit_contribution, roles_required
+from app.policy import CSP_ANY, SIGNED_IN, can_edit_contribution, get_contribution_part_or_404, roles_required
 from app.services import ServiceError
 from app.services import budget as service
-from app.services.contributions import locked_message
 
 
 def _owned_or_404(model, object_id: int, contribution: Contribution):
     """An object of this contribution: an id from another contribution is answered with 404."""
-    obj = db.session.get(model, object_id)
-    if obj is None or obj.contribution_id != contribution.id:
-        abort(404)
-    return obj
+    return get_contribution_part_or_404(current_user, contribution, model, object_id)
 
 
 def _show_problems(form, exc: ServiceError) -> None:
@@ -129,7 +125,7 @@ def _part_page(contribution_id: int, part: str, mark, template: str, title: str,
         form=form,
         can_edit=can_edit,
         completed=getattr(contribution, f"{part}_completed"),
-        locked_message=locked_message(contribution) if current_user.is_csp and not can_edit else None,
+        locked_message=locked_reason(contribution),
         **context,
     ), _status(form)
 

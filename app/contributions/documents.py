@@ -8,15 +8,14 @@ import logging
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.contributions import bp
 from app.contributions.document_forms import DocumentsCompletedForm, UploadDocumentForm
-from app.contributions.loading import editable, viewable
+from app.contributions.loading import editable, locked_reason, viewable
 from app.extensions import db
 from app.forms import ActionForm
 from app.models import Attachment
-from app.policy import CSP_ANY, SIGNED_IN, can_edit_contribution, roles_required
+from app.policy import CSP_ANY, SIGNED_IN, can_edit_contribution, get_contribution_part_or_404, roles_required
 from app.services import ServiceError
 from app.services import contributions as contributions_service
 from app.services import documents as service
@@ -26,12 +25,7 @@ log = logging.getLogger(__name__)
 
 def _attachment_or_404(contribution, attachment_id: int) -> Attachment:
     """The document only if it belongs to the contribution in the URL (itself already scoped)."""
-    attachment = db.session.scalar(
-        select(Attachment).where(Attachment.id == attachment_id, Attachment.contribution_id == contribution.id)
-    )
-    if attachment is None:
-        abort(404)
-    return attachment
+    return get_contribution_part_or_404(current_user, contribution, Attachment, attachment_id)
 
 
 def _render(contribution, upload_form=None, completed_form=None):
@@ -49,7 +43,7 @@ def _render(contribution, upload_form=None, completed_form=None):
         contribution=contribution,
         attachments=contribution.attachments,
         can_edit=can_edit,
-        locked_message=None if can_edit else _locked_message(contribution),
+        locked_message=locked_reason(contribution),
         form=problem_form,
         upload_form=upload_form,
         completed_form=completed_form,
@@ -57,12 +51,6 @@ def _render(contribution, upload_form=None, completed_form=None):
         human_size=service.human_size,
         type_of=service.type_of,
     )
-
-
-def _locked_message(contribution) -> str | None:
-    if current_user.is_csp and current_user.organisation_id == contribution.csp_id:
-        return contributions_service.locked_message(contribution)
-    return None
 
 
 @bp.get("/<int:contribution_id>/documents")

@@ -3,11 +3,10 @@ refused with a clear message when it is locked (submitted, excluded, round close
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from flask import url_for
 from flask_login import current_user
 
-from app.policy import can_edit_contribution, get_contribution_or_404
-from app.services.contributions import locked_message
+from app.policy import decide, get_contribution_or_404, redirect_unless
 
 
 def viewable(contribution_id: int):
@@ -20,9 +19,12 @@ def editable(contribution_id: int):
     Lead bidder users get 403; CSP users whose contribution is locked go back to the task list
     with the reason, so an old link never looks like a broken page."""
     contribution = get_contribution_or_404(current_user, contribution_id)
-    if not current_user.is_csp:
-        abort(403)
-    if not can_edit_contribution(current_user, contribution):
-        flash(locked_message(contribution), "info")
-        return contribution, redirect(url_for("contributions.task_list", contribution_id=contribution.id))
-    return contribution, None
+    back = url_for("contributions.task_list", contribution_id=contribution.id)
+    return contribution, redirect_unless("contribution.edit", contribution, back)
+
+
+def locked_reason(contribution) -> str | None:
+    """Why the user cannot change the contribution now, when their role could (its CSP's users):
+    the rulebook's reason (submitted, round closed ...); None when they may, or never could."""
+    decision = decide(current_user, "contribution.edit", contribution)
+    return decision.reason if decision.kind == "state" else None

@@ -14,13 +14,12 @@ from flask_login import current_user
 
 from app import drafts
 from app.contributions import bp
-from app.contributions.loading import viewable
+from app.contributions.loading import locked_reason, viewable
 from app.contributions.section_forms import CompareForm, SectionForm
 from app.extensions import db
-from app.policy import SIGNED_IN, can_edit_contribution, roles_required
+from app.policy import SIGNED_IN, can, can_edit_contribution, roles_required
 from app.services import ServiceError
 from app.services import sections as service
-from app.services.contributions import locked_message
 from app.text import count_words, diff_texts, normalise
 
 
@@ -53,7 +52,7 @@ def _edit_page(contribution, section, form, response, *, draft=False, status=200
 @bp.route("/<int:contribution_id>/sections/<int:section_id>", methods=["GET", "POST"])
 @roles_required(SIGNED_IN)
 def edit_section(contribution_id: int, section_id: int):
-    if request.method == "POST" and not current_user.is_csp:
+    if request.method == "POST" and not can(current_user, "contribution.edit"):  # a role that writes
         abort(403)
     contribution, section = _load(contribution_id, section_id)
     can_edit = can_edit_contribution(current_user, contribution)
@@ -146,7 +145,7 @@ def view_section(contribution_id: int, section_id: int):
         words=count_words(response.text) if response else 0,
         revision_count=service.revision_count(response),
         can_edit=can_edit,
-        locked=locked_message(contribution) if current_user.is_csp and not can_edit else None,
+        locked=locked_reason(contribution),
     )
 
 

@@ -144,12 +144,13 @@ def create_bid_export(round_id: int):
 
 def _contribution_page(contribution, form, status: int = 200):
     current = contribution_content(contribution)
+    reviewing = can(current_user, "round.view")  # the lead bidder's review pages
     back = url_for(
-        "contributions.task_list" if current_user.is_csp else "review.contribution", contribution_id=contribution.id
+        "review.contribution" if reviewing else "contributions.task_list", contribution_id=contribution.id
     )
     return render_template(
         "exports/index.html",
-        title="Export your contribution" if current_user.is_csp else f"Export {contribution.csp.name}’s contribution",
+        title=f"Export {contribution.csp.name}’s contribution" if reviewing else "Export your contribution",
         rnd=contribution.round,
         contribution=contribution,
         form=form if can(current_user, "contribution.export", contribution) else None,

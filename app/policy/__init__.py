@@ -297,6 +297,31 @@ def get_reminder_or_404(actor: User, rnd, reminder_id: int):
     return reminder
 
 
+def get_section_or_404(actor: User, rnd, section_id: int):
+    """A section of this round's template (the round loaded with get_round_or_404)."""
+    section = next((s for s in rnd.sections if s.id == section_id), None)
+    if section is None or rnd.lead_bidder_id != actor.lead_bidder_id:
+        abort(404)
+    return section
+
+
+def get_round_contribution_or_404(actor: User, rnd, contribution_id: int):
+    """A contribution of this round (the round loaded with get_round_or_404, so for lead bidder users)."""
+    contribution = next((c for c in rnd.contributions if c.id == contribution_id), None)
+    if contribution is None or rnd.lead_bidder_id != actor.lead_bidder_id:
+        abort(404)
+    return contribution
+
+
+def get_contribution_part_or_404(actor: User, contribution, model, part_id: int):
+    """A budget line, outcome, partner or document of this contribution (the contribution loaded with
+    get_contribution_or_404): an id from another contribution is a 404."""
+    part = db.session.get(model, part_id)
+    if part is None or part.contribution_id != contribution.id or contribution.lead_bidder_id != actor.lead_bidder_id:
+        abort(404)
+    return part
+
+
 # --- the old questions, now answered by the rulebook (kept so callers read naturally) ---------------
 
 def can_edit_contribution(user: User, contribution) -> bool:

@@ -7,7 +7,7 @@ exclude and include again. The CSP's own users see the comments and the timeline
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
@@ -43,8 +43,7 @@ def review_helpers():
 
 def _lead_contribution(contribution_id: int):
     contribution = get_contribution_or_404(current_user, contribution_id)
-    if not current_user.is_lead:
-        abort(403)
+    authorise("round.view")  # the review pages are for the lead bidder's roles (the record is scoped above)
     return contribution
 
 
@@ -62,11 +61,7 @@ def overview(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
     form = OverviewFilterForm(formdata=request.args or None)
     rows = service.overview(rnd)
-    shown = rows
-    if form.chosen_status is not None:
-        shown = [r for r in shown if r.status == form.chosen_status]
-    if form.at_risk.data:
-        shown = [r for r in shown if r.at_risk]
+    shown = service.filter_rows(rows, form.chosen_status, bool(form.at_risk.data))
     return render_template(
         "review/overview.html",
         title=f"Review contributions: {rnd.title}",
@@ -145,7 +140,7 @@ def comments(contribution_id: int):
 
 
 def _after_comment(contribution, comment, return_to: str | None):
-    if return_to == "review" and current_user.is_lead:
+    if return_to == "review" and can(current_user, "round.view"):
         anchor = f"section-{comment.section_id}" if comment.section_id else "comments"
         return redirect(url_for("review.contribution", contribution_id=contribution.id, _anchor=anchor))
     if return_to == "section" and comment.section_id:
@@ -278,5 +273,5 @@ def timeline(contribution_id: int):
         title=f"Activity on {contribution.csp.name}'s contribution",
         contribution=contribution,
         entries=service.timeline(contribution),
-        is_lead=current_user.is_lead,
+        is_lead=can(current_user, "round.view"),  # back to the review page, not the task list
     )

@@ -1,13 +1,20 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.dates import utc_to_london_parts
 from app.extensions import db
 from app.forms import ActionForm
-from app.models import Round, RoundStatus, SectionTemplate, csps_of
+from app.models import Round, RoundStatus, SectionTemplate
 from app.models.base import utcnow
-from app.policy import can, get_round_or_404, redirect_unless, rule_required, state_reason
+from app.policy import (
+    can,
+    get_round_contribution_or_404,
+    get_round_or_404,
+    get_section_or_404,
+    redirect_unless,
+    rule_required,
+    state_reason,
+)
 from app.rounds import bp
 from app.rounds.forms import (
     MAX_YEARS,
@@ -21,7 +28,7 @@ from app.rounds.forms import (
     budget_rules_form_class,
     participants_form_class,
 )
-from app.services import ServiceError
+from app.services import ServiceError, organisations
 from app.services import rounds as service
 from app.services.round_templates import TEMPLATES
 
@@ -35,9 +42,7 @@ def _status(form) -> int:
 def index():
     from app.services.progress import counts_by_round
 
-    rounds = db.session.scalars(
-        select(Round).where(Round.lead_bidder_id == current_user.lead_bidder_id).order_by(Round.created_at.desc())
-    ).all()
+    rounds = service.list_for(current_user)
     return render_template(
         "rounds/index.html", title="Funding rounds", rounds=rounds, counts=counts_by_round(r.id for r in rounds)
     )
@@ -47,9 +52,7 @@ def index():
 @rule_required("round.create")
 def new():
     form = NewRoundForm()
-    earlier = db.session.scalars(
-        select(Round).where(Round.lead_bidder_id == current_user.lead_bidder_id).order_by(Round.created_at.desc())
-    ).all()
+    earlier = service.list_for(current_user)
     form.set_start_choices(TEMPLATES.values(), earlier)
     if request.method == "GET" and not form.start_from.data:
         form.start_from.data = "template:eiyf-2018"
@@ -82,7 +85,7 @@ def show(round_id: int):
     from app.services.progress import count
 
     rnd = get_round_or_404(current_user, round_id)
-    contributions = sorted(rnd.contributions, key=lambda c: c.csp.name.lower())
+    contributions = service.contributions_by_csp(rnd)
     return render_template(
         "rounds/show.html",
         title=rnd.title,
@@ -192,10 +195,7 @@ def _section_values(form: SectionForm) -> dict:
 
 
 def _get_section(rnd: Round, section_id: int) -> SectionTemplate:
-    section = next((s for s in rnd.sections if s.id == section_id), None)
-    if section is None:
-        abort(404)
-    return section
+    return get_section_or_404(current_user, rnd, section_id)
 
 
 @bp.route("/<int:round_id>/sections/new", methods=["GET", "POST"])
@@ -286,7 +286,7 @@ def delete_section(round_id: int, section_id: int):
 @rule_required("round.change_participants")
 def participants(round_id: int):
     rnd = get_round_or_404(current_user, round_id, "round.change_participants")
-    csps = [c for c in db.session.scalars(csps_of(current_user.lead_bidder_id)) if c.active]
+    csps = organisations.csps_for(current_user, active_only=True)
     managers = {c.id: service.csp_managers(c) for c in csps}
     form_class = participants_form_class(csps, managers)
     existing = {c.csp_id: c for c in rnd.contributions}
@@ -339,9 +339,7 @@ def open_round(round_id: int):
 @rule_required("round.grant_extension")
 def extension(round_id: int, contribution_id: int):
     rnd = get_round_or_404(current_user, round_id, "round.grant_extension")
-    contribution = next((c for c in rnd.contributions if c.id == contribution_id), None)
-    if contribution is None:
-        abort(404)
+    contribution = get_round_contribution_or_404(current_user, rnd, contribution_id)
     form = ExtensionForm()
     if request.method == "GET" and contribution.extension_until:
         form.until_date.data, form.until_time.data = utc_to_london_parts(contribution.extension_until)

@@ -263,3 +263,29 @@ def reactivate_user(actor: User, user: User) -> None:
     user.active = True
     user.deactivated_at = None
     record(actor, "user.reactivated", user, f"Reactivated {user.full_name} ({user.email})")
+
+
+# --- reading: the actor's own lead bidder's people --------------------------------------------------
+
+def users_for(actor: User, status: str = "active") -> tuple[list[User], str]:
+    """The people of the actor's lead bidder (a CSP user: of their CSP) by name, filtered by status
+    ("active", "deactivated"; anything else means "all"), and the status actually applied."""
+    stmt = select(User).where(User.lead_bidder_id == actor.lead_bidder_id)
+    if actor.is_csp:
+        stmt = stmt.where(User.organisation_id == actor.organisation_id)
+    if status == "active":
+        stmt = stmt.where(User.active.is_(True))
+    elif status == "deactivated":
+        stmt = stmt.where(User.active.is_(False))
+    else:
+        status = "all"
+    return db.session.scalars(stmt.order_by(func.lower(User.full_name))).all(), status
+
+
+def users_of(actor: User, organisation: Organisation) -> list[User]:
+    """The accounts of one organisation of the actor's lead bidder: active first, then by name."""
+    return db.session.scalars(
+        select(User)
+        .where(User.lead_bidder_id == actor.lead_bidder_id, User.organisation_id == organisation.id)
+        .order_by(User.active.desc(), func.lower(User.full_name))
+    ).all()

@@ -300,3 +300,19 @@ def _email_submitted(actor: User, contribution: Contribution) -> None:
             submitted_by=actor,
             link=absolute_url("contributions.task_list", contribution_id=contribution.id),
         )
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def list_for(actor: User) -> list[Contribution]:
+    """The contributions the actor may see on their home page, latest internal deadline first: a CSP
+    user's own CSP's, in rounds that have opened; a lead bidder user's, in every round of theirs."""
+    from app.models import Round
+    from app.policy import lifecycle
+
+    stmt = select(Contribution).join(Round).where(Round.lead_bidder_id == actor.lead_bidder_id)
+    if actor.is_csp:
+        stmt = stmt.where(
+            Contribution.csp_id == actor.organisation_id, Round.status.in_(lifecycle.VISIBLE_TO_CSPS)
+        )
+    return db.session.scalars(stmt.order_by(Round.internal_deadline.desc())).all()

@@ -1,11 +1,11 @@
-"""Managing a lead bidder's Community Safety Partnerships."""
+"""A lead bidder's organisation and its Community Safety Partnerships: reading and managing them."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import Organisation, OrganisationKind, User
+from app.models import Organisation, OrganisationKind, User, csps_of
 from app.services import ServiceError
 from app.services.accounts import deactivate_user
 from app.services.audit import record
@@ -72,3 +72,55 @@ def reactivate_csp(actor: User, csp: Organisation) -> None:
         return
     csp.active = True
     record(actor, "csp.reactivated", csp, f"Reactivated {csp.name} (its accounts stay deactivated until reactivated)")
+
+
+# --- reading: always the actor's own lead bidder (and, for a CSP user, only their own CSP) -----------
+
+def csps_for(actor: User, active_only: bool = False, including_id: int | None = None) -> list[Organisation]:
+    """The CSPs of the actor's lead bidder, in name order (a CSP user: only their own); with
+    active_only, the active ones and the one with including_id (a person's current CSP)."""
+    stmt = csps_of(actor.lead_bidder_id)
+    if actor.is_csp:
+        stmt = stmt.where(Organisation.id == actor.organisation_id)
+    if active_only:
+        stmt = stmt.where(or_(Organisation.active.is_(True), Organisation.id == including_id))
+    return db.session.scalars(stmt).all()
+
+
+def organisation_for(actor: User, organisation_id: int | None) -> Organisation | None:
+    """The actor's lead bidder or one of its CSPs with this id (for a form's choice); None otherwise."""
+    org = db.session.get(Organisation, organisation_id) if organisation_id else None
+    if org is None or org.tenant_id != actor.lead_bidder_id:
+        return None
+    if actor.is_csp and org.id != actor.organisation_id:
+        return None
+    return org
+
+
+def active_user_counts(actor: User) -> dict[int, int]:
+    """How many active accounts each organisation of the actor's lead bidder has, by organisation id."""
+    stmt = (
+        select(User.organisation_id, func.count())
+        .where(User.lead_bidder_id == actor.lead_bidder_id, User.active.is_(True))
+        .group_by(User.organisation_id)
+    )
+    if actor.is_csp:
+        stmt = stmt.where(User.organisation_id == actor.organisation_id)
+    return dict(db.session.execute(stmt).all())
+
+
+def summary_for(actor: User) -> dict[str, int]:
+    """The lead bidder's home-page figures: active CSPs, active users, and those still invited."""
+    lead_id = actor.lead_bidder_id
+    active_users = (User.lead_bidder_id == lead_id, User.active.is_(True))
+    return {
+        "csps": db.session.scalar(
+            select(func.count()).where(
+                Organisation.lead_bidder_id == lead_id,
+                Organisation.kind == OrganisationKind.CSP,
+                Organisation.active.is_(True),
+            )
+        ),
+        "users": db.session.scalar(select(func.count()).where(*active_users)),
+        "invited": db.session.scalar(select(func.count()).where(*active_users, User.password_hash.is_(None))),
+    }

@@ -94,6 +94,11 @@ def overview(rnd, now: datetime | None = None) -> list[OverviewRow]:
     return rows
 
 
+def filter_rows(rows: list[OverviewRow], status=None, at_risk: bool = False) -> list[OverviewRow]:
+    """The overview's rows with this status (None: any), and only those at risk when asked."""
+    return [r for r in rows if (status is None or r.status == status) and (r.at_risk or not at_risk)]
+
+
 @dataclass
 class OverviewTotals:
     contributions: int

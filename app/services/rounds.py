@@ -502,3 +502,24 @@ def grant_extension(actor: User, contribution: Contribution, until: datetime, re
             reason=reason.strip(),
             link=absolute_url("contributions.task_list", contribution_id=contribution.id),
         )
+
+
+# --- reading: the actor's own lead bidder's rounds ---------------------------------------------------
+
+def list_for(actor: User, by: str = "created") -> list[Round]:
+    """The rounds of the actor's lead bidder, newest first: by="created" (when set up) or
+    by="deadline" (latest internal deadline first). A CSP user sees only the rounds their CSP
+    takes part in, once opened."""
+    stmt = select(Round).where(Round.lead_bidder_id == actor.lead_bidder_id)
+    if actor.is_csp:
+        stmt = stmt.where(
+            Round.status.in_(lifecycle.VISIBLE_TO_CSPS),
+            Round.id.in_(select(Contribution.round_id).where(Contribution.csp_id == actor.organisation_id)),
+        )
+    order = {"created": Round.created_at.desc(), "deadline": Round.internal_deadline.desc()}[by]
+    return db.session.scalars(stmt.order_by(order)).all()
+
+
+def contributions_by_csp(rnd: Round) -> list[Contribution]:
+    """The round's contributions in the name order of their CSPs."""
+    return sorted(rnd.contributions, key=lambda c: c.csp.name.lower())

@@ -56,3 +56,10 @@ def end_all_sessions(user: User, keep_token: str | None = None) -> None:
     if keep_token:
         stmt = stmt.where(UserSession.token_hash != hash_token(keep_token))
     db.session.execute(stmt)
+
+
+def sessions_for(actor: User) -> list[UserSession]:
+    """The actor's own sign-in sessions, most recently used first (their account page)."""
+    return db.session.scalars(
+        select(UserSession).where(UserSession.user_id == actor.id).order_by(UserSession.last_seen_at.desc())
+    ).all()
