@@ -1,5 +1,5 @@
-"""Demo data: Thames Valley OPCC and its 14 Community Safety Partnerships, with a round in each
-part of its life cycle.
+"""Demo data: Thames Valley OPCC and its 14 Community Safety Partnerships, with rounds that show
+every step of the life cycle (the 2018 round's history holds the steps between open and archived).
 
 - "Early Intervention Youth Fund 2018": the historic round as it ended. Opened on 2 August 2018, the
   Home Office's deadline of 12pm on Friday 14 September 2018 extended to 12pm on Friday 28 September

@@ -1,5 +1,5 @@
-"""flask demo seed: Thames Valley OPCC, its 14 CSPs and people, and a round in each part of the life
-cycle (the 2018 round as it ended, a current open round, a round being set up)."""
+"""flask demo seed: Thames Valley OPCC, its 14 CSPs and people, and rounds that show each step of
+the life cycle (the 2018 round as it ended, a current open round, a round being set up)."""
 
 from __future__ import annotations
 
