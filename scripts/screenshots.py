@@ -29,24 +29,25 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
-# (who signs in, path, file name)
+# (who signs in, path, file name): {round} is the current (open) demo round, {bracknell} and
+# {reading} those CSPs' contributions to it
 SHOTS = [
     ("admin@tvpcc.example.org", "/admin/organisation", "organisation.png"),
     ("admin@tvpcc.example.org", "/home", "home-lead-admin.png"),
-    ("admin@tvpcc.example.org", "/rounds/1", "round.png"),
-    ("admin@tvpcc.example.org", "/rounds/1/budget-rules", "round-budget-rules.png"),
-    ("admin@tvpcc.example.org", "/rounds/1/participants", "round-participants.png"),
+    ("admin@tvpcc.example.org", "/rounds/{round}", "round.png"),
+    ("admin@tvpcc.example.org", "/rounds/{round}/budget-rules", "round-budget-rules.png"),
+    ("admin@tvpcc.example.org", "/rounds/{round}/participants", "round-participants.png"),
     ("admin@tvpcc.example.org", "/rounds/new", "round-new.png"),
     ("bracknell@csp.example.org", "/home", "home-csp-manager.png"),
-    ("bracknell@csp.example.org", "/contributions/2", "task-list.png"),
-    ("reading@csp.example.org", "/contributions/6/check-your-answers", "check-answers.png"),
-    ("staff@tvpcc.example.org", "/review/rounds/1", "review-overview.png"),
-    ("staff@tvpcc.example.org", "/bid/rounds/1", "bid-overview.png"),
-    ("staff@tvpcc.example.org", "/bid/rounds/1/budget", "bid-budget.png"),
-    ("staff@tvpcc.example.org", "/rounds/1/exports", "exports.png"),
+    ("bracknell@csp.example.org", "/contributions/{bracknell}", "task-list.png"),
+    ("reading@csp.example.org", "/contributions/{reading}/check-your-answers", "check-answers.png"),
+    ("staff@tvpcc.example.org", "/review/rounds/{round}", "review-overview.png"),
+    ("staff@tvpcc.example.org", "/bid/rounds/{round}", "bid-overview.png"),
+    ("staff@tvpcc.example.org", "/bid/rounds/{round}/budget", "bid-budget.png"),
+    ("staff@tvpcc.example.org", "/rounds/{round}/exports", "exports.png"),
     ("staff@tvpcc.example.org", "/exports/1", "export-ready.png"),
-    ("admin@tvpcc.example.org", "/rounds/1/deadlines", "deadlines.png"),
-    ("admin@tvpcc.example.org", "/rounds/1/reminders", "reminders.png"),
+    ("admin@tvpcc.example.org", "/rounds/{round}/deadlines", "deadlines.png"),
+    ("admin@tvpcc.example.org", "/rounds/{round}/reminders", "reminders.png"),
     ("reading@csp.example.org", "/account/calendar", "calendar.png"),
 ]
 
@@ -83,11 +84,15 @@ def main() -> int:
         # One export of the bid, for the export pages' screenshots (/exports/1).
         from sqlalchemy import select
 
-        from app.models import Round, User
+        from app.models import Round, RoundStatus, User
         from app.services.exports import export_now
 
+        current = db.session.scalar(select(Round).where(Round.status == RoundStatus.OPEN))
+        ids = {"round": current.id}
+        for c in current.contributions:
+            ids[c.csp.short_name.split()[0].lower()] = c.id
         staff = db.session.scalar(select(User).where(User.email == "staff@tvpcc.example.org"))
-        export_now(staff, db.session.get(Round, 1), "docx")
+        export_now(staff, current, "docx")
 
     port = free_port()
     server = subprocess.Popen(
@@ -126,7 +131,7 @@ def main() -> int:
                 page.get_by_label("Password", exact=True).fill(passwords[email])
                 page.get_by_role("button", name="Sign in").click()
                 page.wait_for_url(base + "/home")
-                page.goto(base + path)
+                page.goto(base + path.format(**ids))
                 page.screenshot(path=str(OUT / name), full_page=True)
                 print(f"saved {OUT / name}")
                 context.close()
