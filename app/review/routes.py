@@ -201,6 +201,9 @@ def request_changes(contribution_id: int):
 @rule_required("contribution.accept")
 def accept(contribution_id: int):
     contribution = _lead_contribution(contribution_id)
+    refused = redirect_unless("contribution.accept", contribution, _review_url(contribution))
+    if refused:
+        return refused
     form = DecisionForm()
     if form.validate_on_submit():
         try:
@@ -252,6 +255,9 @@ def exclude(contribution_id: int):
 @rule_required("contribution.include")
 def include(contribution_id: int):
     contribution = _lead_contribution(contribution_id)
+    refused = redirect_unless("contribution.include", contribution, _review_url(contribution))
+    if refused:
+        return refused
     form = DecisionForm()
     if form.validate_on_submit():
         try:
