@@ -52,6 +52,12 @@ def _review_url(contribution) -> str:
     return url_for("review.contribution", contribution_id=contribution.id)
 
 
+def _refused_or_back(action: str, contribution):
+    """An incomplete decision form: back to the review page, saying why the action is refused
+    when the contribution's state does not allow it (a complete form hears the service's words)."""
+    return redirect_unless(action, contribution, _review_url(contribution)) or _back_to_review(contribution)
+
+
 def _back_to_review(contribution):
     return redirect(_review_url(contribution))
 
@@ -201,9 +207,6 @@ def request_changes(contribution_id: int):
 @rule_required("contribution.accept")
 def accept(contribution_id: int):
     contribution = _lead_contribution(contribution_id)
-    refused = redirect_unless("contribution.accept", contribution, _review_url(contribution))
-    if refused:
-        return refused
     form = DecisionForm()
     if form.validate_on_submit():
         try:
@@ -217,6 +220,8 @@ def accept(contribution_id: int):
                 f"{contribution.csp.name}'s contribution has been accepted and their manager has been emailed",
                 "success",
             )
+    else:
+        return _refused_or_back("contribution.accept", contribution)
     return _back_to_review(contribution)
 
 
@@ -255,9 +260,6 @@ def exclude(contribution_id: int):
 @rule_required("contribution.include")
 def include(contribution_id: int):
     contribution = _lead_contribution(contribution_id)
-    refused = redirect_unless("contribution.include", contribution, _review_url(contribution))
-    if refused:
-        return refused
     form = DecisionForm()
     if form.validate_on_submit():
         try:
@@ -272,6 +274,8 @@ def include(contribution_id: int):
                 f"It is {contribution.status.label.lower()}",
                 "success",
             )
+    else:
+        return _refused_or_back("contribution.include", contribution)
     return _back_to_review(contribution)
 
 
