@@ -23,7 +23,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from flask import url_for
+from flask import g, url_for
 from sqlalchemy import select, update
 
 from app.extensions import db, limiter
@@ -300,9 +300,12 @@ def problem(route: Route, w, decision: Decision, response, client, user: str, el
 
 
 def _request(client, route: Route, url: str, token: str):
-    if route.method == "POST":
-        return client.post(url, data={"csrf_token": token})
-    return client.get(url)
+    if route.method == "GET":
+        return client.get(url)
+    with client:  # keeps the request's context, to see whether the CSRF token was accepted
+        response = client.post(url, data={"csrf_token": token})
+        assert not g.get("csrf_redispatched"), f"the CSRF token was refused: {route.name} {url}"
+    return response
 
 
 def _diff(before: dict, after: dict) -> list[str]:
