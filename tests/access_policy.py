@@ -144,19 +144,24 @@ STATES: dict[str, Callable] = {
 
 # Round states no entry is tried in, and why. A new state of RoundStatus must go in one or the other.
 NOT_TRIED = {
-    "closed": "between open and signed off: the rules that allow 'open' or 'signed off' differ from it only "
-    "in round.close / round.reopen_contributions, which tests/test_lifecycle.py and test_rounds.py check",
-    "outcome": "after submitted to the funder, locked the same way; only round.archive differs (test_rounds.py)",
-    "archived": "locked like outcome; only round.restore differs (test_rounds.py)",
+    "closed": "between open and signed off, to keep the run short; closing and reopening contributions: "
+    "tests/test_lifecycle.py (test_close_and_reopen_contributions)",
+    "outcome": "locked like submitted to the funder, to keep the run short; recording the outcome and archiving: "
+    "tests/test_lifecycle.py (test_outcome_recorded_then_archived_and_csps_are_told)",
+    "archived": "locked like outcome, to keep the run short; tests/test_lifecycle.py as for outcome",
 }
 
 # Rules no entry is governed by, because the route's entry names a broader rule (the record these
 # need is not one a URL names), and where they are checked instead.
 CHECKED_INSIDE = {
-    "bid.edit_text": "bid.save_section is bid.edit's here; a final section's text: tests/test_merge.py",
-    "bid.mark_section_final": "bid.section_state is bid.edit's here; the section's states: tests/test_merge.py",
-    "bid.mark_section_draft": "bid.section_state is bid.edit's here; the section's states: tests/test_merge.py",
-    "contribution.review": "the review page's actions shown to editors only: tests/test_review.py",
+    # A merged section is not a record any URL names (the URLs name the round and the section
+    # template), so bid.save_section / bid.section_state are tried as bid.edit's; these finer
+    # rules are required by app/services/merge.py, and no test tries them through the routes yet.
+    "bid.edit_text": "bid.save_section is bid.edit's here; merge.save_text requires it",
+    "bid.mark_section_final": "bid.section_state is bid.edit's here; merge.set_section_state requires it",
+    "bid.mark_section_draft": "bid.section_state is bid.edit's here; merge.set_section_state requires it",
+    # Which review buttons the page shows (not a route of its own): tests/test_review.py.
+    "contribution.review": "the review page's actions, shown to editors only: tests/test_review.py",
 }
 
 

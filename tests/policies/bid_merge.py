@@ -1,5 +1,5 @@
 """The collective bid: merging sections. Its pages are round.view's; every change is bid.edit's
-(a merged section's own draft/final state is not one of the states tried: test_merge.py)."""
+(a merged section's own draft/final state is not one of the states tried)."""
 
 from tests.access_policy import Route
 
