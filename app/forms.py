@@ -98,6 +98,9 @@ class GovDateField(DateField):
         return f"#{self.name}-day"
 
     def process_formdata(self, valuelist):
+        # The GOV.UK widget shows what was typed as exactly (day, month, year): a form sent without
+        # the field (or with some parts missing) must not make the page fail when it is shown again.
+        self.raw_data = (list(valuelist or []) + ["", "", ""])[:3]
         if not valuelist or all(not (v or "").strip() for v in valuelist):
             self.data = None
             return

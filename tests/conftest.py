@@ -104,12 +104,24 @@ def empty_tables(app) -> None:
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
-    _database["empty"] = True
+    _database["empty"], _database["kept"] = True, None
+
+
+def keep_rows(tag: str) -> None:
+    """Leave this test's rows for the next test on purpose (the access test does, state by state,
+    when a test changed nothing): `tag` says what they are. Any other test empties them first."""
+    _database["empty"], _database["kept"] = False, tag
+
+
+def kept_rows() -> str | None:
+    """The tag of the rows the last test kept (keep_rows), if the database still holds them."""
+    return _database["kept"]
 
 
 # Whether the test database is known to be empty: set when empty_tables() has run, cleared after a
-# test that may have written to it some other way (make_app without the app fixture).
-_database = {"empty": False}
+# test that may have written to it some other way (make_app without the app fixture). "kept": the
+# rows a test left on purpose (keep_rows).
+_database = {"empty": False, "kept": None}
 
 
 @pytest.fixture(scope="session")
@@ -149,14 +161,17 @@ def app(make_app):
 def _clean(request, smtp_server):
     smtp_server.start()
     smtp_server.clear()
+    uses_app = "app" in request.fixturenames or "world" in request.fixturenames
+    if uses_app and _database["kept"]:
+        empty_tables(request.getfixturevalue("app"))
     yield
-    if "app" in request.fixturenames or "world" in request.fixturenames:
+    if uses_app:
         app = request.getfixturevalue("app")
         empty_tables(app)
         with app.app_context():
             limiter.reset()
     else:
-        _database["empty"] = False
+        _database["empty"], _database["kept"] = False, None
 
 
 @pytest.fixture
@@ -229,6 +244,13 @@ def build_world(app) -> World:
             "other_lead_csp_manager": UserFactory(
                 role=Role.CSP_MANAGER, organisation=csp_b1, email="manager@b1.example.org"
             ),
+            # Lead bidder B's users of the other roles (last, so the ids above never change): the
+            # access test tries every role of another lead bidder.
+            "other_lead_staff": UserFactory(role=Role.LEAD_STAFF, organisation=lead_b, email="staff@b.example.org"),
+            "other_lead_viewer": UserFactory(role=Role.VIEWER, organisation=lead_b, email="viewer@b.example.org"),
+            "other_lead_csp_contributor": UserFactory(
+                role=Role.CSP_CONTRIBUTOR, organisation=csp_b1, email="contributor@b1.example.org"
+            ),
         }
         db.session.flush()
         round_a = open_round_for(
@@ -273,13 +295,7 @@ class WorldSnapshot:
             _restart_sequences()
         self.built_at = utcnow()
         self.world = build_world(app)
-        with app.app_context(), db.engine.connect() as conn:
-            self.rows = {
-                table.name: [dict(row) for row in conn.execute(select(table)).mappings()]
-                for table in db.metadata.sorted_tables
-            }
-            self.sequences = _sequence_positions(conn)
-        _database["empty"] = False
+        self.rows, self.sequences = take_rows(app)
 
     def fresh(self) -> bool:
         """Young enough to stand for a world built now (same day in UTC and in the UK)."""
@@ -291,16 +307,32 @@ class WorldSnapshot:
         )
 
     def restore(self, app) -> World:
-        if not _database["empty"]:
-            empty_tables(app)
-        with app.app_context(), db.engine.begin() as conn:
-            for table in db.metadata.sorted_tables:
-                rows = self.rows.get(table.name)
-                if rows:
-                    conn.execute(table.insert(), rows)
-            _set_sequences(conn, self.sequences)
-        _database["empty"] = False
+        restore_rows(app, self.rows, self.sequences)
         return copy.deepcopy(self.world)
+
+
+def take_rows(app) -> tuple[dict[str, list[dict]], dict[str, int | None]]:
+    """Every table's rows, and PostgreSQL's sequence positions: what restore_rows() puts back."""
+    with app.app_context(), db.engine.connect() as conn:
+        rows = {
+            table.name: [dict(row) for row in conn.execute(select(table)).mappings()]
+            for table in db.metadata.sorted_tables
+        }
+        sequences = _sequence_positions(conn)
+    _database["empty"], _database["kept"] = False, None
+    return rows, sequences
+
+
+def restore_rows(app, rows: dict[str, list[dict]], sequences: dict[str, int | None]) -> None:
+    """Empty every table and put back the rows of take_rows() (the same ids, the same next ids)."""
+    if not _database["empty"]:
+        empty_tables(app)
+    with app.app_context(), db.engine.begin() as conn:
+        for table in db.metadata.sorted_tables:
+            if rows.get(table.name):
+                conn.execute(table.insert(), rows[table.name])
+        _set_sequences(conn, sequences)
+    _database["empty"], _database["kept"] = False, None
 
 
 def _restart_sequences() -> None:

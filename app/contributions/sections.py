@@ -17,7 +17,7 @@ from app.contributions import bp
 from app.contributions.loading import locked_reason, viewable
 from app.contributions.section_forms import CompareForm, SectionForm
 from app.extensions import db
-from app.policy import SIGNED_IN, can, can_edit_contribution, roles_required
+from app.policy import SIGNED_IN, can, can_edit_contribution, roles_required, why_not
 from app.services import ServiceError
 from app.services import sections as service
 from app.text import count_words, diff_texts, normalise
@@ -75,6 +75,11 @@ def edit_section(contribution_id: int, section_id: int):
         return _edit_page(contribution, section, form, response)
 
     form = SectionForm.for_section(section)
+    if not can_edit:
+        # Locked since the page was opened (submitted, round closed ...): nothing is saved, and the
+        # page comes back with what was typed and why, whatever else the form holds.
+        form.add_error(None, why_not(current_user, "contribution.edit", contribution))
+        return _edit_page(contribution, section, form, response, status=400)
     if form.validate_on_submit():
         try:
             result = service.save_section(

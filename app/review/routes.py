@@ -51,6 +51,12 @@ def _review_url(contribution) -> str:
     return url_for("review.contribution", contribution_id=contribution.id)
 
 
+def _refused_or_back(action: str, contribution):
+    """An incomplete decision form: back to the review page, saying why the action is refused
+    when the contribution's state does not allow it (a complete form hears the service's words)."""
+    return redirect_unless(action, contribution, _review_url(contribution)) or _back_to_review(contribution)
+
+
 def _back_to_review(contribution):
     return redirect(_review_url(contribution))
 
@@ -209,6 +215,8 @@ def accept(contribution_id: int):
                 f"{contribution.csp.name}'s contribution has been accepted and their manager has been emailed",
                 "success",
             )
+    else:
+        return _refused_or_back("contribution.accept", contribution)
     return _back_to_review(contribution)
 
 
@@ -261,6 +269,8 @@ def include(contribution_id: int):
                 f"It is {contribution.status.label.lower()}",
                 "success",
             )
+    else:
+        return _refused_or_back("contribution.include", contribution)
     return _back_to_review(contribution)
 
 

@@ -1,32 +1,21 @@
-"""The collective bid: merging sections."""
+"""The collective bid: merging sections. Its pages are round.view's; every change is bid.edit's
+(a merged section's own draft/final state is not one of the states tried)."""
 
-from tests.access_policy import LEAD_ANY, Route
+from tests.access_policy import Route
 
-LEAD_EDIT = frozenset({"lead_admin", "lead_staff"})
-
-
-def _round(w) -> dict:
-    return {"round_id": w.round_a}
-
-
-def _section(w) -> dict:
-    return {"round_id": w.round_a, "section_id": w.section_a}
-
-
-def _source(w) -> dict:
-    return {**_section(w), "contribution_id": w.contribution_a1}
-
+RA = lambda w: {"round_id": w.round_a}  # noqa: E731
+SECTION = lambda w: {"round_id": w.round_a, "section_id": w.section_a}  # noqa: E731
+SOURCE = lambda w: {**SECTION(w), "contribution_id": w.contribution_a1}  # noqa: E731
 
 ROUTES = [
-    Route("bid.overview", LEAD_ANY, _round, tenant_scoped=True),
-    Route("bid.move_contribution", LEAD_EDIT, lambda w: {**_round(w), "contribution_id": w.contribution_a1},
-          method="POST", tenant_scoped=True),
-    Route("bid.section", LEAD_ANY, _section, tenant_scoped=True),
-    Route("bid.save_section", LEAD_EDIT, _section, method="POST", tenant_scoped=True),
-    Route("bid.build_draft", LEAD_EDIT, _section, method="POST", tenant_scoped=True),
-    Route("bid.remerge", LEAD_EDIT, _source, method="POST", tenant_scoped=True),
-    Route("bid.mark_reviewed", LEAD_EDIT, _source, method="POST", tenant_scoped=True),
-    Route("bid.add_contribution", LEAD_EDIT, _source, method="POST", tenant_scoped=True),
-    Route("bid.section_history", LEAD_ANY, _section, tenant_scoped=True),
-    Route("bid.section_state", LEAD_EDIT, _section, method="POST", tenant_scoped=True),
+    Route("bid.overview", "GET", "round.view", RA),
+    Route("bid.move_contribution", "POST", "bid.edit", lambda w: {**RA(w), "contribution_id": w.contribution_a1}),
+    Route("bid.section", "GET", "round.view", SECTION),
+    Route("bid.save_section", "POST", "bid.edit", SECTION),
+    Route("bid.build_draft", "POST", "bid.edit", SECTION),
+    Route("bid.remerge", "POST", "bid.edit", SOURCE),
+    Route("bid.mark_reviewed", "POST", "bid.edit", SOURCE),
+    Route("bid.add_contribution", "POST", "bid.edit", SOURCE),
+    Route("bid.section_history", "GET", "round.view", SECTION),
+    Route("bid.section_state", "POST", "bid.edit", SECTION),
 ]

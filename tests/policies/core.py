@@ -1,51 +1,43 @@
 """Routes of the foundation: main pages, sign-in, account, organisation and users."""
 
-from tests.access_policy import LEAD_ADMIN, LEAD_ANY, PUBLIC, SIGNED_IN, Route
+from tests.access_policy import PUBLIC, SIGNED_IN, Route
+
+CSP_A1 = lambda w: {"csp_id": w.csp_a1}  # noqa: E731
+MANAGER_A1 = lambda w: {"user_id": w.users["csp_manager"]}  # noqa: E731
+BAD_TOKEN = lambda w: {"token": "not-a-real-token"}  # noqa: E731
 
 ROUTES = [
     # main
-    Route("main.index", PUBLIC),
-    Route("main.home", SIGNED_IN),
-    Route("main.accessibility", PUBLIC),
-    Route("main.privacy", PUBLIC),
-    Route("main.help", PUBLIC),
-    Route("main.healthz", PUBLIC),
+    Route("main.index", "GET", PUBLIC),
+    Route("main.home", "GET", SIGNED_IN),
+    Route("main.accessibility", "GET", PUBLIC),
+    Route("main.privacy", "GET", PUBLIC),
+    Route("main.help", "GET", PUBLIC),
+    Route("main.healthz", "GET", PUBLIC),
     # auth
-    Route("auth.sign_in", PUBLIC),
-    Route("auth.sign_out", PUBLIC, method="POST"),
-    Route("auth.accept_invitation", PUBLIC, lambda w: {"token": "not-a-real-token"}),
-    Route("auth.forgot_password", PUBLIC),
-    Route("auth.check_email", PUBLIC),
-    Route("auth.reset_password", PUBLIC, lambda w: {"token": "not-a-real-token"}),
+    Route("auth.sign_in", "GET POST", PUBLIC),
+    Route("auth.sign_out", "POST", PUBLIC),
+    Route("auth.accept_invitation", "GET POST", PUBLIC, BAD_TOKEN),
+    Route("auth.forgot_password", "GET POST", PUBLIC),
+    Route("auth.check_email", "GET", PUBLIC),
+    Route("auth.reset_password", "GET POST", PUBLIC, BAD_TOKEN),
     # account
-    Route("account.overview", SIGNED_IN),
-    Route("account.change_password", SIGNED_IN),
+    Route("account.overview", "GET", "account.use"),
+    Route("account.change_password", "GET POST", "account.use"),
     # admin: organisation and CSPs
-    Route("admin.organisation", LEAD_ANY),
-    Route("admin.add_csp", LEAD_ADMIN),
-    Route("admin.csp", LEAD_ANY, lambda w: {"csp_id": w.csp_a1}, tenant_scoped=True),
-    Route("admin.edit_csp", LEAD_ADMIN, lambda w: {"csp_id": w.csp_a1}, tenant_scoped=True),
-    Route("admin.deactivate_csp", LEAD_ADMIN, lambda w: {"csp_id": w.csp_a1}, tenant_scoped=True),
-    Route("admin.reactivate_csp", LEAD_ADMIN, lambda w: {"csp_id": w.csp_a1}, method="POST", tenant_scoped=True),
+    Route("admin.organisation", "GET", "organisation.view"),
+    Route("admin.add_csp", "GET POST", "organisation.manage"),
+    Route("admin.csp", "GET", "organisation.view", CSP_A1),
+    Route("admin.edit_csp", "GET POST", "organisation.manage", CSP_A1),
+    Route("admin.deactivate_csp", "GET POST", "organisation.manage", CSP_A1),
+    Route("admin.reactivate_csp", "POST", "organisation.manage", CSP_A1),
     # admin: users
-    Route("admin.users", LEAD_ADMIN),
-    Route("admin.invite_user", LEAD_ADMIN),
-    Route("admin.user", LEAD_ADMIN, lambda w: {"user_id": w.users["csp_manager"]}, tenant_scoped=True),
-    Route("admin.edit_user", LEAD_ADMIN, lambda w: {"user_id": w.users["csp_manager"]}, tenant_scoped=True),
-    Route("admin.deactivate_user", LEAD_ADMIN, lambda w: {"user_id": w.users["csp_manager"]}, tenant_scoped=True),
-    Route(
-        "admin.reactivate_user",
-        LEAD_ADMIN,
-        lambda w: {"user_id": w.users["csp_manager"]},
-        method="POST",
-        tenant_scoped=True,
-    ),
-    Route(
-        "admin.resend_invitation",
-        LEAD_ADMIN,
-        lambda w: {"user_id": w.users["csp_manager"]},
-        method="POST",
-        tenant_scoped=True,
-    ),
-    Route("admin.activity", LEAD_ADMIN),
+    Route("admin.users", "GET", "organisation.manage"),
+    Route("admin.invite_user", "GET POST", "organisation.manage"),
+    Route("admin.user", "GET", "organisation.manage", MANAGER_A1),
+    Route("admin.edit_user", "GET POST", "organisation.manage", MANAGER_A1),
+    Route("admin.deactivate_user", "GET POST", "organisation.manage", MANAGER_A1),
+    Route("admin.reactivate_user", "POST", "organisation.manage", MANAGER_A1),
+    Route("admin.resend_invitation", "POST", "organisation.manage", MANAGER_A1),
+    Route("admin.activity", "GET", "organisation.manage"),
 ]

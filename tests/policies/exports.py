@@ -1,77 +1,65 @@
-"""Exports (issue 5): the export pages of the collective bid and of one contribution, and one export's
-progress page, status, preparation, retry and download.
+"""Exports: the export pages of the collective bid and of one contribution, and one export's
+progress page, status, preparation, retry and download, each for an export of the bid and one of
+CSP A1's contribution. Pages and downloads are round.view's (the bid) or contribution.view's;
+making and retrying are bid.export's or contribution.export's."""
 
-The bid's exports are for lead bidder users (CSP users get 403); administrators and staff make them.
-A contribution's exports are for lead bidder users and that CSP's users (other CSPs get 404); viewers
-only look and download."""
+from tests.access_policy import Route
 
-from tests.access_policy import LEAD_ANY, Route
-
-LEAD_EDIT = frozenset({"lead_admin", "lead_staff"})
-CSP_ANY = frozenset({"csp_manager", "csp_contributor"})
-CONTRIBUTION_VIEW = LEAD_ANY | CSP_ANY
-CONTRIBUTION_EDIT = LEAD_EDIT | CSP_ANY
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+FILE = b"PK\x03\x04 an export made for the access test"
 
 RA = lambda w: {"round_id": w.round_a}  # noqa: E731
 A1 = lambda w: {"contribution_id": w.contribution_a1}  # noqa: E731
 
 
-def _export(app, world, contribution: bool, status: str) -> dict:
-    """An export record of round A's bid (or of CSP A1's contribution), in the given state."""
+def objects(w) -> dict:
+    """A ready export (with its file stored) and a failed one, of round A's bid and of CSP A1's contribution."""
+    import hashlib
+    import secrets
+
     from app.extensions import db
     from app.models import Contribution, ExportStatus, Round, User
-    from app.services.exports import request_export
+    from app.models.base import utcnow
+    from app.services.exports import export_folder, request_export
 
-    with app.app_context():
-        rnd = db.session.get(Round, world.round_a)
-        actor = db.session.get(User, world.users["lead_staff"])
-        c = db.session.get(Contribution, world.contribution_a1) if contribution else None
-        export = request_export(actor, rnd, "docx", c)
-        export.status = ExportStatus(status)
-        if status == "failed":
-            export.error = "RuntimeError: the renderer broke"
-        db.session.commit()
-        return {"export_id": export.id}
-
-
-def a_bid_export(app, world) -> dict:
-    return _export(app, world, contribution=False, status="pending")
-
-
-def a_contribution_export(app, world) -> dict:
-    return _export(app, world, contribution=True, status="pending")
-
-
-def a_failed_bid_export(app, world) -> dict:
-    return _export(app, world, contribution=False, status="failed")
+    rnd = db.session.get(Round, w.round_a)
+    actor = db.session.get(User, w.users["lead_staff"])
+    a1 = db.session.get(Contribution, w.contribution_a1)
+    ids = {"files": {}}
+    for name, contribution in (("bid", None), ("contribution", a1)):
+        ready = request_export(actor, rnd, "docx", contribution)
+        ready.stored_name = f"{secrets.token_hex(16)}.docx"
+        (export_folder() / ready.stored_name).write_bytes(FILE)
+        ids["files"][export_folder() / ready.stored_name] = FILE
+        ready.status, ready.filename, ready.size_bytes = ExportStatus.READY, "Access test.docx", len(FILE)
+        ready.file_sha256, ready.finished_at = hashlib.sha256(FILE).hexdigest(), utcnow()
+        failed = request_export(actor, rnd, "docx", contribution)
+        failed.status, failed.error = ExportStatus.FAILED, "RuntimeError: the renderer broke"
+        db.session.flush()
+        ids[f"{name}_export"], ids[f"failed_{name}_export"] = ready.id, failed.id
+    return ids
 
 
-def a_failed_contribution_export(app, world) -> dict:
-    return _export(app, world, contribution=True, status="failed")
+def _one(endpoint: str, methods: str, bid_action: str, contribution_action: str, failed: bool = False, **kw):
+    """The same route for an export of the bid and for one of CSP A1's contribution."""
+    prefix = "failed_" if failed else ""
+    return [
+        Route(endpoint, methods, bid_action, lambda w: {"export_id": getattr(w, f"{prefix}bid_export")},
+              variant="bid", **kw),
+        Route(endpoint, methods, contribution_action,
+              lambda w: {"export_id": getattr(w, f"{prefix}contribution_export")}, variant="contribution", **kw),
+    ]
 
 
-def _bid(endpoint: str, allowed, **kwargs) -> Route:
-    return Route(endpoint, allowed, tenant_scoped=True, **kwargs)
-
-
-def _a1(endpoint: str, allowed, **kwargs) -> Route:
-    return Route(endpoint, allowed, tenant_scoped=True, csp_scoped=True, **kwargs)
-
-
-ROUTES: list = [
-    _bid("exports.bid_exports", LEAD_ANY, values=RA),
-    _bid("exports.create_bid_export", LEAD_EDIT, values=RA, method="POST"),
-    _a1("exports.contribution_exports", CONTRIBUTION_VIEW, values=A1),
-    _a1("exports.create_contribution_export", CONTRIBUTION_EDIT, values=A1, method="POST"),
-    # One export of the bid, and one of CSP A1's contribution.
-    _bid("exports.show", LEAD_ANY, prepare=a_bid_export),
-    _a1("exports.show", CONTRIBUTION_VIEW, prepare=a_contribution_export),
-    _bid("exports.status", LEAD_ANY, prepare=a_bid_export),
-    _a1("exports.status", CONTRIBUTION_VIEW, prepare=a_contribution_export),
-    _bid("exports.prepare", LEAD_ANY, prepare=a_bid_export, method="POST"),
-    _a1("exports.prepare", CONTRIBUTION_VIEW, prepare=a_contribution_export, method="POST"),
-    _bid("exports.retry", LEAD_EDIT, prepare=a_failed_bid_export, method="POST"),
-    _a1("exports.retry", CONTRIBUTION_EDIT, prepare=a_failed_contribution_export, method="POST"),
-    _bid("exports.download", LEAD_ANY, prepare=a_bid_export),
-    _a1("exports.download", CONTRIBUTION_VIEW, prepare=a_contribution_export),
+ROUTES = [
+    Route("exports.bid_exports", "GET", "round.view", RA),
+    Route("exports.create_bid_export", "POST", "bid.export", RA),
+    Route("exports.contribution_exports", "GET", "contribution.view", A1),
+    Route("exports.create_contribution_export", "POST", "contribution.export", A1),
+    *_one("exports.show", "GET", "round.view", "contribution.view"),
+    *_one("exports.status", "GET", "round.view", "contribution.view"),
+    # Preparing a ready export gives it back as it is (the access check comes first either way).
+    *_one("exports.prepare", "POST", "round.view", "contribution.view"),
+    *_one("exports.retry", "POST", "bid.export", "contribution.export", failed=True),
+    *_one("exports.download", "GET", "round.view", "contribution.view", download=DOCX, file=lambda w: FILE),
 ]

@@ -1,29 +1,27 @@
-"""Round set-up (lead bidder)."""
+"""Round set-up and life cycle (lead bidder administrators)."""
 
-from tests.access_policy import LEAD_ADMIN, LEAD_ANY, Route
+from tests.access_policy import Route
 
 RA = lambda w: {"round_id": w.round_a}  # noqa: E731
 SECTION = lambda w: {"round_id": w.round_a, "section_id": w.section_a}  # noqa: E731
 EXTENSION = lambda w: {"round_id": w.round_a, "contribution_id": w.contribution_a1}  # noqa: E731
 
 ROUTES = [
-    Route("rounds.index", LEAD_ANY),
-    Route("rounds.new", LEAD_ADMIN),
-    Route("rounds.show", LEAD_ANY, RA, tenant_scoped=True),
-    Route("rounds.edit", LEAD_ADMIN, RA, tenant_scoped=True),
-    Route("rounds.budget_rules", LEAD_ADMIN, RA, tenant_scoped=True),
-    Route("rounds.add_section", LEAD_ADMIN, RA, tenant_scoped=True),
-    Route("rounds.edit_section", LEAD_ADMIN, SECTION, tenant_scoped=True),
-    Route("rounds.move_section", LEAD_ADMIN, SECTION, method="POST", tenant_scoped=True),
-    Route("rounds.delete_section", LEAD_ADMIN, SECTION, tenant_scoped=True),
-    Route("rounds.participants", LEAD_ADMIN, RA, tenant_scoped=True),
-    Route("rounds.open_round", LEAD_ADMIN, RA, tenant_scoped=True),
-    Route("rounds.extension", LEAD_ADMIN, EXTENSION, tenant_scoped=True),
-    # The rest of the round's life cycle (an open round: close shows its page; the others are
-    # refused by state and send the administrator back to the round with the reason).
-    Route("rounds.close", LEAD_ADMIN, RA, tenant_scoped=True),
-    Route("rounds.reopen_contributions", LEAD_ADMIN, RA, tenant_scoped=True),
-    Route("rounds.outcome", LEAD_ADMIN, RA, tenant_scoped=True),
-    Route("rounds.archive", LEAD_ADMIN, RA, method="POST", tenant_scoped=True),
-    Route("rounds.restore", LEAD_ADMIN, RA, method="POST", tenant_scoped=True),
+    Route("rounds.index", "GET", "round.view"),
+    Route("rounds.new", "GET POST", "round.create"),
+    Route("rounds.show", "GET", "round.view", RA),
+    Route("rounds.edit", "GET POST", "round.change_setup", RA),
+    Route("rounds.budget_rules", "GET POST", "round.change_setup", RA),
+    Route("rounds.add_section", "GET POST", "round.change_setup", RA),
+    Route("rounds.edit_section", "GET POST", "round.change_setup", SECTION),
+    Route("rounds.move_section", "POST", "round.change_setup", SECTION),
+    Route("rounds.delete_section", "GET POST", "round.change_setup", SECTION),
+    Route("rounds.participants", "GET POST", "round.change_participants", RA),
+    Route("rounds.open_round", "GET POST", "round.open", RA),
+    Route("rounds.extension", "GET POST", "round.grant_extension", EXTENSION),
+    Route("rounds.close", "GET POST", "round.close", RA),
+    Route("rounds.reopen_contributions", "GET POST", "round.reopen_contributions", RA),
+    Route("rounds.outcome", "GET POST", "round.record_outcome", RA),
+    Route("rounds.archive", "POST", "round.archive", RA),
+    Route("rounds.restore", "POST", "round.restore", RA),
 ]
