@@ -370,3 +370,17 @@ def test_countdowns_stop_when_there_is_nothing_left_to_do(app, world):
         assert not lifecycle.countdown_to_internal(rnd) and not lifecycle.countdown_to_funder(rnd)
         db.session.rollback()
 
+
+
+def test_an_administrator_cannot_deactivate_their_own_account(app, world, signed_in):
+    admin = signed_in("lead_admin")
+    response = admin.get(f"/admin/users/{world.users['lead_admin']}/deactivate")
+    assert response.status_code == 403
+    assert "You cannot deactivate your own account" in html.unescape(response.get_data(as_text=True))
+    with app.app_context():
+        from app.services import accounts
+
+        me = _user(world, "lead_admin")
+        with pytest.raises(ServiceError, match="your own account"):
+            accounts.deactivate_user(me, me)
+        assert me.active

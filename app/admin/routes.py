@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -7,7 +7,7 @@ from app.admin.forms import CSPForm, EditUserForm, InviteUserForm
 from app.extensions import db
 from app.forms import ActionForm
 from app.models import Role
-from app.policy import get_csp_or_404, get_user_or_404, rule_required
+from app.policy import authorise, get_csp_or_404, get_user_or_404, rule_required
 from app.services import ServiceError, accounts, audit, organisations
 
 
@@ -182,11 +182,10 @@ def edit_user(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
-@rule_required("organisation.manage")
+@rule_required("user.deactivate")
 def deactivate_user(user_id: int):
     person = get_user_or_404(current_user, user_id)
-    if person.id == current_user.id:
-        abort(403)
+    authorise("user.deactivate", person)
     form = ActionForm()
     if form.validate_on_submit():
         accounts.deactivate_user(current_user, person)

@@ -179,6 +179,9 @@ _RULES = [
     # organisation, people (record: the lead bidder's Organisation / a CSP / a User)
     Rule("organisation.view", LEAD_ROLES, "See the lead bidder's organisation, CSPs and people"),
     Rule("organisation.manage", LEAD_ADMINS, "Add, change, deactivate and reactivate CSPs and users"),
+    Rule("user.deactivate", LEAD_ADMINS, "Deactivate someone's account (never your own)",
+         lambda user, person: "You cannot deactivate your own account"
+         if user is not None and person.id == user.id else None),
     Rule("account.use", ALL_ROLES, "Use your own account: password, calendar address"),
     # rounds (record: Round)
     Rule("round.view", LEAD_ROLES, "See a round, its deadlines, review overview and collective bid"),

@@ -247,8 +247,9 @@ def update_user(actor: User, user: User, full_name: str, job_title: str | None, 
 
 
 def deactivate_user(actor: User, user: User) -> None:
-    if user.id == actor.id:
-        raise ServiceError("You cannot deactivate your own account")
+    from app.policy import require
+
+    require(actor, "user.deactivate", user)
     if not user.active:
         return
     user.active = False

@@ -36,7 +36,7 @@ ROUTES = [
     Route("admin.invite_user", "GET POST", "organisation.manage"),
     Route("admin.user", "GET", "organisation.manage", MANAGER_A1),
     Route("admin.edit_user", "GET POST", "organisation.manage", MANAGER_A1),
-    Route("admin.deactivate_user", "GET POST", "organisation.manage", MANAGER_A1),
+    Route("admin.deactivate_user", "GET POST", "user.deactivate", MANAGER_A1),
     Route("admin.reactivate_user", "POST", "organisation.manage", MANAGER_A1),
     Route("admin.resend_invitation", "POST", "organisation.manage", MANAGER_A1),
     Route("admin.activity", "GET", "organisation.manage"),
