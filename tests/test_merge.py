@@ -222,6 +222,19 @@ def test_csp_edit_after_the_merge_is_flagged_with_the_diff(app, world, signed_in
         assert (part.diff.words_added, part.diff.words_removed) == (1, 1)
 
 
+def test_the_overview_flags_changes_without_computing_diffs(app, world, signed_in, monkeypatch):
+    """The bid overview shows that a CSP changed its text, not how: no diff is made for it."""
+    staff = changed_after_merge(app, world, signed_in)
+
+    def no_diffs(*args, **kwargs):
+        raise AssertionError("the overview computed a diff it does not show")
+
+    monkeypatch.setattr(merge, "diff_texts", no_diffs)
+    overview = staff.get(f"/bid/rounds/{world.round_a}")
+    assert overview.status_code == 200
+    assert f"Changed since the merge: {READING}" in overview.get_data(as_text=True)
+
+
 def test_remerge_replaces_the_csps_part_and_clears_the_flag(app, world, signed_in):
     staff = changed_after_merge(app, world, signed_in)
     response = post_form(staff, source_url(world, "re-merge"), page=section_url(world))

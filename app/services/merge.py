@@ -325,7 +325,9 @@ def set_section_state(actor: User, bid: CollectiveBid, section: SectionTemplate,
 
 
 def overview(bid: CollectiveBid) -> list[Workspace]:
-    return [workspace(bid, section) for section in bid.round.sections]
+    """Every section's workspace for the bid overview, which shows whether a CSP's text changed
+    but not how: no word-level diffs are computed (the section page makes them, on demand)."""
+    return [workspace(bid, section, with_diffs=False) for section in bid.round.sections]
 
 
 # --- writing the merged text ---------------------------------------------------------------------
