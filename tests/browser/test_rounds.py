@@ -67,3 +67,43 @@ def test_lead_admin_sets_up_and_opens_a_round(page, new_page, world, app, smtp_s
     expect(manager.get_by_role("heading", level=1)).to_contain_text("Reading Community Safety Partnership")
     expect(manager.get_by_role("link", name="2. Local need and evidence")).to_be_visible()
     expect(manager.get_by_role("main")).to_contain_text("Not yet started")
+
+
+def test_lead_admin_closes_reopens_and_records_the_outcome(page, world, app):
+    """The round's later life in a browser (axe checks every page): close for contributions,
+    reopen with a reason, and, once the bid has gone to the funder, record the funder's decision."""
+    from datetime import UTC, datetime
+
+    from app.extensions import db
+    from app.models import CollectiveBid, Round, RoundStatus
+
+    sign_in(page, world.emails["lead_admin"])
+    page.goto(f"/rounds/{world.round_a}")
+    page.click_link("Close the round for contributions")
+    expect(page.get_by_role("heading", name="Close the round for contributions")).to_be_visible()
+    page.click_button("Close the round for contributions")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("is closed for contributions")
+    expect(page.get_by_role("main")).to_contain_text("Contributions closed")
+
+    page.click_link("Reopen the round for contributions")
+    page.click_button("Reopen contributions")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter why contributions are being reopened")
+    page.get_by_label("Why are you reopening contributions?").fill("Reading asked for two more days")
+    page.click_button("Reopen contributions")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("is open for contributions again")
+
+    with app.app_context():  # the bid went to the funder on 28 September 2018
+        db.session.get(Round, world.round_a).status = RoundStatus.SUBMITTED
+        db.session.execute(CollectiveBid.__table__.update().where(CollectiveBid.round_id == world.round_a).values(
+            signed_off_at=datetime(2018, 9, 27, 9, tzinfo=UTC), submitted_at=datetime(2018, 9, 28, 10, 24, tzinfo=UTC)))
+        db.session.commit()
+    page.goto(f"/rounds/{world.round_a}")
+    page.click_link("Record the funder’s decision")
+    page.get_by_label("Awarded funding").check()
+    page.click_button("Record the outcome")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter the amount awarded")
+    page.get_by_label("Amount awarded").fill("822,000")
+    fill_date(page, "Date the funder told you", datetime(2018, 11, 12))
+    page.click_button("Record the outcome")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("has been recorded")
+    expect(page.get_by_role("main")).to_contain_text("awarded £822,000.00")
