@@ -357,7 +357,9 @@ def _url(endpoint: str, fallback: str, **values) -> str:
         return url_for(fallback, **values) if fallback else "#"
 
 
-def readiness(rnd: Round, budget: ConsolidatedBudget | None = None) -> Readiness:
+def readiness(rnd: Round, budget: ConsolidatedBudget | None = None, workspaces: list | None = None) -> Readiness:
+    """The checklist. `workspaces`: the sections' merge workspaces when the caller has them already
+    (the bid overview does), so they are not read twice."""
     budget = budget or consolidated_budget(rnd)
     bid = budget.bid
     items = []
@@ -381,8 +383,9 @@ def readiness(rnd: Round, budget: ConsolidatedBudget | None = None) -> Readiness
     from app.services.merge import workspace
 
     problems = []
+    known = {ws.section.id: ws for ws in workspaces or []}
     for section in rnd.sections:
-        ws = workspace(bid, section, with_diffs=False) if bid is not None else None
+        ws = known.get(section.id) or (workspace(bid, section, with_diffs=False) if bid is not None else None)
         words = ws.words if ws is not None else 0
         if section.required and words == 0:
             problems.append(f"{section.number}. {section.title}: no merged text yet")
