@@ -1,0 +1,106 @@
+"""Every key page runs the same number of SQL statements however big the round is.
+
+The round is built twice with the services (tests/sized_round.py): 7 CSPs with each section
+written once, then 14 CSPs with each section written three times. Each page is asked for twice by
+the same signed-in user and the second request's statements are counted (the first may warm
+caches). A page fails if its count differs between the two rounds or is over its budget: a new
+per-row query shows up here as a difference, not as a slow page on deadline day."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from app.extensions import db
+from tests import sized_round
+from tests.conftest import empty_tables, sign_in_directly
+
+# page: (who asks, URL, most statements allowed)
+PAGES = {
+    "CSP home": ("csp_manager", "/home", 14),
+    "task list": ("csp_manager", "/contributions/{contribution}", 14),
+    "section editor": ("csp_manager", "/contributions/{contribution}/sections/{csp_section}", 14),
+    "budget": ("csp_manager", "/contributions/{contribution}/budget", 14),
+    "outcomes": ("csp_manager", "/contributions/{contribution}/outcomes", 14),
+    "partners": ("csp_manager", "/contributions/{contribution}/partners", 14),
+    "documents": ("csp_manager", "/contributions/{contribution}/documents", 14),
+    "check your answers": ("csp_manager", "/contributions/{contribution}/check-your-answers", 14),
+    "lead home": ("lead_staff", "/home", 14),
+    "rounds": ("lead_staff", "/rounds", 14),
+    "round": ("lead_staff", "/rounds/{round}", 14),
+    "round overview": ("lead_staff", "/review/rounds/{round}", 14),
+    "review of a contribution": ("lead_staff", "/review/contributions/{reviewed}", 14),
+    "bid overview": ("lead_staff", "/bid/rounds/{round}", 14),
+    "merged section": ("lead_staff", "/bid/rounds/{round}/sections/{bid_section}", 14),
+    "consolidated budget": ("lead_staff", "/bid/rounds/{round}/budget", 14),
+    "bid outcomes": ("lead_staff", "/bid/rounds/{round}/outcomes", 14),
+    "bid partners": ("lead_staff", "/bid/rounds/{round}/partners", 14),
+    "readiness": ("lead_staff", "/bid/rounds/{round}/readiness", 14),
+    "deadlines": ("lead_admin", "/rounds/{round}/deadlines", 14),
+    "reminders": ("lead_admin", "/rounds/{round}/reminders", 14),
+    "exports": ("lead_staff", "/rounds/{round}/exports", 14),
+}
+
+
+@contextmanager
+def counting():
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def measure(app, csps: int, revisions: int) -> dict[str, tuple[int, list[str]]]:
+    empty_tables(app)
+    with app.test_request_context("/"):  # the services' emails link back to the service
+        built = sized_round.build(csps, revisions)
+    ids = {"round": built.round_id, "contribution": built.contribution_id, "csp_section": built.csp_section_id,
+           "bid_section": built.bid_section_id, "reviewed": built.reviewed_id}
+    clients = {}
+    counts = {}
+    for page, (who, url, _) in PAGES.items():
+        client = clients.get(who)
+        if client is None:
+            client = clients[who] = app.test_client()
+            sign_in_directly(client, built.emails[who])
+        path = url.format(**ids)
+        assert client.get(path).status_code == 200, f"{page}: {path}"
+        with app.app_context(), counting() as statements:
+            response = client.get(path)
+        assert response.status_code == 200, f"{page}: {path}"
+        counts[page] = (len(statements), statements)
+    return counts
+
+
+@pytest.fixture(scope="module")
+def counts(app):
+    small = measure(app, csps=7, revisions=1)
+    large = measure(app, csps=14, revisions=3)
+    empty_tables(app)
+    return small, large
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_statements_do_not_grow_with_the_round(counts, page):
+    small, large = counts
+    (n_small, small_statements), (n_large, large_statements) = small[page], large[page]
+    assert n_small == n_large, (
+        f"{page}: {n_small} statements for 7 CSPs and 1 revision, {n_large} for 14 CSPs and 3 revisions\n"
+        + "\n".join(s for s in large_statements if large_statements.count(s) > small_statements.count(s))[:6000]
+    )
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_statements_within_the_page_budget(counts, page):
+    _, large = counts
+    n, statements = large[page]
+    budget = PAGES[page][2]
+    assert n <= budget, f"{page}: {n} statements, budget {budget}\n" + "\n".join(statements)[:6000]
