@@ -300,8 +300,10 @@ class CspRow:
 
 
 def csp_rows(rnd: Round) -> list[CspRow]:
+    from app.services.rounds import contributions_by_csp
+
     rows = []
-    for c in sorted(rnd.contributions, key=lambda c: c.csp.name.lower()):
+    for c in contributions_by_csp(rnd):
         extended = bool(c.extension_until and c.extension_until > rnd.internal_deadline)
         on_time = None if c.submitted_at is None else c.submitted_at <= c.deadline
         rows.append(CspRow(c, c.deadline, extended, on_time))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.extensions import db
 from app.models import (
@@ -521,5 +522,13 @@ def list_for(actor: User, by: str = "created") -> list[Round]:
 
 
 def contributions_by_csp(rnd: Round) -> list[Contribution]:
-    """The round's contributions in the name order of their CSPs."""
-    return sorted(rnd.contributions, key=lambda c: c.csp.name.lower())
+    """The round's contributions in the name order of their CSPs, with their CSPs and managers (one
+    query, however many CSPs take part)."""
+    stmt = (
+        select(Contribution)
+        .join(Contribution.csp)
+        .where(Contribution.round_id == rnd.id)
+        .options(contains_eager(Contribution.csp), joinedload(Contribution.manager))
+        .order_by(func.lower(Organisation.name), Contribution.id)
+    )
+    return list(db.session.scalars(stmt).unique())
