@@ -80,7 +80,10 @@ def build(csps: int, revisions: int) -> SizedRound:
             budget.add_partner(manager, contribution, organisation_name=f"Partner {i % 3 + n}", role="Mentoring")
         documents.upload_document(manager, contribution, FileStorage(
             io.BytesIO(minimal_pdf("Problem profile")), filename="profile.pdf", content_type="application/pdf"))
-        review.add_comment(staff, contribution, written[0].id, "Please add last year's figures.")
+        for n in range(revisions):  # a conversation: more comments, by more people, in the large round
+            author = (staff, manager, admin)[n % 3]
+            review.add_comment(author, contribution, written[0].id, f"Comment {n + 1} on this section.")
+            review.add_comment(author, contribution, None, f"Comment {n + 1} on the whole contribution.")
         if state == "in_progress":
             continue
         for part in ("budget", "outcomes", "partners", "documents"):

@@ -29,7 +29,7 @@ def home():
             counts=counts_by_round(r.id for r in rounds),
         )
     contributions = contributions_service.list_for(current_user)
-    todo = {c.id: contributions_service.still_to_do(c) for c in contributions}
+    todo = contributions_service.still_to_do_for(contributions)
     return render_template("main/home.html", title="Home", contributions=contributions, todo=todo)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import url_for
 from sqlalchemy import exists, literal, select, union_all, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from app.extensions import db
 from app.models import (
@@ -175,17 +175,33 @@ class StillToDo:
 
 
 def still_to_do(contribution: Contribution, all_tasks: list[Task] | None = None) -> StillToDo:
+    from app.services.review import open_change_request
+
     all_tasks = all_tasks if all_tasks is not None else tasks(contribution)
+    change = open_change_request(contribution) if contribution.status == ContributionStatus.CHANGES_REQUESTED else None
+    return _still_to_do(contribution, all_tasks, change)
+
+
+def still_to_do_for(contributions: list[Contribution]) -> dict[int, StillToDo]:
+    """still_to_do() of many contributions (by id), in a fixed number of queries."""
+    from app.services.review import open_change_requests
+
+    facts = task_facts(contributions)
+    changes = open_change_requests(
+        [c for c in contributions if c.status == ContributionStatus.CHANGES_REQUESTED]
+    )
+    return {c.id: _still_to_do(c, tasks(c, facts[c.id]), changes.get(c.id)) for c in contributions}
+
+
+def _still_to_do(contribution: Contribution, all_tasks: list[Task], change) -> StillToDo:
     missing = [t for t in all_tasks if t.required and t.status != COMPLETED]
     revisit: list[str] = []
     resubmit = contribution.status == ContributionStatus.CHANGES_REQUESTED
-    if resubmit:
-        from app.services.review import open_change_request, task_titles
+    if resubmit and change is not None:
+        from app.services.review import task_titles
 
-        change = open_change_request(contribution)
-        if change is not None:
-            titles = task_titles(contribution)
-            revisit = [titles.get(k, k) for k in change.items]
+        titles = task_titles(contribution)
+        revisit = [titles.get(k, k) for k in change.items]
     return StillToDo(missing, revisit, resubmit)
 
 
@@ -216,7 +232,7 @@ class SectionAnswer:
 def answers(contribution: Contribution) -> list[SectionAnswer]:
     """Each section the CSP writes, with its text, for check-your-answers and exports. Loads the
     contribution's other parts too (budget lines with their years and categories, outcomes,
-    partners, documents), one query each, as the pages show them all."""
+    partners, documents) and who submitted it, one query each, as the pages show them all."""
     db.session.execute(
         select(Contribution)
         .where(Contribution.id == contribution.id)
@@ -227,6 +243,7 @@ def answers(contribution: Contribution) -> list[SectionAnswer]:
             selectinload(Contribution.outcomes),
             selectinload(Contribution.partners),
             selectinload(Contribution.attachments),
+            joinedload(Contribution.submitted_by),
         )
     ).all()
     responses = {
@@ -373,4 +390,5 @@ def list_for(actor: User) -> list[Contribution]:
         stmt = stmt.where(
             Contribution.csp_id == actor.organisation_id, Round.status.in_(lifecycle.VISIBLE_TO_CSPS)
         )
+    stmt = stmt.options(contains_eager(Contribution.round).selectinload(Round.sections))
     return db.session.scalars(stmt.order_by(Round.internal_deadline.desc())).all()

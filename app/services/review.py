@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import AuditEvent, BudgetLine, Contribution, ContributionStatus, Role, User
@@ -144,6 +145,7 @@ def comments(contribution: Contribution, section_id: int | None = None, *, whole
         query = query.where(ReviewComment.section_id == section_id)
     elif whole:
         query = query.where(ReviewComment.section_id.is_(None))
+    query = query.options(joinedload(ReviewComment.author))  # each comment shows who wrote it
     return list(db.session.scalars(query.order_by(ReviewComment.created_at, ReviewComment.id)))
 
 
@@ -185,6 +187,18 @@ def open_change_request(contribution: Contribution) -> ChangeRequest | None:
         .where(ChangeRequest.contribution_id == contribution.id, ChangeRequest.resolved_at.is_(None))
         .order_by(ChangeRequest.created_at.desc(), ChangeRequest.id.desc())
     )
+
+
+def open_change_requests(contributions: list[Contribution]) -> dict[int, ChangeRequest]:
+    """open_change_request() of many contributions, by contribution id, in one query."""
+    if not contributions:
+        return {}
+    rows = db.session.scalars(
+        select(ChangeRequest)
+        .where(ChangeRequest.contribution_id.in_([c.id for c in contributions]), ChangeRequest.resolved_at.is_(None))
+        .order_by(ChangeRequest.created_at, ChangeRequest.id)
+    )
+    return {row.contribution_id: row for row in rows}  # the latest wins
 
 
 def task_titles(contribution: Contribution) -> dict[str, str]:
