@@ -12,6 +12,7 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.templating import Environment
 from config import get_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    app.jinja_environment = Environment  # before app.jinja_env is first used
     config_class = get_config(config_name)
     app.config.from_object(config_class)
     app.config.update(overrides)

@@ -40,14 +40,32 @@ PARTS = (
 )
 
 
+# The page of each part of the task list.
+PART_ENDPOINTS = {
+    "budget": "contributions.budget",
+    "outcomes": "contributions.outcomes",
+    "partners": "contributions.partners",
+    "documents": "contributions.documents",
+}
+
+
 @dataclass
 class Task:
-    key: str
+    key: str  # "section-<id>" or one of PARTS
     title: str
-    href: str
+    contribution_id: int
     status: str
     hint: str = ""
     required: bool = True
+
+    @property
+    def href(self) -> str:
+        """Built when a page shows the link (the round overview counts tasks of every CSP; it links
+        to none of them)."""
+        if self.key.startswith("section-"):
+            return url_for("contributions.edit_section", contribution_id=self.contribution_id,
+                           section_id=int(self.key.removeprefix("section-")))
+        return url_for(PART_ENDPOINTS[self.key], contribution_id=self.contribution_id)
 
 
 def csp_sections(contribution: Contribution) -> list[SectionTemplate]:
@@ -120,23 +138,17 @@ def tasks(contribution: Contribution, facts: TaskFacts | None = None) -> list[Ta
         Task(
             key=f"section-{s.id}",
             title=f"{s.number}. {s.title}",
-            href=url_for("contributions.edit_section", contribution_id=contribution.id, section_id=s.id),
+            contribution_id=contribution.id,
             status=_section_status(facts, s.id),
             required=s.required,
         )
         for s in csp_sections(contribution)
     ]
-    endpoints = {
-        "budget": "contributions.budget",
-        "outcomes": "contributions.outcomes",
-        "partners": "contributions.partners",
-        "documents": "contributions.documents",
-    }
     result += [
         Task(
             key=key,
             title=title,
-            href=url_for(endpoints[key], contribution_id=contribution.id),
+            contribution_id=contribution.id,
             status=_part_status(contribution, facts, key),
             hint=hint,
         )
