@@ -68,6 +68,7 @@ def build(database: Path, uploads: Path, csps: int, text: str) -> int:
     from datetime import date, timedelta
 
     from flask_migrate import upgrade
+    from sqlalchemy import select
 
     from app.extensions import db
     from app.models import (
@@ -145,8 +146,8 @@ def build(database: Path, uploads: Path, csps: int, text: str) -> int:
                                           size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest()))
             contributions.append(contribution)
         db.session.flush()
-        bid = CollectiveBid(round=rnd, lead_bidder_id=lead.id, merge_order=[c.id for c in contributions])
-        db.session.add(bid)
+        bid = db.session.scalar(select(CollectiveBid).where(CollectiveBid.round_id == rnd.id))  # made with the round
+        bid.merge_order = [c.id for c in contributions]
         for section in rnd.sections:
             if text == "draft" and section.csp_contributes:
                 body = "\n\n".join(
