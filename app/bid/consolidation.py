@@ -284,9 +284,3 @@ def consolidation_reopen(round_id: int):
     return render_template(
         "bid/consolidation_reopen.html", title="Reopen the bid", rnd=rnd, bid=bid, form=form
     ), _status(form)
-
-
-@bp.app_context_processor
-def _consolidation_helpers():
-    """For bid/_consolidation_links.html, included by the bid overview page."""
-    return {"consolidation_readiness": service.readiness}
