@@ -22,7 +22,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from flask import url_for
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -67,8 +67,8 @@ def load_contributions(rnd: Round, *parts: str, statuses=None) -> list[Contribut
 
     The contributions become `rnd.contributions` for the rest of the request (the session keeps
     what is loaded only while something refers to it)."""
-    loaded = "contributions" not in inspect(rnd).unloaded
-    if loaded and not any("csp" in inspect(c).unloaded for c in rnd.contributions):
+    loaded = "contributions" in vars(rnd)  # vars(): what is loaded, without making SQLAlchemy work it out
+    if loaded and all("csp" in vars(c) for c in rnd.contributions):
         contributions = list(rnd.contributions)
     else:
         contributions = list(db.session.scalars(
@@ -78,7 +78,7 @@ def load_contributions(rnd: Round, *parts: str, statuses=None) -> list[Contribut
             set_committed_value(rnd, "contributions", contributions)
     wanted = [c for c in contributions if statuses is None or c.status in statuses]
     for part in parts:
-        unloaded = [c for c in wanted if part in inspect(c).unloaded]
+        unloaded = [c for c in wanted if part not in vars(c)]
         if not unloaded:
             continue
         relationship = getattr(Contribution, part).property
