@@ -116,15 +116,16 @@ class CapCheck:
 
 
 @dataclass
-class ConsolidatedBudget:
+class BudgetTotals:
+    """What the checklist needs of the budget: the totals of every counted line (accepted
+    contributions and the lead's lines) and the checks against the round's caps."""
+
     bid: CollectiveBid | None
     summary: BudgetSummary  # every counted line: accepted contributions and the lead's lines
-    by_csp: list[tuple[str, Contribution | None, BudgetSummary]]  # (name, contribution, summary)
     lead_summary: BudgetSummary
-    waiting: list[tuple[Contribution, BudgetSummary]]
     counted_match_types: list[MatchType]
     counted_match_pence: int
-    checks: list[CapCheck] = field(default_factory=list)
+    checks: list[CapCheck]
 
     @property
     def within_caps(self) -> bool:
@@ -139,6 +140,15 @@ class ConsolidatedBudget:
         if not self.summary.total:
             return None
         return (Decimal(self.counted_match_pence) * 100 / Decimal(self.summary.total)).quantize(Decimal("0.1"))
+
+
+@dataclass
+class ConsolidatedBudget(BudgetTotals):
+    """The consolidated budget page's: the totals, each partnership's budget and what the
+    contributions waiting for review would add."""
+
+    by_csp: list[tuple[str, Contribution | None, BudgetSummary]] = field(default_factory=list)
+    waiting: list[tuple[Contribution, BudgetSummary]] = field(default_factory=list)
 
     @property
     def waiting_total(self) -> int:
@@ -205,31 +215,34 @@ def cap_checks(rnd: Round, summary: BudgetSummary, counted_match_pence: int) -> 
     return checks
 
 
-def consolidated_budget(rnd: Round, bid: CollectiveBid | None = None) -> ConsolidatedBudget:
-    """`bid`: the round's bid, when the caller has it already."""
-    load_contributions(rnd, "budget_lines", statuses={ContributionStatus.ACCEPTED, *WAITING})
+def budget_totals(rnd: Round, bid: CollectiveBid | None = None) -> BudgetTotals:
+    """The totals and cap checks alone (the checklist's): no per-partnership tables. `bid`: the
+    round's bid, when the caller has it already."""
+    load_contributions(rnd, "budget_lines", statuses={ContributionStatus.ACCEPTED})
     bid = bid if bid is not None else find_bid(rnd)
     lead_lines = list(bid.lead_lines) if bid is not None else []
-    accepted = accepted_contributions(rnd)
-    all_lines = [line for c in accepted for line in c.budget_lines] + lead_lines
+    all_lines = [line for c in accepted_contributions(rnd) for line in c.budget_lines] + lead_lines
     summary = _summary_of(rnd, all_lines)
-    by_csp = [(c.csp.name, c, budget_summary(c)) for c in accepted]
-    lead_summary = _summary_of(rnd, lead_lines)
-    by_csp.append((f"{rnd.lead_bidder.display_name} (lead-held lines)", None, lead_summary))
-    waiting = [(c, budget_summary(c)) for c in waiting_contributions(rnd)]
     counted_types = allowed_match_types(rnd)
     counted = sum(summary.match_by_type.get(t, 0) for t in counted_types)
-    result = ConsolidatedBudget(
+    return BudgetTotals(
         bid=bid,
         summary=summary,
-        by_csp=by_csp,
-        lead_summary=lead_summary,
-        waiting=waiting,
+        lead_summary=_summary_of(rnd, lead_lines),
         counted_match_types=counted_types,
         counted_match_pence=counted,
+        checks=cap_checks(rnd, summary, counted),
     )
-    result.checks = cap_checks(rnd, summary, counted)
-    return result
+
+
+def consolidated_budget(rnd: Round, bid: CollectiveBid | None = None) -> ConsolidatedBudget:
+    """The totals, and each partnership's budget and the waiting contributions' (the budget page's)."""
+    load_contributions(rnd, "budget_lines", statuses={ContributionStatus.ACCEPTED, *WAITING})
+    totals = budget_totals(rnd, bid)
+    by_csp = [(c.csp.name, c, budget_summary(c)) for c in accepted_contributions(rnd)]
+    by_csp.append((f"{rnd.lead_bidder.display_name} (lead-held lines)", None, totals.lead_summary))
+    waiting = [(c, budget_summary(c)) for c in waiting_contributions(rnd)]
+    return ConsolidatedBudget(**vars(totals), by_csp=by_csp, waiting=waiting)
 
 
 # --- lead-held budget lines --------------------------------------------------------------------
@@ -399,13 +412,13 @@ def _url(endpoint: str, fallback: str, **values) -> str:
 
 def readiness(
     rnd: Round,
-    budget: ConsolidatedBudget | None = None,
+    budget: BudgetTotals | None = None,
     workspaces: list | None = None,
     bid: CollectiveBid | None = None,
 ) -> Readiness:
     """The checklist. `budget`, `workspaces` (the sections' merge workspaces, merge.overview) and
     `bid`: when the caller has them already (the bid overview does), so they are not read twice."""
-    budget = budget or consolidated_budget(rnd, bid)
+    budget = budget or budget_totals(rnd, bid)
     bid = budget.bid
     items = []
     review_href = _url("review.overview", "rounds.show", round_id=rnd.id)
