@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from app.extensions import db
 from app.models import (
@@ -106,7 +106,15 @@ def accepted(bid: CollectiveBid) -> list[Contribution]:
     in it yet (newly accepted) follow, alphabetically by CSP name."""
     from app.services.consolidation import load_contributions
 
-    contributions = [c for c in load_contributions(bid.round) if c.status == ContributionStatus.ACCEPTED]
+    rnd = bid.round
+    if "contributions" in vars(rnd):  # read already (with their CSPs, if they were not)
+        contributions = [c for c in load_contributions(rnd) if c.status == ContributionStatus.ACCEPTED]
+    else:  # the accepted ones alone: a section's page needs no others
+        contributions = list(db.session.scalars(
+            select(Contribution)
+            .where(Contribution.round_id == rnd.id, Contribution.status == ContributionStatus.ACCEPTED)
+            .options(joinedload(Contribution.csp))
+        ).unique())
     rank = {cid: i for i, cid in enumerate(bid.merge_order or [])}
     return sorted(contributions, key=lambda c: (rank.get(c.id, len(rank)), c.csp.name.lower(), c.id))
 
@@ -397,7 +405,11 @@ def set_section_state(actor: User, bid: CollectiveBid, section: SectionTemplate,
 def overview(bid: CollectiveBid) -> list[Workspace]:
     """Every section's workspace for the bid overview, which shows whether a CSP's text changed
     but not how: neither the CSPs' texts are read nor word-level diffs computed (the section page
-    makes them, on demand)."""
+    makes them, on demand). Every contribution of the round is read (in one query), as the
+    overview and the checklist beside it need them all."""
+    from app.services.consolidation import load_contributions
+
+    load_contributions(bid.round)
     return workspaces(bid, list(bid.round.sections), texts=False)
 
 
