@@ -1,7 +1,7 @@
 """A round of a chosen size, built with the services as people would build it: `csps` CSPs in
 every contribution state, each section written `revisions` times, budget lines, outcomes,
-partners, a document, comments, an extension, a moved deadline, a merged bid whose sources have
-changed since, and an export. The statement-count test builds it small and large and asks every
+partners, a document, comments, an extension, a moved deadline, lead-held budget lines, a merged
+bid whose sources have changed since, and an export. The statement-count test builds it small and large and asks every
 key page for the same number of SQL statements."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class SizedRound:
 
 def build(csps: int, revisions: int) -> SizedRound:
     """Build the round (in the app context the caller holds) and commit it."""
-    from app.services import budget, deadlines, documents, merge, review, rounds, sections
+    from app.services import budget, consolidation, deadlines, documents, merge, review, rounds, sections
     from app.services import contributions as contribution_service
     from app.services.exports import prepare, request_export
 
@@ -103,6 +103,10 @@ def build(csps: int, revisions: int) -> SizedRound:
     rounds.grant_extension(admin, in_progress, rnd.internal_deadline + timedelta(days=3), "Staff illness")
     deadlines.change_deadline(admin, rnd, "funder", rnd.funder_deadline + timedelta(days=7), "Extended by the funder")
     bid = merge.get_or_create_bid(rnd)
+    for n in range(csps // 7):  # lead-held lines, one for every 7 CSPs
+        consolidation.add_lead_line(staff, bid, financial_year_id=years[n % len(years)].id,
+                                    cost_category_id=categories[-1].id, description=f"Evaluation {n + 1}",
+                                    amount_pence=500_000)
     for section in written:
         merged = merge.merged_section(bid, section)
         merge.build_draft(staff, bid, section, expected_version=merged.version if merged else 0)

@@ -433,6 +433,206 @@ def test_the_version_is_the_content_not_the_status(app, world, signed_in):
     assert page.count("The bid has changed since") == 2
 
 
+def test_the_page_takes_the_version_from_the_export_made_at_the_same_fingerprint(app, accepted, signed_in,
+                                                                                 monkeypatch):
+    """Once the bid has been exported, its page says which version it is at without reading the
+    whole bid again; after a change it reads it, and says the export is of an earlier version."""
+    client = signed_in("lead_staff")
+    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "csv"))
+    prepare(client, export_id)
+    made = record(app, export_id)
+    assert made.content_fingerprint
+
+    def no_reading(rnd):
+        raise AssertionError("the export page read the whole bid")
+
+    with monkeypatch.context() as m:
+        m.setattr(service, "bid_content", no_reading)
+        page = page_text(client.get(f"/rounds/{accepted.round_a}/exports"))
+    assert f'version <code class="pb-export-hash">{made.short_hash}</code>.' in page
+    assert "The bid has changed since" not in page
+
+    # An accepted contribution's budget changes (sent back, changed by the CSP, accepted again).
+    with app.app_context(), app.test_request_context():
+        from app.services import budget, review
+
+        staff, manager = (db.session.get(User, accepted.users[who]) for who in ("lead_staff", "csp_manager"))
+        contribution = db.session.get(Contribution, accepted.contribution_a1)
+        review.request_changes(staff, contribution, ["budget"], "Check the youth workers' costs, please.")
+        line = contribution.budget_lines[0]
+        budget.change_line(manager, line, expected_version=line.version,
+                           **_line_values(line, amount_pence=line.amount_pence + 100))
+        contribution.status = ContributionStatus.ACCEPTED
+        db.session.commit()
+        now = service.bid_content(db.session.get(Round, accepted.round_a))
+    page = page_text(client.get(f"/rounds/{accepted.round_a}/exports"))
+    assert "The bid has changed since" in page
+    assert f'version <code class="pb-export-hash">{now.short_hash}</code>.' in page
+    assert now.content_hash != made.content_hash
+
+
+def _fingerprint(app, world) -> str:
+    from app.services.consolidation import find_bid
+    from app.services.exports.content import bid_fingerprint
+
+    with app.app_context():
+        rnd = db.session.get(Round, world.round_a)
+        return bid_fingerprint(rnd, find_bid(rnd))
+
+
+def _content_hash(app, world) -> str:
+    with app.app_context():
+        return service.bid_content(db.session.get(Round, world.round_a)).content_hash
+
+
+def _as_csp(app, world, change) -> None:
+    """A change by A1's CSP manager to its accepted contribution (made editable for the change)."""
+    with app.app_context(), app.test_request_context():
+        contribution = db.session.get(Contribution, world.contribution_a1)
+        contribution.status = ContributionStatus.IN_PROGRESS
+        db.session.flush()
+        change(db.session.get(User, world.users["csp_manager"]), contribution)
+        contribution.status = ContributionStatus.ACCEPTED
+        db.session.commit()
+
+
+def _as_lead(app, world, change) -> None:
+    with app.app_context(), app.test_request_context():
+        rnd = db.session.get(Round, world.round_a)
+        change(db.session.get(User, world.users["lead_staff"]), rnd, get_or_create_bid(rnd))
+        db.session.commit()
+
+
+def _line_values(line, **changes) -> dict:
+    values = {"financial_year_id": line.financial_year_id, "cost_category_id": line.cost_category_id,
+              "description": line.description, "amount_pence": line.amount_pence, "match_pence": line.match_pence,
+              "match_type": line.match_type}
+    return {**values, **changes}
+
+
+def test_every_change_of_the_content_changes_the_fingerprint(app, accepted):
+    """The fingerprint stands for the content: whatever changes what the bid says changes it (so an
+    export made before is never taken for the current version)."""
+    from datetime import date
+
+    from werkzeug.datastructures import FileStorage
+
+    from app.demo_content import minimal_pdf
+    from app.models import Organisation
+    from app.services import budget, consolidation, documents
+
+    def first_line(contribution):
+        return contribution.budget_lines[0]
+
+    def newest_line(contribution):
+        return contribution.budget_lines[-1]
+
+    def change_lead_line(user, rnd, bid):
+        line = bid.lead_lines[0]
+        consolidation.change_lead_line(user, line, expected_version=line.version,
+                                       **_line_values(line, amount_pence=6_000_00))
+
+    def save_merged_text(user, rnd, bid):
+        merged = merge.merged_section(bid, rnd.sections[0])
+        merge.save_text(user, bid, rnd.sections[0], "Our partnership will work with young people.",
+                        merged.version if merged else 0)
+
+    def upload(user, contribution, name):
+        pdf = FileStorage(io.BytesIO(minimal_pdf(name)), filename=name, content_type="application/pdf")
+        documents.upload_document(user, contribution, pdf)
+
+    def rename_csp(app, world):
+        with app.app_context():
+            db.session.get(Organisation, world.csp_a1).name += " and District"
+            db.session.commit()
+
+    def retitle(app, world):
+        with app.app_context():
+            rnd = db.session.get(Round, world.round_a)
+            rnd.sections[0].title += " (revised)"
+            db.session.commit()
+
+    changes = {
+        "a budget line changed": lambda: _as_csp(app, accepted, lambda user, c: budget.change_line(
+            user, first_line(c), expected_version=first_line(c).version,
+            **_line_values(first_line(c), amount_pence=first_line(c).amount_pence + 1))),
+        "a budget line added": lambda: _as_csp(app, accepted, lambda user, c: budget.add_line(
+            user, c, **_line_values(first_line(c), description="Evaluation"))),
+        # The newest line deleted and another added: on SQLite the new line may take the old one's id.
+        "the newest line replaced": lambda: _as_csp(app, accepted, lambda user, c: (
+            budget.delete_line(user, newest_line(c), newest_line(c).version),
+            db.session.expire(c, ["budget_lines"]),
+            budget.add_line(user, c, **_line_values(first_line(c), description="Evaluation (revised)")))),
+        "an outcome added": lambda: _as_csp(app, accepted, lambda user, c: budget.add_outcome(
+            user, c, measure="Fewer first-time entrants", baseline="40", target="30", by_when=date(2030, 3, 31))),
+        "an outcome changed": lambda: _as_csp(app, accepted, lambda user, c: budget.change_outcome(
+            user, c.outcomes[0], expected_version=c.outcomes[0].version, measure="Fewer first-time entrants",
+            baseline="40", target="25", by_when=date(2030, 3, 31))),
+        "a partner added": lambda: _as_csp(app, accepted, lambda user, c: budget.add_partner(
+            user, c, organisation_name="Youth Offending Service", role="Referrals")),
+        "a partner changed": lambda: _as_csp(app, accepted, lambda user, c: budget.change_partner(
+            user, c.partners[0], expected_version=c.partners[0].version,
+            organisation_name="Youth Offending Service", role="Referrals and mentoring")),
+        "a document uploaded": lambda: _as_csp(app, accepted, lambda user, c: upload(user, c, "profile.pdf")),
+        "another document uploaded": lambda: _as_csp(app, accepted, lambda user, c: upload(user, c, "letter.pdf")),
+        "the first document deleted": lambda: _as_csp(app, accepted, lambda user, c: documents.delete_document(
+            user, c, c.attachments[0])),
+        "a lead-held line added": lambda: _as_lead(app, accepted, lambda user, rnd, bid: consolidation.add_lead_line(
+            user, bid, financial_year_id=rnd.financial_years[0].id, cost_category_id=rnd.cost_categories[0].id,
+            description="Evaluation", amount_pence=5_000_00)),
+        "a lead-held line changed": lambda: _as_lead(app, accepted, change_lead_line),
+        "a merged text saved": lambda: _as_lead(app, accepted, save_merged_text),
+        "the merge order changed": lambda: _as_lead(app, accepted, lambda user, rnd, bid: merge.move_contribution(
+            user, bid, merge.accepted(bid)[1], "up")),
+        "a contribution excluded": lambda: set_status(app, accepted.contribution_a2, ContributionStatus.EXCLUDED),
+        "a CSP renamed": lambda: rename_csp(app, accepted),
+        "a section retitled": lambda: retitle(app, accepted),
+    }
+    known: dict[str, str] = {}  # fingerprint -> the content hash it stood for
+
+    def fingerprint_after(what: str) -> str:
+        fingerprint, content = _fingerprint(app, accepted), _content_hash(app, accepted)
+        assert known.setdefault(fingerprint, content) == content, f"after {what}: a fingerprint seen for other content"
+        return fingerprint
+
+    previous = fingerprint_after("nothing")
+    for what, change in changes.items():
+        change()
+        fingerprint = fingerprint_after(what)
+        assert fingerprint != previous, f"{what} did not change the fingerprint"
+        previous = fingerprint
+    assert len(known) == len(changes) + 1
+
+
+def test_the_fingerprint_leaves_out_the_workflow(app, accepted):
+    """Sent back and accepted again unchanged, sections marked final, deadlines moved, and what
+    contributions that are not accepted do: none of it is in the bid's content."""
+    from app.services import budget, deadlines
+
+    before = _fingerprint(app, accepted)
+    set_status(app, accepted.contribution_a1, ContributionStatus.CHANGES_REQUESTED)
+    set_status(app, accepted.contribution_a1, ContributionStatus.ACCEPTED)
+    with app.app_context(), app.test_request_context():
+        rnd = db.session.get(Round, accepted.round_a)
+        admin = db.session.get(User, accepted.users["lead_admin"])
+        deadlines.change_deadline(admin, rnd, "funder", rnd.funder_deadline + timedelta(days=7), "Extended")
+        db.session.commit()
+    assert _fingerprint(app, accepted) == before
+
+    set_status(app, accepted.contribution_a2, ContributionStatus.SUBMITTED)  # no longer in the bid
+    left = _fingerprint(app, accepted)
+    assert left != before
+    with app.app_context(), app.test_request_context():
+        contribution = db.session.get(Contribution, accepted.contribution_a2)
+        contribution.status = ContributionStatus.IN_PROGRESS
+        line = contribution.budget_lines[0]
+        budget.change_line(db.session.get(User, accepted.users["other_csp_manager"]), line,
+                           expected_version=line.version, **_line_values(line, amount_pence=line.amount_pence + 1))
+        contribution.status = ContributionStatus.SUBMITTED
+        db.session.commit()
+    assert _fingerprint(app, accepted) == left
+
+
 def test_the_version_leaves_out_status_sign_off_and_deadlines(app, accepted):
     from dataclasses import replace
 

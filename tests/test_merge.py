@@ -26,6 +26,7 @@ from app.models import (
 from app.models.bid import BidStatus
 from app.services import merge
 from app.services.sections import save_section
+from app.text import diff_texts
 from tests.conftest import post_form
 
 READING = "Reading Community Safety Partnership"
@@ -233,6 +234,33 @@ def test_the_overview_flags_changes_without_computing_diffs(app, world, signed_i
     overview = staff.get(f"/bid/rounds/{world.round_a}")
     assert overview.status_code == 200
     assert f"Changed since the merge: {READING}" in overview.get_data(as_text=True)
+
+
+def test_the_overview_reads_only_which_revision_each_csp_text_is_at(app, world, signed_in):
+    """Whether a part changed since the merge is a matter of revision ids: the overview leaves the
+    CSPs' texts unread."""
+    changed_after_merge(app, world, signed_in)
+    with app.app_context():
+        workspaces = merge.overview(db.session.scalar(select(CollectiveBid)))
+        parts = [p for ws in workspaces for p in ws.parts if p.latest is not None]
+        assert parts and [p.contribution.id for ws in workspaces for p in ws.changed] == [world.contribution_a1]
+        assert all("text" not in vars(p.latest) for p in parts)
+
+
+def test_the_section_page_diffs_only_the_changed_parts_and_remembers_them(app, world, signed_in, monkeypatch):
+    staff = changed_after_merge(app, world, signed_in)
+    made = []
+
+    def counted(older, newer):
+        made.append((older, newer))
+        return diff_texts(older, newer)
+
+    merge._diff.cache_clear()
+    monkeypatch.setattr(merge, "diff_texts", counted)
+    for _ in range(2):
+        page = staff.get(section_url(world)).get_data(as_text=True)
+        assert re.search(r'<ins class="pb-diff__ins">.*?quarter.*?</ins>', page)
+    assert made == [(READING_TEXT, READING_TEXT.replace("a fifth", "a quarter"))]  # Reading's, once
 
 
 def test_remerge_replaces_the_csps_part_and_clears_the_flag(app, world, signed_in):

@@ -32,15 +32,15 @@ PAGES = {
     "round": ("lead_staff", "/rounds/{round}", 10),
     "round overview": ("lead_staff", "/review/rounds/{round}", 11),
     "review of a contribution": ("lead_staff", "/review/contributions/{reviewed}", 19),
-    "bid overview": ("lead_staff", "/bid/rounds/{round}", 14),
+    "bid overview": ("lead_staff", "/bid/rounds/{round}", 17),
     "merged section": ("lead_staff", "/bid/rounds/{round}/sections/{bid_section}", 14),
-    "consolidated budget": ("lead_staff", "/bid/rounds/{round}/budget", 14),
-    "bid outcomes": ("lead_staff", "/bid/rounds/{round}/outcomes", 14),
-    "bid partners": ("lead_staff", "/bid/rounds/{round}/partners", 14),
-    "readiness": ("lead_staff", "/bid/rounds/{round}/readiness", 14),
+    "consolidated budget": ("lead_staff", "/bid/rounds/{round}/budget", 12),
+    "bid outcomes": ("lead_staff", "/bid/rounds/{round}/outcomes", 8),
+    "bid partners": ("lead_staff", "/bid/rounds/{round}/partners", 8),
+    "readiness": ("lead_staff", "/bid/rounds/{round}/readiness", 17),
     "deadlines": ("lead_admin", "/rounds/{round}/deadlines", 8),
     "reminders": ("lead_admin", "/rounds/{round}/reminders", 14),
-    "exports": ("lead_staff", "/rounds/{round}/exports", 14),
+    "exports": ("lead_staff", "/rounds/{round}/exports", 15),
 }
 
 

@@ -200,13 +200,13 @@ def consolidation_partners(round_id: int):
 @roles_required(LEAD_ANY)
 def consolidation_readiness(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
-    budget = service.consolidated_budget(rnd)
+    bid = service.find_bid(rnd)
     return render_template(
         "bid/consolidation_readiness.html",
         title="Readiness and sign-off",
         rnd=rnd,
-        bid=budget.bid,
-        readiness=service.readiness(rnd, budget),
+        bid=bid,
+        readiness=service.readiness(rnd, bid=bid),
         can_sign_off=can(current_user, "bid.sign_off", rnd),
         can_submit=can(current_user, "bid.mark_submitted", rnd),
         can_reopen=can(current_user, "bid.reopen", rnd),
@@ -284,9 +284,3 @@ def consolidation_reopen(round_id: int):
     return render_template(
         "bid/consolidation_reopen.html", title="Reopen the bid", rnd=rnd, bid=bid, form=form
     ), _status(form)
-
-
-@bp.app_context_processor
-def _consolidation_helpers():
-    """For bid/_consolidation_links.html, included by the bid overview page."""
-    return {"consolidation_readiness": service.readiness}

@@ -29,7 +29,7 @@ from app.policy import (
     roles_required,
     why_not,
 )
-from app.services import ServiceError
+from app.services import ServiceError, consolidation
 from app.services import merge as service
 from app.text import count_words, diff_texts, normalise
 
@@ -59,13 +59,14 @@ def _workspace_url(rnd, section, anchor=None):
 @roles_required(LEAD_ANY)
 def overview(round_id: int):
     rnd, bid = _load(round_id)
-    db.session.commit()  # the bid, if this is the first time anyone has looked
+    sections = service.overview(bid)
     return render_template(
         "bid/overview.html",
         title=f"Collective bid: {rnd.title}",
         round=rnd,
         bid=bid,
-        sections=service.overview(bid),
+        sections=sections,
+        readiness=consolidation.readiness(rnd, workspaces=sections, bid=bid),
         order=service.accepted(bid),
         can_edit=service.can_edit(current_user, bid),
         read_only=service.read_only_reason(bid),
@@ -93,8 +94,12 @@ def move_contribution(round_id: int, contribution_id: int):
     return redirect(url_for("bid.overview", round_id=rnd.id, _anchor="merge-order"))
 
 
-def _section_page(rnd, bid, section, form, *, status=200, unsaved=False):
+def _section_page(rnd, bid, section, form=None, *, status=200, unsaved=False):
     ws = service.workspace(bid, section)
+    if form is None:  # the merged text as it is saved
+        form = MergedTextForm.for_section(
+            section, formdata=None, data={"text": ws.text, "version": ws.merged.version if ws.merged else 0}
+        )
     return render_template(
         "bid/section.html",
         title=f"{section.number}. {section.title}",
@@ -115,7 +120,7 @@ def _section_page(rnd, bid, section, form, *, status=200, unsaved=False):
         can_mark_draft=bool(ws.merged) and can(current_user, "bid.mark_section_draft", ws.merged),
         text_words=count_words(form.text.data),
         unsaved=unsaved,
-        revision_count=len(ws.merged.revisions) if ws.merged else 0,
+        revision_count=service.revision_count(ws.merged),
     ), status
 
 
@@ -123,11 +128,7 @@ def _section_page(rnd, bid, section, form, *, status=200, unsaved=False):
 @roles_required(LEAD_ANY)
 def section(round_id: int, section_id: int):
     rnd, bid, section = _load_section(round_id, section_id)
-    merged = service.merged_section(bid, section)
-    form = MergedTextForm.for_section(
-        section, formdata=None, data={"text": merged.text if merged else "", "version": merged.version if merged else 0}
-    )
-    return _section_page(rnd, bid, section, form)
+    return _section_page(rnd, bid, section)
 
 
 @bp.post("/rounds/<int:round_id>/sections/<int:section_id>")

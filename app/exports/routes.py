@@ -39,7 +39,7 @@ from app.policy import (
 from app.services import ServiceError
 from app.services import exports as service
 from app.services.documents import content_disposition, human_size
-from app.services.exports.content import bid_content, contribution_content
+from app.services.exports.content import contribution_content
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def _wants_json() -> bool:
 # --- the collective bid -------------------------------------------------------------------------
 
 def _bid_page(rnd, form, status: int = 200):
-    current = bid_content(rnd)
+    current = service.current_bid_version(rnd)
     return render_template(
         "exports/index.html",
         title="Export the bid",

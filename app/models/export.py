@@ -51,6 +51,9 @@ class ExportRecord(TenantScoped, db.Model):
     # hash means the same version of the bid, whatever the format, time or status at export
     # (the status is content_status, beside it: submitting the bid does not make a new version).
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    # The bid's fingerprint when its content was read (exports.content.bid_fingerprint): a page
+    # that finds the same fingerprint now knows the current content hash without reading it all.
+    content_fingerprint: Mapped[str | None] = mapped_column(String(64))
     file_sha256: Mapped[str | None] = mapped_column(String(64))
     filename: Mapped[str | None] = mapped_column(String(255))
     stored_name: Mapped[str | None] = mapped_column(String(80), unique=True)

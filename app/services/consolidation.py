@@ -23,6 +23,8 @@ from types import SimpleNamespace
 
 from flask import url_for
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import Contribution, ContributionStatus, MatchType, Round, User
@@ -58,15 +60,49 @@ def find_bid(rnd: Round) -> CollectiveBid | None:
     return db.session.scalar(select(CollectiveBid).where(CollectiveBid.round_id == rnd.id))
 
 
+def load_contributions(rnd: Round, *parts: str, statuses=None) -> list[Contribution]:
+    """The round's contributions, each with its CSP, in one query; and for those in `statuses`
+    (all, if None) the named collections ("budget_lines", "outcomes", "partners", "attachments"),
+    one query per kind, instead of one query per contribution when a page reads them.
+
+    The contributions become `rnd.contributions` for the rest of the request (the session keeps
+    what is loaded only while something refers to it)."""
+    loaded = "contributions" in vars(rnd)  # vars(): what is loaded, without making SQLAlchemy work it out
+    if loaded and all("csp" in vars(c) for c in rnd.contributions):
+        contributions = list(rnd.contributions)
+    else:
+        contributions = list(db.session.scalars(
+            select(Contribution).where(Contribution.round_id == rnd.id).options(joinedload(Contribution.csp))
+        ).unique())
+        if not loaded:
+            set_committed_value(rnd, "contributions", contributions)
+    wanted = [c for c in contributions if statuses is None or c.status in statuses]
+    for part in parts:
+        unloaded = [c for c in wanted if part not in vars(c)]
+        if not unloaded:
+            continue
+        relationship = getattr(Contribution, part).property
+        child = relationship.mapper.class_
+        rows: dict[int, list] = {c.id: [] for c in unloaded}
+        for row in db.session.scalars(
+            select(child).where(child.contribution_id.in_(rows)).order_by(*(relationship.order_by or ()))
+        ):
+            rows[row.contribution_id].append(row)
+        for c in unloaded:
+            set_committed_value(c, part, rows[c.id])
+    return contributions
+
+
 def accepted_contributions(rnd: Round) -> list[Contribution]:
     return sorted(
-        (c for c in rnd.contributions if c.status == ContributionStatus.ACCEPTED), key=lambda c: c.csp.name.lower()
+        (c for c in load_contributions(rnd) if c.status == ContributionStatus.ACCEPTED),
+        key=lambda c: c.csp.name.lower(),
     )
 
 
 def waiting_contributions(rnd: Round) -> list[Contribution]:
     """Submitted but not yet accepted (or excluded): not counted, shown as what they would add."""
-    return sorted((c for c in rnd.contributions if c.status in WAITING), key=lambda c: c.csp.name.lower())
+    return sorted((c for c in load_contributions(rnd) if c.status in WAITING), key=lambda c: c.csp.name.lower())
 
 
 # --- the consolidated budget -------------------------------------------------------------------
@@ -80,15 +116,16 @@ class CapCheck:
 
 
 @dataclass
-class ConsolidatedBudget:
+class BudgetTotals:
+    """What the checklist needs of the budget: the totals of every counted line (accepted
+    contributions and the lead's lines) and the checks against the round's caps."""
+
     bid: CollectiveBid | None
     summary: BudgetSummary  # every counted line: accepted contributions and the lead's lines
-    by_csp: list[tuple[str, Contribution | None, BudgetSummary]]  # (name, contribution, summary)
     lead_summary: BudgetSummary
-    waiting: list[tuple[Contribution, BudgetSummary]]
     counted_match_types: list[MatchType]
     counted_match_pence: int
-    checks: list[CapCheck] = field(default_factory=list)
+    checks: list[CapCheck]
 
     @property
     def within_caps(self) -> bool:
@@ -103,6 +140,15 @@ class ConsolidatedBudget:
         if not self.summary.total:
             return None
         return (Decimal(self.counted_match_pence) * 100 / Decimal(self.summary.total)).quantize(Decimal("0.1"))
+
+
+@dataclass
+class ConsolidatedBudget(BudgetTotals):
+    """The consolidated budget page's: the totals, each partnership's budget and what the
+    contributions waiting for review would add."""
+
+    by_csp: list[tuple[str, Contribution | None, BudgetSummary]] = field(default_factory=list)
+    waiting: list[tuple[Contribution, BudgetSummary]] = field(default_factory=list)
 
     @property
     def waiting_total(self) -> int:
@@ -169,29 +215,34 @@ def cap_checks(rnd: Round, summary: BudgetSummary, counted_match_pence: int) -> 
     return checks
 
 
-def consolidated_budget(rnd: Round) -> ConsolidatedBudget:
-    bid = find_bid(rnd)
+def budget_totals(rnd: Round, bid: CollectiveBid | None = None) -> BudgetTotals:
+    """The totals and cap checks alone (the checklist's): no per-partnership tables. `bid`: the
+    round's bid, when the caller has it already."""
+    load_contributions(rnd, "budget_lines", statuses={ContributionStatus.ACCEPTED})
+    bid = bid if bid is not None else find_bid(rnd)
     lead_lines = list(bid.lead_lines) if bid is not None else []
-    accepted = accepted_contributions(rnd)
-    all_lines = [line for c in accepted for line in c.budget_lines] + lead_lines
+    all_lines = [line for c in accepted_contributions(rnd) for line in c.budget_lines] + lead_lines
     summary = _summary_of(rnd, all_lines)
-    by_csp = [(c.csp.name, c, budget_summary(c)) for c in accepted]
-    lead_summary = _summary_of(rnd, lead_lines)
-    by_csp.append((f"{rnd.lead_bidder.display_name} (lead-held lines)", None, lead_summary))
-    waiting = [(c, budget_summary(c)) for c in waiting_contributions(rnd)]
     counted_types = allowed_match_types(rnd)
     counted = sum(summary.match_by_type.get(t, 0) for t in counted_types)
-    result = ConsolidatedBudget(
+    return BudgetTotals(
         bid=bid,
         summary=summary,
-        by_csp=by_csp,
-        lead_summary=lead_summary,
-        waiting=waiting,
+        lead_summary=_summary_of(rnd, lead_lines),
         counted_match_types=counted_types,
         counted_match_pence=counted,
+        checks=cap_checks(rnd, summary, counted),
     )
-    result.checks = cap_checks(rnd, summary, counted)
-    return result
+
+
+def consolidated_budget(rnd: Round, bid: CollectiveBid | None = None) -> ConsolidatedBudget:
+    """The totals, and each partnership's budget and the waiting contributions' (the budget page's)."""
+    load_contributions(rnd, "budget_lines", statuses={ContributionStatus.ACCEPTED, *WAITING})
+    totals = budget_totals(rnd, bid)
+    by_csp = [(c.csp.name, c, budget_summary(c)) for c in accepted_contributions(rnd)]
+    by_csp.append((f"{rnd.lead_bidder.display_name} (lead-held lines)", None, totals.lead_summary))
+    waiting = [(c, budget_summary(c)) for c in waiting_contributions(rnd)]
+    return ConsolidatedBudget(**vars(totals), by_csp=by_csp, waiting=waiting)
 
 
 # --- lead-held budget lines --------------------------------------------------------------------
@@ -295,6 +346,7 @@ def delete_lead_line(actor: User, line: LeadBudgetLine, expected_version: int) -
 # --- outcomes and partners ---------------------------------------------------------------------
 
 def consolidated_outcomes(rnd: Round) -> list[tuple[Contribution, object]]:
+    load_contributions(rnd, "outcomes", statuses={ContributionStatus.ACCEPTED})
     return [(c, o) for c in accepted_contributions(rnd) for o in c.outcomes]
 
 
@@ -315,6 +367,7 @@ class Partner:
 
 def consolidated_partners(rnd: Round) -> list[Partner]:
     partners: dict[str, Partner] = {}
+    load_contributions(rnd, "partners", statuses={ContributionStatus.ACCEPTED})
     for c in accepted_contributions(rnd):
         for p in c.partners:
             key = partner_key(p.organisation_name)
@@ -357,10 +410,15 @@ def _url(endpoint: str, fallback: str, **values) -> str:
         return url_for(fallback, **values) if fallback else "#"
 
 
-def readiness(rnd: Round, budget: ConsolidatedBudget | None = None, workspaces: list | None = None) -> Readiness:
-    """The checklist. `workspaces`: the sections' merge workspaces when the caller has them already
-    (the bid overview does), so they are not read twice."""
-    budget = budget or consolidated_budget(rnd)
+def readiness(
+    rnd: Round,
+    budget: BudgetTotals | None = None,
+    workspaces: list | None = None,
+    bid: CollectiveBid | None = None,
+) -> Readiness:
+    """The checklist. `budget`, `workspaces` (the sections' merge workspaces, merge.overview) and
+    `bid`: when the caller has them already (the bid overview does), so they are not read twice."""
+    budget = budget or budget_totals(rnd, bid)
     bid = budget.bid
     items = []
     review_href = _url("review.overview", "rounds.show", round_id=rnd.id)
@@ -368,24 +426,27 @@ def readiness(rnd: Round, budget: ConsolidatedBudget | None = None, workspaces: 
     budget_href = url_for("bid.consolidation_budget", round_id=rnd.id)
 
     # 1. contributions
-    included = [c for c in rnd.contributions if c.status != ContributionStatus.EXCLUDED]
+    contributions = load_contributions(rnd)
+    included = [c for c in contributions if c.status != ContributionStatus.EXCLUDED]
     problems = [
         f"{c.csp.name}: {c.status.label.lower()}, not accepted"
         for c in sorted(included, key=lambda c: c.csp.name.lower())
         if c.status != ContributionStatus.ACCEPTED
     ]
-    if not any(c.status == ContributionStatus.ACCEPTED for c in rnd.contributions):
+    if not any(c.status == ContributionStatus.ACCEPTED for c in contributions):
         problems.insert(0, "No contributions have been accepted yet")
     items.append(CheckItem("contributions", "Every contribution is accepted or excluded", not problems, problems,
                            "Review contributions", review_href))
 
     # 2. required sections: merged text within the word limit, marked as final, no CSP change waiting
-    from app.services.merge import workspace
+    from app.services.merge import overview
 
     problems = []
-    known = {ws.section.id: ws for ws in workspaces or []}
+    if workspaces is None:
+        workspaces = overview(bid) if bid is not None else []
+    known = {ws.section.id: ws for ws in workspaces}
     for section in rnd.sections:
-        ws = known.get(section.id) or (workspace(bid, section, with_diffs=False) if bid is not None else None)
+        ws = known.get(section.id)
         words = ws.words if ws is not None else 0
         if section.required and words == 0:
             problems.append(f"{section.number}. {section.title}: no merged text yet")
@@ -419,6 +480,7 @@ def readiness(rnd: Round, budget: ConsolidatedBudget | None = None, workspaces: 
                            "Check the match funding", budget_href + "#match-funding"))
 
     # 5. documents
+    load_contributions(rnd, "attachments", statuses={ContributionStatus.ACCEPTED})
     accepted = accepted_contributions(rnd)
     problems = [f"{c.csp.name} has not marked its supporting documents as completed"
                 for c in accepted if not c.documents_completed]

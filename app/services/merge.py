@@ -22,8 +22,10 @@ so that it reads well when the bid is exported, and so that a part can be found 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from app.extensions import db
 from app.models import (
@@ -102,7 +104,17 @@ def _check_editable(actor: User, bid: CollectiveBid) -> None:
 def accepted(bid: CollectiveBid) -> list[Contribution]:
     """The round's accepted contributions, in the merge order the lead chose; contributions not
     in it yet (newly accepted) follow, alphabetically by CSP name."""
-    contributions = [c for c in bid.round.contributions if c.status == ContributionStatus.ACCEPTED]
+    from app.services.consolidation import load_contributions
+
+    rnd = bid.round
+    if "contributions" in vars(rnd):  # read already (with their CSPs, if they were not)
+        contributions = [c for c in load_contributions(rnd) if c.status == ContributionStatus.ACCEPTED]
+    else:  # the accepted ones alone: a section's page needs no others
+        contributions = list(db.session.scalars(
+            select(Contribution)
+            .where(Contribution.round_id == rnd.id, Contribution.status == ContributionStatus.ACCEPTED)
+            .options(joinedload(Contribution.csp))
+        ).unique())
     rank = {cid: i for i, cid in enumerate(bid.merge_order or [])}
     return sorted(contributions, key=lambda c: (rank.get(c.id, len(rank)), c.csp.name.lower(), c.id))
 
@@ -150,14 +162,42 @@ def _ensure_merged(bid: CollectiveBid, section: SectionTemplate) -> MergedSectio
     return merged_section(bid, section)
 
 
-def _latest_revision(contribution: Contribution, section: SectionTemplate) -> SectionRevision | None:
-    return db.session.scalar(
-        select(SectionRevision)
-        .join(SectionResponse, SectionRevision.response_id == SectionResponse.id)
-        .where(SectionResponse.contribution_id == contribution.id, SectionResponse.section_id == section.id)
-        .order_by(SectionRevision.number.desc())
-        .limit(1)
+def _latest_revisions(
+    contributions: list[Contribution], sections: list[SectionTemplate], texts: bool
+) -> dict[tuple[int, int], SectionRevision]:
+    """(contribution id, section id) -> the CSP's latest revision of that section, for every pair,
+    in one query. Without `texts` only the revisions' ids and numbers are read (enough to tell
+    whether a text changed since the merge; the texts are not needed for that)."""
+    if not contributions or not sections:
+        return {}
+    mine = and_(
+        SectionResponse.contribution_id.in_([c.id for c in contributions]),
+        SectionResponse.section_id.in_([s.id for s in sections]),
     )
+    newest = (
+        select(SectionRevision.response_id, func.max(SectionRevision.number).label("number"))
+        .join(SectionResponse, SectionRevision.response_id == SectionResponse.id)
+        .where(mine)
+        .group_by(SectionRevision.response_id)
+        .subquery()
+    )
+    query = (
+        select(SectionRevision, SectionResponse.contribution_id, SectionResponse.section_id)
+        .join(SectionResponse, SectionRevision.response_id == SectionResponse.id)
+        .join(newest, and_(SectionRevision.response_id == newest.c.response_id,
+                           SectionRevision.number == newest.c.number))
+    )
+    if not texts:
+        query = query.options(load_only(SectionRevision.id, SectionRevision.number, SectionRevision.response_id))
+    return {(cid, sid): revision for revision, cid, sid in db.session.execute(query)}
+
+
+@lru_cache(maxsize=128)
+def _diff(older: str, newer: str) -> Diff:
+    """diff_texts, remembered for the pairs of texts compared most recently (keyed by the texts
+    themselves, so a pair of revisions, which never change, is compared once): difflib is the
+    costly part of the section page."""
+    return diff_texts(older, newer)
 
 
 def attributed(name: str, text: str) -> str:
@@ -188,11 +228,17 @@ class Part:
         return self.source is not None
 
     @property
+    def seen(self) -> int:
+        """The id of the revision the lead last merged or marked as reviewed (0: none)."""
+        if self.source is None:
+            return 0
+        return max(self.source.revision_id or 0, self.source.reviewed_revision_id or 0)
+
+    @property
     def changed(self) -> bool:
         if self.source is None or self.latest is None:
             return False
-        seen = max(self.source.revision_id or 0, self.source.reviewed_revision_id or 0)
-        return self.latest.id > seen
+        return self.latest.id > self.seen
 
 
 @dataclass
@@ -248,7 +294,12 @@ class Workspace:
         would replace the lead's edits, and must be confirmed)."""
         if self.merged is None or not self.merged.text:
             return False
-        latest = self.merged.revisions[-1] if self.merged.revisions else None
+        latest = db.session.execute(
+            select(MergedRevision.note)
+            .where(MergedRevision.merged_section_id == self.merged.id)
+            .order_by(MergedRevision.number.desc())
+            .limit(1)
+        ).first()
         return latest is None or latest.note != DRAFT_NOTE
 
     @property
@@ -266,21 +317,48 @@ class Workspace:
         return "draft"
 
 
+def workspaces(
+    bid: CollectiveBid, sections: list[SectionTemplate], *, texts: bool = True, with_diffs: bool = False
+) -> list[Workspace]:
+    """The workspaces of these sections, read in a fixed number of queries however many sections,
+    contributions and revisions there are. `texts`: read the CSPs' texts (not needed to tell
+    whether something changed). `with_diffs`: the word-level changes of each changed part, for the
+    page that shows them (texts are read then)."""
+    texts = texts or with_diffs
+    query = (
+        select(MergedSection)
+        .where(MergedSection.bid_id == bid.id, MergedSection.section_id.in_([s.id for s in sections]))
+        .options(selectinload(MergedSection.sources))
+        .execution_options(populate_existing=True)
+    )
+    merged = {m.section_id: m for m in db.session.scalars(query)} if sections else {}
+    contributing = [s for s in sections if s.csp_contributes]
+    contributions = accepted(bid) if contributing else []
+    latest = _latest_revisions(contributions, contributing, texts)
+    result = []
+    for section in sections:
+        ws = Workspace(bid=bid, section=section, merged=merged.get(section.id))
+        result.append(ws)
+        if not section.csp_contributes:
+            continue
+        sources = {s.contribution_id: s for s in (ws.merged.sources if ws.merged else [])}
+        ws.parts = [Part(c, latest.get((c.id, section.id)), sources.get(c.id)) for c in contributions]
+    if with_diffs:
+        changed = [p for ws in result for p in ws.changed]
+        seen = [p.seen for p in changed]
+        baselines = {
+            r.id: r for r in db.session.scalars(select(SectionRevision).where(SectionRevision.id.in_(seen)))
+        } if changed else {}
+        for part in changed:
+            part.baseline = baselines.get(part.seen)
+            part.diff = _diff(part.baseline.text if part.baseline else "", part.latest.text)
+    return result
+
+
 def workspace(bid: CollectiveBid, section: SectionTemplate, with_diffs: bool = True) -> Workspace:
-    merged = merged_section(bid, section)
-    ws = Workspace(bid=bid, section=section, merged=merged)
-    if not section.csp_contributes:
-        return ws
-    sources = {s.contribution_id: s for s in (merged.sources if merged else [])}
-    for contribution in accepted(bid):
-        part = Part(contribution, _latest_revision(contribution, section), sources.get(contribution.id))
-        if part.changed and with_diffs:
-            src = part.source
-            baseline_id = max(src.revision_id or 0, src.reviewed_revision_id or 0)
-            part.baseline = db.session.get(SectionRevision, baseline_id) if baseline_id else None
-            part.diff = diff_texts(part.baseline.text if part.baseline else "", part.latest.text)
-        ws.parts.append(part)
-    return ws
+    """One section's workspace, with the CSPs' texts (and, by default, the changes of those
+    changed since the merge, as the section page shows them)."""
+    return workspaces(bid, [section], with_diffs=with_diffs)[0]
 
 
 def set_section_state(actor: User, bid: CollectiveBid, section: SectionTemplate, final: bool) -> MergedSection:
@@ -292,7 +370,7 @@ def set_section_state(actor: User, bid: CollectiveBid, section: SectionTemplate,
         raise ServiceError(f"Write the merged text of {section.title} before you mark it as final")
     require(actor, "bid.mark_section_final" if final else "bid.mark_section_draft", merged)
     if final:
-        ws = workspace(bid, section)
+        ws = workspace(bid, section, with_diffs=False)
         if ws.over_limit:
             raise ServiceError(
                 f"{section.title} is {ws.words - ws.limit:,} words over its limit of {ws.limit:,}: shorten it first"
@@ -326,8 +404,13 @@ def set_section_state(actor: User, bid: CollectiveBid, section: SectionTemplate,
 
 def overview(bid: CollectiveBid) -> list[Workspace]:
     """Every section's workspace for the bid overview, which shows whether a CSP's text changed
-    but not how: no word-level diffs are computed (the section page makes them, on demand)."""
-    return [workspace(bid, section, with_diffs=False) for section in bid.round.sections]
+    but not how: neither the CSPs' texts are read nor word-level diffs computed (the section page
+    makes them, on demand). Every contribution of the round is read (in one query), as the
+    overview and the checklist beside it need them all."""
+    from app.services.consolidation import load_contributions
+
+    load_contributions(bid.round)
+    return workspaces(bid, list(bid.round.sections), texts=False)
 
 
 # --- writing the merged text ---------------------------------------------------------------------
@@ -425,7 +508,7 @@ def build_draft(
     _check_editable(actor, bid)
     if not section.csp_contributes:
         raise ServiceError("The lead bidder writes this section: there are no CSP texts to merge")
-    ws = workspace(bid, section)
+    ws = workspace(bid, section, with_diffs=False)
     if not ws.parts:
         raise ServiceError("There are no accepted contributions to merge yet")
     if ws.edited_since_draft and not confirmed:
@@ -449,7 +532,7 @@ def build_draft(
 
 
 def _part(bid: CollectiveBid, section: SectionTemplate, contribution: Contribution) -> tuple[Workspace, Part]:
-    ws = workspace(bid, section)
+    ws = workspace(bid, section, with_diffs=False)
     part = next((p for p in ws.parts if p.contribution.id == contribution.id), None)
     if part is None:
         raise ServiceError(f"{contribution.csp.name}'s contribution has not been accepted into the bid")
@@ -534,6 +617,14 @@ def add_source(actor: User, bid: CollectiveBid, section: SectionTemplate, contri
     _set_source(revision.merged_section, contribution, part.latest, position)
     db.session.flush()
     return revision
+
+
+def revision_count(merged: MergedSection | None) -> int:
+    if merged is None:
+        return 0
+    return db.session.scalar(
+        select(func.count()).select_from(MergedRevision).where(MergedRevision.merged_section_id == merged.id)
+    )
 
 
 def revisions(merged: MergedSection | None) -> list[MergedRevision]:

@@ -12,6 +12,11 @@ The flow, for the web and the command line alike:
 3. The file can be downloaded again at any time; the record says who made it, when, from which
    version of the content (content hash) and the bid's status at the time (content_status,
    signed_off): the version is the content alone, so it does not change with the status.
+
+The export page says which version the bid is at now without reading the whole bid:
+`current_bid_version()` asks for the bid's fingerprint (a few small queries, content.py) and takes
+the content hash of an export made at that fingerprint; only when there is none (the bid has
+changed since its last export) is the content read and hashed.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import selectinload
 
 from app.dates import to_london
 from app.extensions import db
@@ -35,7 +41,13 @@ from app.models import Contribution, ExportRecord, ExportStatus, Round, User
 from app.models.base import utcnow
 from app.services import ServiceError
 from app.services.audit import record
-from app.services.exports.content import ExportContent, bid_content, contribution_content
+from app.services.exports.content import (
+    ExportContent,
+    bid_content,
+    bid_fingerprint,
+    bid_status,
+    contribution_content,
+)
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +231,9 @@ def prepare(export_id: int) -> ExportRecord:
         export = db.session.get(ExportRecord, export_id)
         started = time.perf_counter()
         try:
+            # The fingerprint first: should the bid change while it is read, the fingerprint is
+            # the older one, which no later page finds again.
+            fingerprint = None if export.contribution_id else bid_fingerprint(export.round, _bid_of(export.round))
             content = content_for(export)
             data = render(content, export.format)
             stored = _store(data, FORMATS[export.format].extension)
@@ -237,6 +252,7 @@ def prepare(export_id: int) -> ExportRecord:
         export.size_bytes = len(data)
         export.file_sha256 = hashlib.sha256(data).hexdigest()
         export.content_hash = content.content_hash
+        export.content_fingerprint = fingerprint
         export.content_status = content.status
         export.signed_off = content.signed_off
         export.finished_at = utcnow()
@@ -279,6 +295,7 @@ def bid_exports(rnd: Round, limit: int = 50) -> list[ExportRecord]:
     return list(db.session.scalars(
         select(ExportRecord)
         .where(ExportRecord.round_id == rnd.id, ExportRecord.contribution_id.is_(None))
+        .options(selectinload(ExportRecord.created_by))
         .order_by(ExportRecord.created_at.desc(), ExportRecord.id.desc())
         .limit(limit)
     ))
@@ -288,6 +305,7 @@ def contribution_exports(contribution: Contribution, limit: int = 50) -> list[Ex
     return list(db.session.scalars(
         select(ExportRecord)
         .where(ExportRecord.contribution_id == contribution.id)
+        .options(selectinload(ExportRecord.created_by))
         .order_by(ExportRecord.created_at.desc(), ExportRecord.id.desc())
         .limit(limit)
     ))
@@ -300,3 +318,43 @@ def is_stale(export: ExportRecord) -> bool:
         and export.claimed_at is not None
         and export.claimed_at < utcnow() - STALE_AFTER
     )
+
+
+# --- the bid's version now -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BidVersion:
+    """The collective bid as it is now: its version (content hash) and status."""
+
+    content_hash: str
+    status: str  # "Draft", "Signed off", "Submitted to the funder"
+    signed_off: bool
+
+    @property
+    def short_hash(self) -> str:
+        return self.content_hash[:12]
+
+
+def _bid_of(rnd: Round):
+    from app.services.consolidation import find_bid
+
+    return find_bid(rnd)
+
+
+def current_bid_version(rnd: Round) -> BidVersion:
+    """The bid's version now, from the export made at the same fingerprint when there is one (a few
+    small queries), else from its content (read and hashed)."""
+    bid = _bid_of(rnd)
+    fingerprint = bid_fingerprint(rnd, bid)
+    known = db.session.scalar(
+        select(ExportRecord.content_hash)
+        .where(
+            ExportRecord.round_id == rnd.id,
+            ExportRecord.contribution_id.is_(None),
+            ExportRecord.content_fingerprint == fingerprint,
+            ExportRecord.content_hash.is_not(None),
+        )
+        .limit(1)
+    )
+    status, signed_off = bid_status(bid)
+    return BidVersion(known or bid_content(rnd).content_hash, status, signed_off)

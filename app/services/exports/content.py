@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 
-from app.models import Contribution, Round
+from app.models import Contribution, ContributionStatus, Round
 from app.models.base import utcnow
 
 LEAD_LINES = "lead-held lines"
@@ -282,24 +282,12 @@ def _round_fields(rnd: Round) -> dict:
     }
 
 
-def _preload(rnd: Round) -> None:
-    """Load every contribution's parts in a handful of queries rather than several per CSP."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    from app.extensions import db
-
-    db.session.scalars(
-        select(Contribution)
-        .where(Contribution.round_id == rnd.id)
-        .options(
-            selectinload(Contribution.csp),
-            selectinload(Contribution.budget_lines),
-            selectinload(Contribution.outcomes),
-            selectinload(Contribution.partners),
-            selectinload(Contribution.attachments),
-        )
-    ).all()
+def bid_status(bid) -> tuple[str, bool]:
+    """The bid's status in words ("Draft", "Signed off", "Submitted to the funder") and whether it
+    has been signed off (and not reopened since)."""
+    if bid is None:
+        return "Draft", False
+    return bid.status.label, bid.signed_off_at is not None and bid.status.value != "draft"
 
 
 def bid_content(rnd: Round) -> ExportContent:
@@ -307,7 +295,8 @@ def bid_content(rnd: Round) -> ExportContent:
     from app.services import consolidation, merge
     from app.text import count_words
 
-    _preload(rnd)
+    consolidation.load_contributions(rnd, "budget_lines", "outcomes", "partners", "attachments",
+                                     statuses={ContributionStatus.ACCEPTED})
     bid = consolidation.find_bid(rnd)
     contributions = merge.accepted(bid) if bid is not None else consolidation.accepted_contributions(rnd)
     merged = {m.section_id: m.text for m in bid.sections} if bid is not None else {}
@@ -326,8 +315,7 @@ def bid_content(rnd: Round) -> ExportContent:
         PartnerRow(name=p.name, csps=tuple(p.csps), roles=tuple(p.roles))
         for p in consolidation.consolidated_partners(rnd)
     ]
-    status = bid.status.label if bid is not None else "Draft"
-    signed = bid is not None and bid.signed_off_at is not None and bid.status.value != "draft"
+    status, signed = bid_status(bid)
     return ExportContent(
         kind="bid",
         title=rnd.title,
@@ -377,3 +365,83 @@ def contribution_content(contribution: Contribution) -> ExportContent:
         documents=_documents([contribution]),
         **_round_fields(rnd),
     ).hashed()
+
+
+# --- the version, without reading the content -----------------------------------------------------
+
+# Part of every fingerprint: change it when what the content hash covers changes (the fields of
+# ExportContent and its rows are part of the fingerprint already).
+FINGERPRINT_VERSION = 1
+
+
+def bid_fingerprint(rnd: Round, bid) -> str:
+    """A fingerprint of everything the collective bid's content is made from, read without the
+    content itself (no texts, no lines) in a few small queries: the same fingerprint means the
+    same content, so an export made at this fingerprint has the current content hash.
+
+    It holds the round's own settings that the content shows (title, fund, funder, caps, match
+    funding, financial years, cost categories, sections, the lead bidder's names), the bid's merge
+    order, which contributions are accepted and their CSPs' names, and, for the rows of each kind
+    the content is made from (accepted contributions' budget lines, outcomes, partners and
+    documents; the lead-held lines; the merged sections), how many there are, the newest one's id
+    and time of creation and the sum of their versions. Every change of such a row adds one to its
+    version (budget.update_if_version, merge's saves), a new row is newer than all the rows before
+    it, and a deleted one lowers the count, so any change of the content changes the fingerprint.
+    Signing off, submitting, reopening and deadlines are not in it, as they are not in the content."""
+    from sqlalchemy import func, literal, select, union_all
+
+    from app.extensions import db
+    from app.models import (
+        Attachment,
+        BudgetLine,
+        LeadBudgetLine,
+        MergedSection,
+        Organisation,
+        Outcome,
+        PartnerInvolvement,
+    )
+
+    accepted = (
+        select(Contribution.id, Organisation.name)
+        .join(Organisation, Organisation.id == Contribution.csp_id)
+        .where(Contribution.round_id == rnd.id, Contribution.status == ContributionStatus.ACCEPTED)
+        .order_by(Contribution.id)
+    )
+    accepted_ids = select(Contribution.id).where(
+        Contribution.round_id == rnd.id, Contribution.status == ContributionStatus.ACCEPTED
+    )
+    bid_id = bid.id if bid is not None else None
+
+    def stamps(kind: str, model, where, version, created):
+        return select(literal(kind), func.count(model.id), func.coalesce(func.sum(version), 0),
+                      func.max(model.id), func.max(created)).where(where)
+
+    kinds = union_all(
+        stamps("budget lines", BudgetLine, BudgetLine.contribution_id.in_(accepted_ids), BudgetLine.version,
+               BudgetLine.created_at),
+        stamps("outcomes", Outcome, Outcome.contribution_id.in_(accepted_ids), Outcome.version, Outcome.created_at),
+        stamps("partners", PartnerInvolvement, PartnerInvolvement.contribution_id.in_(accepted_ids),
+               PartnerInvolvement.version, PartnerInvolvement.created_at),
+        stamps("documents", Attachment, Attachment.contribution_id.in_(accepted_ids), literal(0),
+               Attachment.uploaded_at),
+        stamps("lead-held lines", LeadBudgetLine, LeadBudgetLine.bid_id == bid_id, LeadBudgetLine.version,
+               LeadBudgetLine.created_at),
+        stamps("merged sections", MergedSection, MergedSection.bid_id == bid_id, MergedSection.version,
+               MergedSection.updated_at),
+    )
+    lead = rnd.lead_bidder
+    parts = {
+        "version": FINGERPRINT_VERSION,
+        "fields": [[f.name for f in fields(kind)] for kind in (ExportContent, SectionText, LineRow, OutcomeRow,
+                                                                PartnerRow, DocumentRow)],
+        "round": [rnd.id, rnd.title, rnd.fund_name, rnd.funder, rnd.cap_per_bid_pence, rnd.match_percent,
+                  lead.name, lead.display_name],
+        "years": [[y.id, y.label, y.cap_pence] for y in rnd.financial_years],
+        "categories": [[c.id, c.name] for c in rnd.cost_categories],
+        "sections": [[s.id, s.title, s.word_limit, s.csp_contributes] for s in rnd.sections],
+        "merge order": list(bid.merge_order or []) if bid is not None else None,
+        "accepted": [list(row) for row in db.session.execute(accepted)],
+        "rows": sorted([str(v) for v in row] for row in db.session.execute(kinds)),
+    }
+    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
