@@ -110,6 +110,10 @@ class Config:
     # Exported files (Word, PDF, Excel, CSV, ZIP), kept so they can be downloaded again later.
     EXPORT_FOLDER = os.environ.get("EXPORT_FOLDER", str(INSTANCE_DIR / "exports"))
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # Long lists are shown a page at a time (app/services/pages.py): rows of a table per page, and
+    # large items per page (contribution cards on a CSP's home page, texts of merged revisions).
+    PAGE_SIZE = 50
+    PAGE_SIZE_CARDS = 10
 
     @classmethod
     def check(cls, config: dict) -> None:

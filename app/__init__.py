@@ -159,10 +159,11 @@ def register_errorhandlers(app: Flask) -> None:
 def register_template_context(app: Flask) -> None:
     from app import filters
     from app.navigation import navigation_for
-    from app.urls import absolute_url
+    from app.urls import absolute_url, page_url
 
     filters.register(app)
     app.add_template_global(absolute_url, "absolute_url")
+    app.add_template_global(page_url, "page_url")
     # The rulebook, for templates: {% if can(current_user, "bid.edit", round) %}
     from app.policy import can, lifecycle, why_not
 

@@ -1,8 +1,9 @@
-"""Absolute links for emails and feeds, inside a request or not (CLI, scheduler)."""
+"""Absolute links for emails and feeds, inside a request or not (CLI, scheduler), and links to the
+other pages of a long list."""
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, has_request_context, request, url_for
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -12,3 +13,14 @@ def absolute_url(endpoint: str, **values) -> str:
         return base + url_for(endpoint, **values)
     with current_app.test_request_context("/", base_url=base):
         return base + url_for(endpoint, **values)
+
+
+def page_url(number: int, anchor: str | None = None) -> str:
+    """The current page's address showing page `number` of its list (app/services/pages.py): the
+    other query parameters kept, and no page parameter for page 1 (one address per page)."""
+    args = request.args.to_dict(flat=False)
+    args.pop("page", None)
+    if number > 1:
+        args["page"] = [str(number)]
+    return url_for(request.endpoint, **(request.view_args or {}), **args, _anchor=anchor)
+

@@ -105,7 +105,7 @@ def reactivate_csp(csp_id: int):
 @bp.get("/users")
 @rule_required("organisation.manage")
 def users():
-    people, status = accounts.users_for(current_user, request.args.get("status", "active"))
+    people, status = accounts.users_for(current_user, request.args.get("status", "active"), request.args.get("page"))
     return render_template("admin/users.html", title="Users", people=people, status=status)
 
 
@@ -230,6 +230,5 @@ def resend_invitation(user_id: int):
 @bp.get("/activity")
 @rule_required("organisation.manage")
 def activity():
-    page = max(request.args.get("page", 1, type=int), 1)
-    events, has_next = audit.activity_for(current_user, page)
-    return render_template("admin/activity.html", title="Activity", events=events, page=page, has_next=has_next)
+    events = audit.activity_for(current_user, request.args.get("page"))
+    return render_template("admin/activity.html", title="Activity", events=events)

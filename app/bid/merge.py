@@ -302,5 +302,5 @@ def section_history(round_id: int, section_id: int):
         round=rnd,
         bid=bid,
         section=section,
-        revisions=service.revisions(merged),
+        revisions=service.revisions(merged, request.args.get("page")),
     )

@@ -159,10 +159,10 @@ def view_section(contribution_id: int, section_id: int):
 def section_history(contribution_id: int, section_id: int):
     contribution, section = _load(contribution_id, section_id)
     response = service.current_response(contribution, section)
-    revisions = service.revisions(response)
+    revisions = service.revisions(response, request.args.get("page"))
     asked = "older" in request.args or "newer" in request.args
     form = CompareForm(formdata=request.args if asked else None)
-    form.set_revisions([r.number for r in revisions], chosen=asked)
+    form.set_revisions(list(range(revisions.total, 0, -1)), chosen=asked)  # revisions are numbered 1 to n
     if asked and form.validate():
         older, newer = sorted((form.older.data, form.newer.data))
         return redirect(

@@ -33,7 +33,7 @@ def index(round_id: int):
         now=now,
         milestones=service.milestones(rnd, now),
         rows=service.csp_rows(rnd),
-        history=service.history(rnd),
+        history=service.history(rnd, request.args.get("page")),
         can_change=can(current_user, "round.change_deadlines", rnd),
     )
 

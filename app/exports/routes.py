@@ -90,7 +90,8 @@ def _state(export) -> str:
 
 
 def _history(exports, current_hash: str | None):
-    return [(e, bool(e.content_hash) and e.content_hash != current_hash) for e in exports]
+    """The page of exports as (export, whether the content has changed since it was made)."""
+    return exports.map(lambda e: (e, bool(e.content_hash) and e.content_hash != current_hash))
 
 
 def _wants_json() -> bool:
@@ -111,7 +112,7 @@ def _bid_page(rnd, form, status: int = 200):
         back=url_for("bid.overview", round_id=rnd.id),
         back_text="Back to the collective bid",
         current=current,
-        history=_history(service.bid_exports(rnd), current.content_hash),
+        history=_history(service.bid_exports(rnd, request.args.get("page")), current.content_hash),
     ), status
 
 
@@ -158,7 +159,9 @@ def _contribution_page(contribution, form, status: int = 200):
         back=back,
         back_text="Back to the contribution",
         current=current,
-        history=_history(service.contribution_exports(contribution), current.content_hash),
+        history=_history(
+            service.contribution_exports(contribution, request.args.get("page")), current.content_hash
+        ),
     ), status
 
 

@@ -1,4 +1,4 @@
-from flask import redirect, render_template, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.main import bp
@@ -6,6 +6,7 @@ from app.policy import can
 from app.services import contributions as contributions_service
 from app.services import health, organisations
 from app.services import rounds as rounds_service
+from app.services.pages import page_size
 from app.services.progress import counts_by_round
 
 
@@ -20,7 +21,8 @@ def index():
 @login_required
 def home():
     if can(current_user, "round.view"):
-        rounds = rounds_service.list_for(current_user, by="deadline")
+        # The latest rounds; the round list has them all.
+        rounds = rounds_service.page_for(current_user, by="deadline", per_page=page_size("cards"))
         return render_template(
             "main/home.html",
             title="Home",
@@ -28,8 +30,8 @@ def home():
             rounds=rounds,
             counts=counts_by_round(r.id for r in rounds),
         )
-    contributions = contributions_service.list_for(current_user)
-    todo = contributions_service.still_to_do_for(contributions)
+    contributions = contributions_service.page_for(current_user, request.args.get("page"))
+    todo = contributions_service.still_to_do_for(contributions.items)
     return render_template("main/home.html", title="Home", contributions=contributions, todo=todo)
 
 

@@ -3,7 +3,7 @@ coming up, those written so far with their emails' state, and "send again"."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
@@ -31,7 +31,7 @@ def index(round_id: int):
         schedule=schedule,
         schedule_words=service.describe(schedule),
         upcoming=service.upcoming(rnd, now, limit=20),
-        history=service.history(rnd),
+        history=service.history(rnd, request.args.get("page")),
         can_send_again=service.can_send_again,
         plain_error=service.plain_error,
         send_again_form=ActionForm(),

@@ -42,7 +42,7 @@ def _status(form) -> int:
 def index():
     from app.services.progress import counts_by_round
 
-    rounds = service.list_for(current_user)
+    rounds = service.page_for(current_user, request.args.get("page"))
     return render_template(
         "rounds/index.html", title="Funding rounds", rounds=rounds, counts=counts_by_round(r.id for r in rounds)
     )

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import AccountToken, Organisation, Role, TokenPurpose, User
@@ -13,6 +14,7 @@ from app.models.base import utcnow
 from app.services import ServiceError
 from app.services.audit import record
 from app.services.outbox import queue_email
+from app.services.pages import Page, paginate
 from app.services.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.services.sessions import end_all_sessions
 from app.services.tokens import hash_token, new_token
@@ -268,9 +270,9 @@ def reactivate_user(actor: User, user: User) -> None:
 
 # --- reading: the actor's own lead bidder's people --------------------------------------------------
 
-def users_for(actor: User, status: str = "active") -> tuple[list[User], str]:
-    """The people of the actor's lead bidder (a CSP user: of their CSP) by name, filtered by status
-    ("active", "deactivated"; anything else means "all"), and the status actually applied."""
+def users_for(actor: User, status: str = "active", page=1) -> tuple[Page[User], str]:
+    """One page of the people of the actor's lead bidder (a CSP user: of their CSP) by name, filtered
+    by status ("active", "deactivated"; anything else means "all"), and the status actually applied."""
     stmt = select(User).where(User.lead_bidder_id == actor.lead_bidder_id)
     if actor.is_csp:
         stmt = stmt.where(User.organisation_id == actor.organisation_id)
@@ -280,7 +282,8 @@ def users_for(actor: User, status: str = "active") -> tuple[list[User], str]:
         stmt = stmt.where(User.active.is_(False))
     else:
         status = "all"
-    return db.session.scalars(stmt.order_by(func.lower(User.full_name))).all(), status
+    stmt = stmt.order_by(func.lower(User.full_name), User.id).options(selectinload(User.organisation))
+    return paginate(stmt, page), status
 
 
 def users_of(actor: User, organisation: Organisation) -> list[User]:

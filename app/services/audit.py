@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import AuditEvent, User
+from app.services.pages import Page, paginate
 
 
 def record(
@@ -50,14 +52,12 @@ def events_about(actor: User, obj, limit: int = 20) -> list[AuditEvent]:
     ).all()
 
 
-def activity_for(actor: User, page: int, per_page: int = 50) -> tuple[list[AuditEvent], bool]:
-    """One page of the actor's lead bidder's activity, newest first, and whether there is a next page."""
-    page = max(page, 1)
-    events = db.session.scalars(
+def activity_for(actor: User, page=1) -> Page[AuditEvent]:
+    """One page of the actor's lead bidder's activity, newest first."""
+    return paginate(
         select(AuditEvent)
         .where(AuditEvent.lead_bidder_id == actor.lead_bidder_id)
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page + 1)
-    ).all()
-    return events[:per_page], len(events) > per_page
+        .options(selectinload(AuditEvent.actor)),
+        page,
+    )

@@ -27,6 +27,7 @@ from app.models.base import utcnow
 from app.services import ServiceError
 from app.services.audit import record
 from app.services.outbox import queue_email
+from app.services.pages import Page, page_size, paginate
 from app.urls import absolute_url
 
 NOT_STARTED, IN_PROGRESS, COMPLETED = "Not yet started", "In progress", "Completed"
@@ -391,9 +392,7 @@ def _email_submitted(actor: User, contribution: Contribution) -> None:
 
 # --- reading -------------------------------------------------------------------------------------
 
-def list_for(actor: User) -> list[Contribution]:
-    """The contributions the actor may see on their home page, latest internal deadline first: a CSP
-    user's own CSP's, in rounds that have opened; a lead bidder user's, in every round of theirs."""
+def _visible_to(actor: User):
     from app.models import Round
     from app.policy import lifecycle
 
@@ -403,4 +402,11 @@ def list_for(actor: User) -> list[Contribution]:
             Contribution.csp_id == actor.organisation_id, Round.status.in_(lifecycle.VISIBLE_TO_CSPS)
         )
     stmt = stmt.options(contains_eager(Contribution.round).selectinload(Round.sections))
-    return db.session.scalars(stmt.order_by(Round.internal_deadline.desc())).all()
+    return stmt.order_by(Round.internal_deadline.desc(), Contribution.id.desc())
+
+
+def page_for(actor: User, page=1) -> Page[Contribution]:
+    """One page of the contributions the actor may see on their home page (PAGE_SIZE_CARDS: each is a
+    card), latest internal deadline first: a CSP user's own CSP's, in rounds that have opened; a lead
+    bidder user's, in every round of theirs."""
+    return paginate(_visible_to(actor), page, page_size("cards"))

@@ -25,6 +25,7 @@ from app.policy import require
 from app.services import ServiceError
 from app.services.audit import record
 from app.services.outbox import queue_email
+from app.services.pages import Page, paginate
 from app.urls import absolute_url
 
 # The round's attribute holding each kind of deadline.
@@ -251,14 +252,13 @@ def _email_everyone(rnd: Round, change: DeadlineChange, moved: DeadlineChange | 
     return people
 
 
-def history(rnd: Round) -> list[DeadlineChange]:
-    """Every change of the round's deadlines, newest first."""
-    return list(
-        db.session.scalars(
-            select(DeadlineChange)
-            .where(DeadlineChange.round_id == rnd.id)
-            .order_by(DeadlineChange.changed_at.desc(), DeadlineChange.id.desc())
-        )
+def history(rnd: Round, page=1) -> Page[DeadlineChange]:
+    """One page of the changes of the round's deadlines, newest first."""
+    return paginate(
+        select(DeadlineChange)
+        .where(DeadlineChange.round_id == rnd.id)
+        .order_by(DeadlineChange.changed_at.desc(), DeadlineChange.id.desc()),
+        page,
     )
 
 

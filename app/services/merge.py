@@ -46,6 +46,7 @@ from app.models.bid import SectionState
 from app.policy import can, require
 from app.services import ServiceError, insert_for_dialect
 from app.services.audit import record
+from app.services.pages import Page, empty, page_size, paginate
 from app.services.sections import MAX_CHARACTERS
 from app.text import Diff, count_words, diff_texts, normalise
 
@@ -627,14 +628,15 @@ def revision_count(merged: MergedSection | None) -> int:
     )
 
 
-def revisions(merged: MergedSection | None) -> list[MergedRevision]:
-    """Newest first."""
+def revisions(merged: MergedSection | None, page=1) -> Page[MergedRevision]:
+    """One page of the merged text's revisions, newest first (PAGE_SIZE_CARDS: each shows its text)."""
     if merged is None:
-        return []
-    return list(
-        db.session.scalars(
-            select(MergedRevision)
-            .where(MergedRevision.merged_section_id == merged.id)
-            .order_by(MergedRevision.number.desc())
-        )
+        return empty(page, page_size("cards"))
+    return paginate(
+        select(MergedRevision)
+        .where(MergedRevision.merged_section_id == merged.id)
+        .order_by(MergedRevision.number.desc())
+        .options(selectinload(MergedRevision.created_by)),
+        page,
+        page_size("cards"),
     )

@@ -53,6 +53,7 @@ from app.policy import lifecycle
 from app.services import ServiceError, insert_for_dialect
 from app.services.audit import record
 from app.services.outbox import queue_email
+from app.services.pages import Page, paginate
 
 log = logging.getLogger(__name__)
 
@@ -678,15 +679,15 @@ def upcoming(rnd: Round, now: datetime | None = None, limit: int = 20) -> list[U
     return list(grouped.values())
 
 
-def history(rnd: Round, limit: int = 200) -> list[tuple[Reminder, OutboxEmail | None]]:
-    """The reminders written for the round, newest first, with their emails."""
-    return db.session.execute(
+def history(rnd: Round, page=1) -> Page[tuple[Reminder, OutboxEmail | None]]:
+    """One page of the reminders written for the round, newest first, with their emails."""
+    return paginate(
         select(Reminder, OutboxEmail)
         .outerjoin(OutboxEmail, Reminder.outbox_email_id == OutboxEmail.id)
         .where(Reminder.round_id == rnd.id)
-        .order_by(Reminder.created_at.desc(), Reminder.id.desc())
-        .limit(limit)
-    ).all()
+        .order_by(Reminder.created_at.desc(), Reminder.id.desc()),
+        page,
+    )
 
 
 def can_send_again(reminder: Reminder) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from app.extensions import db
@@ -29,6 +29,7 @@ from app.policy import lifecycle, require
 from app.services import ServiceError
 from app.services.audit import record
 from app.services.outbox import queue_email
+from app.services.pages import Page, paginate
 from app.services.round_templates import TEMPLATES
 from app.urls import absolute_url
 
@@ -507,10 +508,7 @@ def grant_extension(actor: User, contribution: Contribution, until: datetime, re
 
 # --- reading: the actor's own lead bidder's rounds ---------------------------------------------------
 
-def list_for(actor: User, by: str = "created") -> list[Round]:
-    """The rounds of the actor's lead bidder, newest first: by="created" (when set up) or
-    by="deadline" (latest internal deadline first). A CSP user sees only the rounds their CSP
-    takes part in, once opened."""
+def _rounds_of(actor: User, by: str) -> Select:
     stmt = select(Round).where(Round.lead_bidder_id == actor.lead_bidder_id)
     if actor.is_csp:
         stmt = stmt.where(
@@ -518,7 +516,19 @@ def list_for(actor: User, by: str = "created") -> list[Round]:
             Round.id.in_(select(Contribution.round_id).where(Contribution.csp_id == actor.organisation_id)),
         )
     order = {"created": Round.created_at.desc(), "deadline": Round.internal_deadline.desc()}[by]
-    return db.session.scalars(stmt.order_by(order)).all()
+    return stmt.order_by(order, Round.id.desc())
+
+
+def list_for(actor: User, by: str = "created") -> list[Round]:
+    """The rounds of the actor's lead bidder, newest first: by="created" (when set up) or
+    by="deadline" (latest internal deadline first). A CSP user sees only the rounds their CSP
+    takes part in, once opened."""
+    return db.session.scalars(_rounds_of(actor, by)).all()
+
+
+def page_for(actor: User, page=1, by: str = "created", per_page: int | None = None) -> Page[Round]:
+    """One page of list_for()."""
+    return paginate(_rounds_of(actor, by), page, per_page)
 
 
 def contributions_by_csp(rnd: Round) -> list[Contribution]:

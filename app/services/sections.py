@@ -26,6 +26,7 @@ from app.models.base import utcnow
 from app.services import ServiceError, insert_for_dialect
 from app.services.audit import record
 from app.services.contributions import check_editable, csp_sections, locked_message, touch
+from app.services.pages import Page, empty, paginate
 from app.text import count_words, normalise
 
 # Longest text kept for one section: far more than any word limit, small enough to compare quickly.
@@ -193,17 +194,16 @@ def _ensure_response(contribution: Contribution, section: SectionTemplate) -> Se
 # --- history -----------------------------------------------------------------------------------
 
 
-def revisions(response: SectionResponse | None) -> list[SectionRevision]:
-    """Newest first."""
+def revisions(response: SectionResponse | None, page=1) -> Page[SectionRevision]:
+    """One page of the response's revisions, newest first. They are numbered 1 to page.total."""
     if response is None:
-        return []
-    return list(
-        db.session.scalars(
-            select(SectionRevision)
-            .where(SectionRevision.response_id == response.id)
-            .order_by(SectionRevision.number.desc())
-            .options(selectinload(SectionRevision.created_by))
-        )
+        return empty(page)
+    return paginate(
+        select(SectionRevision)
+        .where(SectionRevision.response_id == response.id)
+        .order_by(SectionRevision.number.desc())
+        .options(selectinload(SectionRevision.created_by)),
+        page,
     )
 
 

@@ -48,6 +48,7 @@ from app.services.exports.content import (
     bid_status,
     contribution_content,
 )
+from app.services.pages import Page, paginate
 
 log = logging.getLogger(__name__)
 
@@ -291,24 +292,26 @@ def retry(export: ExportRecord) -> None:
 
 # --- lists -------------------------------------------------------------------------------------
 
-def bid_exports(rnd: Round, limit: int = 50) -> list[ExportRecord]:
-    return list(db.session.scalars(
+def bid_exports(rnd: Round, page=1) -> Page[ExportRecord]:
+    """One page of the exports of the collective bid, newest first."""
+    return paginate(
         select(ExportRecord)
         .where(ExportRecord.round_id == rnd.id, ExportRecord.contribution_id.is_(None))
         .options(selectinload(ExportRecord.created_by))
-        .order_by(ExportRecord.created_at.desc(), ExportRecord.id.desc())
-        .limit(limit)
-    ))
+        .order_by(ExportRecord.created_at.desc(), ExportRecord.id.desc()),
+        page,
+    )
 
 
-def contribution_exports(contribution: Contribution, limit: int = 50) -> list[ExportRecord]:
-    return list(db.session.scalars(
+def contribution_exports(contribution: Contribution, page=1) -> Page[ExportRecord]:
+    """One page of the exports of one contribution, newest first."""
+    return paginate(
         select(ExportRecord)
         .where(ExportRecord.contribution_id == contribution.id)
         .options(selectinload(ExportRecord.created_by))
-        .order_by(ExportRecord.created_at.desc(), ExportRecord.id.desc())
-        .limit(limit)
-    ))
+        .order_by(ExportRecord.created_at.desc(), ExportRecord.id.desc()),
+        page,
+    )
 
 
 def is_stale(export: ExportRecord) -> bool:
