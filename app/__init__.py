@@ -13,6 +13,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.templating import Environment
+from app.urls import DatabaseIdConverter
 from config import get_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     config_class = get_config(config_name)
     app.config.from_object(config_class)
     app.config.update(overrides)
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route: too long an id is a 404
     config_class.check(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

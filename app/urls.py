@@ -1,9 +1,10 @@
-"""Absolute links for emails and feeds, inside a request or not (CLI, scheduler), and links to the
-other pages of a long list."""
+"""Addresses: absolute links for emails and feeds, inside a request or not (CLI, scheduler), links
+to the other pages of a long list, and the whole numbers a route accepts."""
 
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request, url_for
+from werkzeug.routing import IntegerConverter
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -23,4 +24,13 @@ def page_url(number: int, anchor: str | None = None) -> str:
     if number > 1:
         args["page"] = [str(number)]
     return url_for(request.endpoint, **(request.view_args or {}), **args, _anchor=anchor)
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` in every route: a whole number that fits a 64-bit database id. A longer one
+    matches no route (404), rather than reaching the database (SQLite cannot take it)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**63 - 1,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
