@@ -27,10 +27,10 @@ def page_url(number: int, anchor: str | None = None) -> str:
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """`<int:...>` in every route: a whole number that fits a 64-bit database id. A longer one
-    matches no route (404), rather than reaching the database (SQLite cannot take it)."""
+    """`<int:...>` in every route: a whole number that fits the id columns (INTEGER, 32 bits on
+    PostgreSQL). A larger one matches no route (404) rather than reaching the database, which
+    refuses it (PostgreSQL: "integer out of range"; SQLite: beyond 64 bits, OverflowError)."""
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**63 - 1,
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**31 - 1,
                  signed: bool = False) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
-
