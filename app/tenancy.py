@@ -135,11 +135,13 @@ def _criteria_for(tenant: int):
 
 class TenantSession(FlaskSQLAlchemySession):
     """db.session's class: get() also refuses another tenant's object found in the identity map
-    (where no SQL, and so no criteria, is involved)."""
+    (where no SQL, and so no criteria, is involved), and finds nothing for an id beyond MAX_ID."""
 
     def get(self, entity, ident, **kwargs):
-        from app.models.base import TenantScoped
+        from app.models.base import MAX_ID, TenantScoped
 
+        if isinstance(ident, int) and not -MAX_ID - 1 <= ident <= MAX_ID:
+            return None  # no row has such an id (and the database would refuse to look)
         obj = super().get(entity, ident, **kwargs)
         if obj is not None and isinstance(obj, TenantScoped):
             tenant = current_tenant_id()

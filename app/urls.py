@@ -6,6 +6,8 @@ from __future__ import annotations
 from flask import current_app, has_request_context, request, url_for
 from werkzeug.routing import IntegerConverter
 
+from app.models.base import MAX_ID
+
 
 def absolute_url(endpoint: str, **values) -> str:
     """BASE_URL + the endpoint's path: links in emails never depend on the request's Host."""
@@ -27,10 +29,10 @@ def page_url(number: int, anchor: str | None = None) -> str:
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """`<int:...>` in every route: a whole number that fits the id columns (INTEGER, 32 bits on
-    PostgreSQL). A larger one matches no route (404) rather than reaching the database, which
-    refuses it (PostgreSQL: "integer out of range"; SQLite: beyond 64 bits, OverflowError)."""
+    """`<int:...>` in every route: a whole number no larger than an id can be (MAX_ID). A larger
+    one matches no route (404) rather than reaching the database, which refuses it (PostgreSQL:
+    "integer out of range"; SQLite, beyond 64 bits: OverflowError)."""
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**31 - 1,
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,
                  signed: bool = False) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

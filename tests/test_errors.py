@@ -35,6 +35,11 @@ def test_ids_beyond_the_database_are_not_found(signed_in, path, number):
     assert "Page not found" in response.get_data(as_text=True)
 
 
+def test_an_id_too_large_in_a_query_string_finds_nothing(signed_in):
+    response = signed_in("lead_admin").get(f"/admin/users/invite?organisation={2**31}")
+    assert response.status_code == 200  # the organisation is simply not chosen
+
+
 def test_405_page(client):
     response = client.post("/accessibility")
     assert response.status_code == 405

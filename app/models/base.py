@@ -9,6 +9,10 @@ from sqlalchemy import DateTime, inspect, literal_column, select
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
 
+# The largest id a row can have: id columns are INTEGER (32 bits on PostgreSQL, which refuses a
+# larger number in a query on them: "integer out of range").
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
