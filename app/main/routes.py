@@ -22,12 +22,13 @@ def index():
 def home():
     if can(current_user, "round.view"):
         # The latest rounds; the round list has them all.
-        rounds = rounds_service.page_for(current_user, by="deadline", per_page=page_size("cards"))
+        rounds, more_rounds = rounds_service.latest_for(current_user, page_size("cards"))
         return render_template(
             "main/home.html",
             title="Home",
             summary=organisations.summary_for(current_user),
             rounds=rounds,
+            more_rounds=more_rounds,
             counts=counts_by_round(r.id for r in rounds),
         )
     contributions = contributions_service.page_for(current_user, request.args.get("page"))

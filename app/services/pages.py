@@ -133,3 +133,10 @@ def empty(page: Any = 1, per_page: int | None = None) -> Page:
     if requested_number(page) != 1:
         raise PageNotFound()
     return Page([], 1, per_page or page_size(), 0)
+
+
+def head(stmt: Select, n: int) -> tuple[list, bool]:
+    """The first n entities of `stmt` and whether there are more: one query, no count (for a page
+    that shows the latest few and links to the whole list)."""
+    items = list(db.session.scalars(stmt.limit(n + 1)))
+    return items[:n], len(items) > n

@@ -29,7 +29,7 @@ from app.policy import lifecycle, require
 from app.services import ServiceError
 from app.services.audit import record
 from app.services.outbox import queue_email
-from app.services.pages import Page, paginate
+from app.services.pages import Page, head, paginate
 from app.services.round_templates import TEMPLATES
 from app.urls import absolute_url
 
@@ -526,9 +526,14 @@ def list_for(actor: User, by: str = "created") -> list[Round]:
     return db.session.scalars(_rounds_of(actor, by)).all()
 
 
-def page_for(actor: User, page=1, by: str = "created", per_page: int | None = None) -> Page[Round]:
+def page_for(actor: User, page=1) -> Page[Round]:
     """One page of list_for()."""
-    return paginate(_rounds_of(actor, by), page, per_page)
+    return paginate(_rounds_of(actor, "created"), page)
+
+
+def latest_for(actor: User, n: int) -> tuple[list[Round], bool]:
+    """The n rounds of list_for(by="deadline") with the latest deadlines, and whether there are more."""
+    return head(_rounds_of(actor, "deadline"), n)
 
 
 def contributions_by_csp(rnd: Round) -> list[Contribution]:
