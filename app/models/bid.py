@@ -150,7 +150,7 @@ class MergedSource(TenantScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merged_section_id: Mapped[int] = mapped_column(ForeignKey("merged_section.id", ondelete="CASCADE"), index=True)
-    contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"))
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
     revision_id: Mapped[int | None] = mapped_column(ForeignKey("section_revision.id"))
     reviewed_revision_id: Mapped[int | None] = mapped_column(ForeignKey("section_revision.id"))
     position: Mapped[int] = mapped_column(default=0)
