@@ -19,9 +19,10 @@ sections have 20 revisions each; other rounds' have 2 to 6.
 Everyone signs in with one known password (PASSWORD): admin@, staff@ and viewer@ at
 `<area>.opcc.example.org`, and manager.<csp>@ and contributor.<csp>@ at `<area>.csp.example.org`.
 
-Rows are written in bulk (an INSERT per table and lead bidder), not through the services one record
-at a time; the states and timestamps follow the life cycle (app/policy/lifecycle.py) as the services
-would leave them. The data is only as random as a seeded generator: two runs make the same data.
+Rows are written in bulk (a few multi-row INSERTs per table and lead bidder), not through the
+services one record at a time; the states and timestamps follow the life cycle
+(app/policy/lifecycle.py) as the services would leave them. Texts and figures come from a seeded
+generator, so two runs make the same data but for the dates that follow today's.
 """
 
 from __future__ import annotations
