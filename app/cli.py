@@ -116,6 +116,11 @@ def _seed_national(scale: str, if_empty: bool) -> None:
     report = demo_national.seed(scale, progress=lambda message: click.echo(f"  {message}"))
     started = time.perf_counter()
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # Planner statistics for the tables just filled: without them PostgreSQL guesses, and
+        # scans whole tables that an index would answer, until autovacuum gets round to them.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
     path.write_text(demo_national.format_logins(scale))
     click.echo(
         f"Loaded {report.leads} lead bidders, {report.csps} CSPs, {report.users} users, {report.rounds} rounds, "
