@@ -2,7 +2,7 @@
 national demo data, served by gunicorn (4 sync workers) as in production, beside two baselines
 measured in the same run. Prints a Markdown table; not a test.
 
-    python -m benchmarks load                      # about 7 minutes (plus 30-60 s to seed, the first time)
+    python -m benchmarks load                      # about 8 minutes (plus 20-50 s to seed, the first time)
     python -m benchmarks load --seconds 5 --pages "bid,budget"
     BENCH_SECONDS=15 BENCH_USERS=20 python -m benchmarks load
 
