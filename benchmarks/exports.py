@@ -73,6 +73,7 @@ def build(database: Path, uploads: Path, csps: int, text: str) -> int:
     from app.models import (
         Attachment,
         BudgetLine,
+        CollectiveBid,
         Contribution,
         ContributionStatus,
         LeadBudgetLine,
@@ -88,7 +89,7 @@ def build(database: Path, uploads: Path, csps: int, text: str) -> int:
     )
     from app.models.base import utcnow
     from app.services import rounds
-    from app.services.merge import attributed, bid_of
+    from app.services.merge import attributed
 
     rng = random.Random(csps)
     app = _app(database, uploads)
@@ -144,8 +145,8 @@ def build(database: Path, uploads: Path, csps: int, text: str) -> int:
                                           size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest()))
             contributions.append(contribution)
         db.session.flush()
-        bid = bid_of(rnd)  # made with the round
-        bid.merge_order = [c.id for c in contributions]
+        bid = CollectiveBid(round=rnd, lead_bidder_id=lead.id, merge_order=[c.id for c in contributions])
+        db.session.add(bid)
         for section in rnd.sections:
             if text == "draft" and section.csp_contributes:
                 body = "\n\n".join(
