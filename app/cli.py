@@ -73,12 +73,19 @@ def _logins_file() -> Path:
 
 @demo.command("seed")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database already has organisations.")
-def demo_seed(if_empty: bool) -> None:
+@click.option(
+    "--scale", type=click.Choice(["national", "small"]), default=None,
+    help="Instead of Thames Valley: 41 lead bidders and 400 CSPs for load testing (national), or a few (small).",
+)
+def demo_seed(if_empty: bool, scale: str | None) -> None:
     """Load Thames Valley OPCC, its 14 CSPs and their people, and print their passwords."""
     from app import demo as demo_data
 
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException("Demo data is not loaded in production.")
+    if scale:
+        _seed_national(scale, if_empty)
+        return
     if if_empty and db.session.scalar(select(Organisation.id).limit(1)) is not None:
         path = _logins_file()
         if path.exists():
@@ -93,6 +100,36 @@ def demo_seed(if_empty: bool) -> None:
     text = demo_data.format_logins(logins)
     _logins_file().write_text(text)
     click.echo(text)
+
+
+def _seed_national(scale: str, if_empty: bool) -> None:
+    """Bulk-load the national data into an empty database; the sign-in details go to
+    instance/national-logins.txt."""
+    from app import demo_national
+
+    path = Path(current_app.instance_path) / "national-logins.txt"
+    if db.session.scalar(select(Organisation.id).limit(1)) is not None:
+        if if_empty and demo_national.loaded():
+            click.echo(f"The national demo data is already loaded. Sign-in details: {path}")
+            return
+        raise click.ClickException("The database already has data: national demo data is loaded into an empty one.")
+    report = demo_national.seed(scale, progress=lambda message: click.echo(f"  {message}"))
+    started = time.perf_counter()
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # Planner statistics for the tables just filled: without them PostgreSQL guesses, and
+        # scans whole tables that an index would answer, until autovacuum gets round to them.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+    path.write_text(demo_national.format_logins(scale))
+    click.echo(
+        f"Loaded {report.leads} lead bidders, {report.csps} CSPs, {report.users} users, {report.rounds} rounds, "
+        f"{report.contributions} contributions, {report.revisions} section revisions and {report.audit_events} "
+        f"audit events in {report.seconds + time.perf_counter() - started:.1f} s."
+    )
+    click.echo(f"Every account's password: {demo_national.PASSWORD} (all sign-in details: {path})")
+    for size, area in demo_national.BENCHMARK_AREAS.items():
+        click.echo(f"  {area} ({size} CSPs at national scale): {demo_national.lead_email(area, 'admin')}")
 
 
 @click.group(cls=AppGroup)

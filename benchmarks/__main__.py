@@ -1,6 +1,15 @@
-"""Run every benchmark: `python -m benchmarks` (see README, "Benchmarks")."""
+"""Run the benchmarks: `python -m benchmarks` runs every one (make bench); `python -m benchmarks
+exports [options]` or `python -m benchmarks load [options]` runs one (see README, "Benchmarks")."""
 
-from benchmarks import exports
+import sys
+
+from benchmarks import exports, load
+
+BENCHMARKS = {"exports": exports.main, "load": load.main}
 
 if __name__ == "__main__":
-    exports.main()
+    if len(sys.argv) > 1 and sys.argv[1] in BENCHMARKS:
+        BENCHMARKS[sys.argv[1]](sys.argv[2:])
+    else:
+        for run in BENCHMARKS.values():
+            run([])
