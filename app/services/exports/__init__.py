@@ -359,5 +359,18 @@ def current_bid_version(rnd: Round) -> BidVersion:
         )
         .limit(1)
     )
+    if known is None:
+        known = _hashes.get((rnd.id, fingerprint))
+    if known is None:
+        known = _hashes[(rnd.id, fingerprint)] = bid_content(rnd).content_hash
+        while len(_hashes) > _HASHES_KEPT:
+            _hashes.pop(next(iter(_hashes)))
     status, signed_off = bid_status(bid)
-    return BidVersion(known or bid_content(rnd).content_hash, status, signed_off)
+    return BidVersion(known, status, signed_off)
+
+
+# The content hash of each (round, fingerprint) this process has read and hashed: with no export yet
+# at the bid's fingerprint, the exports page reads the whole bid once per worker, not on every view.
+# A fingerprint stands for one content, so an entry is never wrong, only forgotten (oldest first).
+_hashes: dict[tuple[int, str], str] = {}
+_HASHES_KEPT = 256
