@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import User, UserSession
@@ -27,7 +28,12 @@ def load_session_user(token: str) -> User | None:
     """The active user whose session this token is, or None (unknown, expired or ended)."""
     if not token:
         return None
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+    # The user and their organisation (every page's header names it) come in the same statement.
+    row = db.session.scalar(
+        select(UserSession)
+        .where(UserSession.token_hash == hash_token(token))
+        .options(joinedload(UserSession.user).joinedload(User.organisation))
+    )
     if row is None:
         return None
     now = utcnow()
