@@ -93,7 +93,13 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Partnership Bid <no-reply@example.org>")
     MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)
     OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)
-    OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100)
+    # A worker claims this many emails at a time, for OUTBOX_LEASE_SECONDS (each email is taken
+    # again just before it is sent); a run claims again until nothing is due.
+    OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)
+    OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300)
+    # Sent emails recorded per commit: 1 keeps to one the emails a worker that dies may leave to
+    # be sent twice; more is faster where commits are slow (see app/services/outbox.py).
+    OUTBOX_EMAILS_PER_COMMIT = env_int("OUTBOX_EMAILS_PER_COMMIT", 1)
     # Reminders (flask reminders run): after downtime, only the latest missed reminder of each kind
     # is sent, and only if it was due less than this many hours ago; older ones are skipped.
     REMINDER_CATCH_UP_HOURS = env_int("REMINDER_CATCH_UP_HOURS", 20)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -143,3 +145,88 @@ def test_a_claimed_row_is_not_sent_by_a_second_worker(app, world, smtp_server):
         # If worker 1 dies, the lease runs out and another worker takes the row.
         third = _claim(utcnow() + timedelta(minutes=6), "worker-3", 10)
         assert len(third) == 1
+
+
+def test_a_broken_connection_is_opened_again_for_the_rest_of_the_run(app, world, smtp_server):
+    queue(app, world, key="test:1", to="first@example.org")
+    queue(app, world, key="test:2", to="someone@hangup.invalid")  # the server says 421 and hangs up
+    queue(app, world, key="test:3", to="third@example.org")
+    with app.app_context():
+        report = deliver_due()
+    assert (report.sent, report.retrying, report.failed) == (2, 1, 0)
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["first@example.org"], ["third@example.org"]]
+    (_, _, error) = rows(app)[1]
+    assert "421" in error
+    assert [status for status, _, _ in rows(app)] == [OutboxStatus.SENT, OutboxStatus.PENDING, OutboxStatus.SENT]
+
+
+def test_one_run_sends_every_due_email_in_batches(make_app, world, smtp_server):
+    app = make_app(OUTBOX_BATCH_SIZE=3)
+    for n in range(8):
+        queue(app, world, key=f"test:{n}", to=f"person{n}@example.org")
+    with app.app_context():
+        assert deliver_due().sent == 8
+        assert deliver_due().sent == 0
+    assert len(smtp_server.messages) == 8
+
+
+@pytest.mark.parametrize(("per_commit", "sent_by_each"), [(1, (1, 9)), (3, (3, 7))])
+def test_two_workers_and_a_slow_smtp_server_send_each_email_once(
+    make_app, world, smtp_server, per_commit, sent_by_each
+):
+    """Worker 1 claims a batch of 4 and starts sending; the server holds its first email. While it
+    is held, worker 1's claim on the rest of its batch runs out (a one-second lease) and worker 2,
+    the next run from cron, claims them. Worker 2 leaves alone what worker 1 is sending, and worker
+    1 finds that it no longer holds the rest: every email arrives once."""
+    app = make_app(OUTBOX_LEASE_SECONDS=1, OUTBOX_BATCH_SIZE=4, OUTBOX_EMAILS_PER_COMMIT=per_commit)
+    keys = [f"test:{n}" for n in range(10)]
+    for n, key in enumerate(keys):
+        queue(app, world, key=key, to=f"person{n}@example.org")
+    gate = smtp_server.hold_next()
+    reports = {}
+
+    def worker_1():
+        with app.app_context():
+            reports[1] = deliver_due()
+
+    thread = threading.Thread(target=worker_1)
+    thread.start()
+    try:
+        assert gate.held.wait(30), "worker 1 did not send"
+        with app.app_context():  # two seconds later for worker 2: worker 1's claim has run out
+            reports[2] = deliver_due(now=utcnow() + timedelta(seconds=2))
+    finally:
+        gate.release()
+        thread.join(60)
+    assert not thread.is_alive()
+
+    assert (reports[1].sent, reports[2].sent) == sent_by_each
+    received = sorted(str(m.message["X-Partnership-Bid-Key"]) for m in smtp_server.messages)
+    assert received == sorted(keys)
+    assert {(status, attempts) for status, attempts, _ in rows(app)} == {(OutboxStatus.SENT, 1)}
+
+
+def test_a_worker_does_not_send_what_another_worker_claimed_while_it_was_held_up(make_app, world, smtp_server):
+    from app.services.outbox import _claim
+
+    app = make_app(OUTBOX_LEASE_SECONDS=1, OUTBOX_BATCH_SIZE=4)
+    for n in range(4):
+        queue(app, world, key=f"test:{n}", to=f"person{n}@example.org")
+    gate = smtp_server.hold_next()
+    reports = {}
+
+    def worker_1():
+        with app.app_context():
+            reports[1] = deliver_due()
+
+    thread = threading.Thread(target=worker_1)
+    thread.start()
+    try:
+        assert gate.held.wait(30), "worker 1 did not send"
+        with app.app_context():  # worker 2 claims the rest (and has not sent them yet)
+            assert len(_claim(utcnow() + timedelta(seconds=2), "worker-2", 10)) == 3
+    finally:
+        gate.release()
+        thread.join(60)
+    assert reports[1].sent == 1
+    assert [str(m.message["X-Partnership-Bid-Key"]) for m in smtp_server.messages] == ["test:0"]
