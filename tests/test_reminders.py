@@ -17,7 +17,8 @@ from app.models.deadline import Reminder, ReminderKind
 from app.services import ServiceError
 from app.services import reminders as service
 from app.services.outbox import backoff, deliver_due
-from tests.conftest import post_form
+from tests.conftest import empty_tables, post_form
+from tests.test_statement_counts import counting
 
 NOON_1_APRIL = london_to_utc(date(2026, 4, 1), time(12))  # 11:00 UTC (BST)
 NOON_29_APRIL = london_to_utc(date(2026, 4, 29), time(12))
@@ -538,3 +539,116 @@ def test_send_again_button(app, world, signed_in, smtp_server):
     assert "Waiting to send" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(Reminder.resend_of_id == reminder_id)) == 1
+
+
+# --- SQL statements: a fixed number per run, however many CSPs and people ----------------------
+
+
+def build_round(app, csps: int, users_per_csp: int) -> None:
+    """A lead bidder's open round of `csps` CSPs, each with a manager and `users_per_csp` - 1
+    contributors, in turn not started, in progress, sent back for changes and submitted; internal
+    deadline noon on 1 April 2026, funder's deadline a week later."""
+    from app.models import Role, SectionResponse
+    from app.models.review import ChangeRequest
+    from tests.conftest import open_round_for
+    from tests.factories import CSPFactory, LeadBidderFactory, UserFactory
+
+    states = [ContributionStatus.NOT_STARTED, ContributionStatus.IN_PROGRESS,
+              ContributionStatus.CHANGES_REQUESTED, ContributionStatus.SUBMITTED]
+    with app.app_context():
+        lead = LeadBidderFactory()
+        admin = UserFactory(role=Role.LEAD_ADMIN, organisation=lead)
+        UserFactory(role=Role.LEAD_STAFF, organisation=lead)
+        managers = {}
+        for _ in range(csps):
+            csp = CSPFactory(lead_bidder=lead)
+            managers[csp.id] = UserFactory(role=Role.CSP_MANAGER, organisation=csp).id
+            for _ in range(users_per_csp - 1):
+                UserFactory(role=Role.CSP_CONTRIBUTOR, organisation=csp)
+        rnd = open_round_for(admin, managers)
+        rnd.internal_deadline, rnd.funder_deadline = NOON_1_APRIL, NOON_1_APRIL + timedelta(days=7)
+        rnd.opened_at = utc(2026, 2, 1)
+        section = next(s for s in rnd.sections if s.csp_contributes)
+        for n, contribution in enumerate(sorted(rnd.contributions, key=lambda c: c.id)):
+            contribution.status = states[n % len(states)]
+            if contribution.status != ContributionStatus.NOT_STARTED:
+                db.session.add(SectionResponse(contribution=contribution, section=section, text="Mentor.", version=1))
+            if contribution.status == ContributionStatus.CHANGES_REQUESTED:
+                db.session.add(ChangeRequest(contribution=contribution, items=["budget"], message="Split the costs.",
+                                             created_by_id=admin.id))
+        db.session.execute(OutboxEmail.__table__.update().values(status=OutboxStatus.CANCELLED))
+        db.session.commit()
+
+
+def count_run(app, now) -> tuple[int, service.Report]:
+    with app.app_context(), counting() as statements:
+        report = service.run(now=now)
+    assert not report.errors
+    return len(statements), report
+
+
+def test_a_run_takes_the_same_sql_statements_for_a_small_and_a_large_round(app, smtp_server):
+    # 9:05am on 25 March 2026: 7 days before the internal deadline (CSPs), a digest day, and 14
+    # days before the funder's deadline: every kind of reminder is due.
+    now = utc(2026, 3, 25, 9, 5)
+    counts = {}
+    for size, (csps, users) in {"small": (4, 1), "large": (16, 3)}.items():
+        build_round(app, csps, users)
+        written, report = count_run(app, now)
+        again, nothing = count_run(app, now)
+        counts[size] = (written, again, report.written, nothing.written)
+        empty_tables(app)
+    (small, small_again, small_written, _), (large, large_again, large_written, _) = counts["small"], counts["large"]
+    # The users of the CSPs that have not submitted (3 in 4), and a digest and a funder's reminder
+    # to each of the lead bidder's two.
+    assert (small_written, large_written) == (3 * 1 + 2 * 2, 12 * 3 + 2 * 2)
+    assert counts["small"][3] == counts["large"][3] == 0
+    assert small == large <= 13, counts
+    assert small_again == large_again <= 7, counts
+
+
+def both_rounds_due(app, world) -> None:
+    """Rounds A and B with the same dates: CSP reminders due at 9:05am on 25 March 2026."""
+    set_round(app, world, **ONLY_CSP)
+    with app.app_context():
+        rnd = db.session.get(Round, world.round_b)
+        rnd.internal_deadline, rnd.funder_deadline, rnd.opened_at = NOON_1_APRIL, NOON_29_APRIL, utc(2026, 2, 1)
+        schedule = service.schedule_for(rnd)
+        for name, value in ONLY_CSP.items():
+            setattr(schedule, name, value)
+        db.session.commit()
+
+
+def test_a_round_whose_emails_fail_does_not_stop_the_others(app, world, smtp_server, monkeypatch):
+    both_rounds_due(app, world)
+    email_for = service.email_for
+
+    def broken(rnd, *args, **kwargs):
+        if rnd.id == world.round_a:
+            raise RuntimeError("a broken template")
+        return email_for(rnd, *args, **kwargs)
+
+    monkeypatch.setattr(service, "email_for", broken)
+    report = run(app, utc(2026, 3, 25, 9, 5))
+    assert report.written == 2  # B1's manager and contributor
+    assert report.errors == [f"Round {world.round_a}: RuntimeError: a broken template"]
+    assert {email for email, *_ in reminders(app)} == {
+        world.emails["other_lead_csp_manager"], world.emails["other_lead_csp_contributor"]
+    }
+    monkeypatch.undo()
+    assert run(app, utc(2026, 3, 25, 9, 6)).written == 3  # round A's, on the next run
+
+
+def test_when_deciding_every_round_at_once_fails_each_round_is_decided_alone(app, world, smtp_server, monkeypatch):
+    both_rounds_due(app, world)
+    of = service.People.of
+
+    def broken(rounds):
+        if any(rnd.id == world.round_a for rnd in rounds):
+            raise RuntimeError("a broken user")
+        return of(rounds)
+
+    monkeypatch.setattr(service.People, "of", staticmethod(broken))
+    report = run(app, utc(2026, 3, 25, 9, 5))
+    assert report.written == 2
+    assert report.errors == [f"Round {world.round_a}: RuntimeError: a broken user"]

@@ -171,6 +171,7 @@ class StillToDo:
     tasks: list[Task]  # required parts not yet completed
     revisit: list[str]  # parts the lead bidder asked them to revisit (changes requested)
     resubmit: bool  # changes were requested: the next submission is a resubmission
+    message: str | None = None  # what the lead bidder said when asking for the changes
 
     @property
     def complete(self) -> bool:
@@ -215,7 +216,7 @@ def _still_to_do(contribution: Contribution, all_tasks: list[Task], change) -> S
 
         titles = task_titles(contribution)
         revisit = [titles.get(k, k) for k in change.items]
-    return StillToDo(missing, revisit, resubmit)
+    return StillToDo(missing, revisit, resubmit, change.message if resubmit and change is not None else None)
 
 
 def deadline_passed(contribution: Contribution, now: datetime | None = None) -> bool:

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app, has_request_context
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.dates import LONDON, countdown, govuk_datetime, govuk_time, london_to_utc, parse_time
 from app.extensions import db
@@ -52,7 +53,7 @@ from app.models.deadline import Reminder, ReminderKind, ReminderSchedule
 from app.policy import lifecycle
 from app.services import ServiceError, insert_for_dialect
 from app.services.audit import record
-from app.services.outbox import queue_email
+from app.services.outbox import email_row, queue_email, queue_emails
 from app.services.pages import Page, paginate
 
 log = logging.getLogger(__name__)
@@ -277,7 +278,13 @@ def lead_users(rnd: Round) -> list[User]:
     )
 
 
-def csp_slots(schedule: ReminderSchedule, contribution: Contribution, users: list[User] | None = None) -> list[Slot]:
+def csp_slots(
+    schedule: ReminderSchedule,
+    contribution: Contribution,
+    users: list[User] | None = None,
+    due_by: datetime | None = None,
+) -> list[Slot]:
+    """The contribution's reminders to its CSP's users (only those due by `due_by`, if given)."""
     if contribution.status not in REMINDED_STATUSES or contribution.round.status not in lifecycle.CSP_REMINDERS:
         return []
     at = send_time_of(schedule)
@@ -293,6 +300,8 @@ def csp_slots(schedule: ReminderSchedule, contribution: Contribution, users: lis
     if schedule.csp_overdue_daily:
         for n in range(1, (schedule.csp_overdue_limit or 0) + 1):
             moments.append((ReminderKind.CSP_OVERDUE, n, _at(day + timedelta(days=n), at)))
+    if due_by is not None:
+        moments = [moment for moment in moments if moment[2] <= due_by]
     stamp = _stamp_utc(deadline)
     slots = []
     for user in users if users is not None else csp_users(contribution):
@@ -314,7 +323,10 @@ def csp_slots(schedule: ReminderSchedule, contribution: Contribution, users: lis
     return slots
 
 
-def lead_slots(schedule: ReminderSchedule, rnd: Round, users: list[User] | None = None) -> list[Slot]:
+def lead_slots(
+    schedule: ReminderSchedule, rnd: Round, users: list[User] | None = None, due_by: datetime | None = None
+) -> list[Slot]:
+    """The round's reminders to the lead bidder's staff (only those due by `due_by`, if given)."""
     if rnd.status not in lifecycle.LEAD_REMINDERS:  # nothing left for the lead to do by a deadline
         return []
     at = send_time_of(schedule)
@@ -327,6 +339,8 @@ def lead_slots(schedule: ReminderSchedule, rnd: Round, users: list[User] | None 
         day = internal_day - timedelta(days=schedule.lead_digest_days)
         while day <= funder_day:
             slot_at = _at(day, at)
+            if due_by is not None and slot_at > due_by:
+                break
             if slot_at < rnd.funder_deadline:
                 n = (internal_day - day).days
                 for user in users:
@@ -349,6 +363,8 @@ def lead_slots(schedule: ReminderSchedule, rnd: Round, users: list[User] | None 
         on_the_day = _at(funder_day, at)
         if on_the_day < rnd.funder_deadline:
             moments.append((0, on_the_day))
+    if due_by is not None:
+        moments = [moment for moment in moments if moment[1] <= due_by]
     stamp = _stamp_utc(rnd.funder_deadline)
     for user in users:
         for n, slot_at in moments:
@@ -367,15 +383,60 @@ def lead_slots(schedule: ReminderSchedule, rnd: Round, users: list[User] | None 
     return slots
 
 
-def slots_for(rnd: Round, schedule: ReminderSchedule | None = None) -> list[Slot]:
-    """Every reminder the round's schedule means, past and future, from the current deadlines."""
+@dataclass
+class People:
+    """Who is reminded, for one or many rounds: the active managers and contributors of each CSP
+    (by CSP id) and the active administrators and staff of each lead bidder (by its id)."""
+
+    by_csp: dict[int, list[User]]
+    by_lead: dict[int, list[User]]
+
+    @classmethod
+    def of(cls, rounds: list[Round]) -> People:
+        """Everyone these rounds remind, in one query (csp_users() and lead_users() of them all)."""
+        csp_ids = {c.csp_id for rnd in rounds for c in rnd.contributions if c.status in REMINDED_STATUSES}
+        lead_ids = {rnd.lead_bidder_id for rnd in rounds}
+        people = cls({csp_id: [] for csp_id in csp_ids}, {lead_id: [] for lead_id in lead_ids})
+        if not rounds:
+            return people
+        for user in db.session.scalars(
+            select(User)
+            .where(
+                User.active.is_(True),
+                or_(
+                    and_(User.organisation_id.in_(csp_ids), User.role.in_((Role.CSP_MANAGER, Role.CSP_CONTRIBUTOR))),
+                    and_(
+                        User.organisation_id.in_(lead_ids),
+                        User.lead_bidder_id == User.organisation_id,
+                        User.role.in_(LEAD_EDITORS),
+                    ),
+                ),
+            )
+            .order_by(User.id)
+        ):
+            if user.organisation_id in people.by_lead and user.lead_bidder_id == user.organisation_id:
+                people.by_lead[user.organisation_id].append(user)
+            else:
+                people.by_csp[user.organisation_id].append(user)
+        return people
+
+
+def slots_for(
+    rnd: Round,
+    schedule: ReminderSchedule | None = None,
+    due_by: datetime | None = None,
+    people: People | None = None,
+) -> list[Slot]:
+    """Every reminder the round's schedule means, past and future (or only those due by `due_by`),
+    from the current deadlines. `people`: People.of() these rounds, when working out many."""
     schedule = schedule or schedule_for(rnd)
     if not schedule.enabled:
         return []
+    people = people or People.of([rnd])
     slots = []
     for contribution in sorted(rnd.contributions, key=lambda c: c.csp.name):
-        slots += csp_slots(schedule, contribution)
-    slots += lead_slots(schedule, rnd)
+        slots += csp_slots(schedule, contribution, people.by_csp.get(contribution.csp_id, []), due_by)
+    slots += lead_slots(schedule, rnd, people.by_lead.get(rnd.lead_bidder_id, []), due_by)
     return slots
 
 
@@ -425,59 +486,179 @@ def _link_context():
 
 
 def run(now: datetime | None = None) -> Report:
-    """Write every due reminder to the outbox, once. Commits after each round."""
+    """Write every due reminder to the outbox, once. Commits after each round.
+
+    In two steps, so the SQL statements do not grow with the rounds' CSPs and people (nor, when
+    there is nothing new to write, with the rounds): first, reading only, it loads every round
+    that reminds with what its reminders need - contributions, CSPs, sections, schedules, people,
+    the reminders already written, to-do lists - one grouped query per kind for all the rounds,
+    works out what is due and renders the emails; then, for each round with something new, one
+    INSERT of its reminders, one INSERT of the emails of the reminders it wrote and one UPDATE
+    linking them, and a commit."""
     now = now or utcnow()
     report = Report()
-    round_ids = db.session.scalars(
-        select(Round.id).where(Round.status.in_(REMINDED_ROUNDS)).order_by(Round.id)
-    ).all()
     with _link_context():
-        for round_id in round_ids:
+        try:
+            plans = _plan(now, report)
+        except Exception:  # something in one round stopped them all: decide round by round instead
+            db.session.rollback()
+            log.exception("Reminders: deciding every round at once failed; deciding them one by one")
+            report = Report()
+            plans = []
+            round_ids = db.session.scalars(select(Round.id).where(Round.status.in_(REMINDED_ROUNDS))).all()
+            for round_id in sorted(round_ids):
+                try:
+                    plans += _plan(now, report, round_id)
+                except Exception as exc:  # one broken round must not stop the others
+                    db.session.rollback()
+                    log.exception("Reminders for round %s failed", round_id)
+                    report.errors.append(f"Round {round_id}: {type(exc).__name__}: {exc}")
+        for plan in plans:
             try:
-                rnd = db.session.get(Round, round_id)
-                if rnd is None or rnd.status not in REMINDED_ROUNDS:
-                    continue
-                written, skipped = _run_round(rnd, now)
+                written, skipped = _write_plan(plan)
                 db.session.commit()
-                report.rounds += 1
                 report.written += written
                 report.skipped += skipped
             except Exception as exc:  # one broken round must not stop the others
                 db.session.rollback()
-                log.exception("Reminders for round %s failed", round_id)
-                report.errors.append(f"Round {round_id}: {type(exc).__name__}: {exc}")
+                log.exception("Reminders for round %s failed", plan.round_id)
+                report.errors.append(f"Round {plan.round_id}: {type(exc).__name__}: {exc}")
     return report
 
 
-def _run_round(rnd: Round, now: datetime) -> tuple[int, int]:
-    schedule = schedule_for(rnd)
-    if not schedule.enabled:
-        return 0, 0
-    due = due_now(slots_for(rnd, schedule), now, not_before=rnd.opened_at)
-    if not due:
-        return 0, 0
-    known = set(db.session.scalars(select(Reminder.key).where(Reminder.key.in_([s.key for s in due]))))
-    window = catch_up_window()
-    written = skipped = 0
-    for slot in due:
-        if slot.key in known:
-            continue
-        late = now - slot.slot_at > window
-        reason = (
-            f"Not sent: it was due at {_words(slot.slot_at)} but reminders were not run until more than "
-            f"{int(window.total_seconds() // 3600)} hours later"
-            if late
-            else None
+@dataclass
+class _Plan:
+    """One round's new reminders and their emails, decided and rendered (plain values, so the
+    commits of other rounds do not touch them)."""
+
+    round_id: int
+    reminders: list[dict]  # rows of Reminder
+    emails: dict[str, dict]  # rows of OutboxEmail, by the reminder's key (late ones have none)
+
+
+def _plan(now: datetime, report: Report, round_id: int | None = None) -> list[_Plan]:
+    """Decide and render the new reminders of every round that reminds (or of one)."""
+    from app.services.contributions import still_to_do_for
+
+    rounds = db.session.scalars(
+        select(Round)
+        .where(Round.status.in_(REMINDED_ROUNDS), *([Round.id == round_id] if round_id is not None else []))
+        .order_by(Round.id)
+        .options(
+            joinedload(Round.lead_bidder),
+            selectinload(Round.sections),
+            selectinload(Round.contributions).joinedload(Contribution.csp),
         )
-        reminder_id = _write(rnd, slot, reason=reason)
-        if reminder_id is None:
-            continue  # another scheduler wrote it first
-        if late:
-            skipped += 1
+    ).all()
+    if not rounds:
+        return []
+    schedules = {
+        s.round_id: s
+        for s in db.session.scalars(
+            select(ReminderSchedule).where(ReminderSchedule.round_id.in_([rnd.id for rnd in rounds]))
+        )
+    }
+    for rnd in rounds:
+        if rnd.id not in schedules:  # rounds older than their schedules (normally made with the round)
+            schedules[rnd.id] = schedule_for(rnd)
+    report.rounds += len(rounds)
+    rounds = [rnd for rnd in rounds if schedules[rnd.id].enabled]
+    people = People.of(rounds)
+    due = {
+        rnd.id: due_now(slots_for(rnd, schedules[rnd.id], due_by=now, people=people), now, not_before=rnd.opened_at)
+        for rnd in rounds
+    }
+    known: set[str] = set()
+    for keys in _chunks([slot.key for slots in due.values() for slot in slots], 5000):
+        known.update(db.session.scalars(select(Reminder.key).where(Reminder.key.in_(keys))))
+    new = {rnd.id: [slot for slot in due[rnd.id] if slot.key not in known] for rnd in rounds}
+    window = catch_up_window()
+    late = {slot.key for slots in new.values() for slot in slots if now - slot.slot_at > window}
+    todo = still_to_do_for(
+        list({
+            slot.contribution.id: slot.contribution
+            for slots in new.values()
+            for slot in slots
+            if slot.contribution is not None and slot.key not in late
+        }.values())
+    )
+    plans = []
+    for rnd in rounds:
+        if not new[rnd.id]:
             continue
-        _queue(rnd, slot.kind, slot.user, slot.contribution, slot.days, slot.key, reminder_id, now)
-        written += 1
-    return written, skipped
+        try:
+            plans.append(_plan_round(rnd, new[rnd.id], late, RoundFacts(rnd, now, todo), window, now))
+        except Exception as exc:  # one broken round must not stop the others
+            log.exception("Reminders for round %s failed", rnd.id)
+            report.errors.append(f"Round {rnd.id}: {type(exc).__name__}: {exc}")
+    return plans
+
+
+def _plan_round(rnd: Round, slots: list[Slot], late: set[str], facts: RoundFacts, window: timedelta,
+                now: datetime) -> _Plan:
+    reminders, emails = [], {}
+    for slot in slots:
+        reason = None
+        if slot.key in late:
+            reason = (
+                f"Not sent: it was due at {_words(slot.slot_at)} but reminders were not run until more than "
+                f"{int(window.total_seconds() // 3600)} hours later"
+            )
+        else:
+            template, context = email_for(rnd, slot.kind, slot.user, slot.contribution, slot.days, now, facts)
+            emails[slot.key] = email_row(
+                slot.user.email, template, slot.key, lead_bidder_id=rnd.lead_bidder_id, **context
+            )
+        reminders.append(_values(rnd, slot, reason=reason))
+    return _Plan(rnd.id, reminders, emails)
+
+
+def _write_plan(plan: _Plan) -> tuple[int, int]:
+    """Write a round's reminders (INSERT ... ON CONFLICT (key) DO NOTHING) and the emails of the
+    ones this run wrote - another scheduler may have written some first - linked to them. Returns
+    how many were written to be sent, and how many were written as not sent (too late)."""
+    table = Reminder.__table__
+    ids = {
+        key: reminder_id
+        for reminder_id, key in db.session.execute(
+            _insert()(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id, table.c.key),
+            plan.reminders,
+        )
+    }
+    to_send = [key for key in plan.emails if key in ids]
+    queue_emails([plan.emails[key] for key in to_send])
+    email_id = select(OutboxEmail.id).where(OutboxEmail.idempotency_key == Reminder.key).scalar_subquery()
+    for chunk in _chunks([ids[key] for key in to_send], 1000):
+        db.session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(chunk))
+            .values(outbox_email_id=email_id)
+            .execution_options(synchronize_session=False)
+        )
+    return len(to_send), len(ids) - len(to_send)
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _values(rnd: Round, slot: Slot, reason=None, resend_of_id=None, created_by_id=None, key=None) -> dict:
+    return {
+        "key": key or slot.key,
+        "lead_bidder_id": rnd.lead_bidder_id,
+        "round_id": rnd.id,
+        "contribution_id": slot.contribution.id if slot.contribution is not None else None,
+        "user_id": slot.user.id,
+        "kind": slot.kind.value,
+        "days": slot.days,
+        "slot_at": slot.slot_at,
+        "deadline_at": slot.deadline_at,
+        "cancelled_reason": reason,
+        "resend_of_id": resend_of_id,
+        "created_at": utcnow(),
+        "created_by_id": created_by_id,
+    }
 
 
 def _words(value: datetime) -> str:
@@ -487,21 +668,7 @@ def _words(value: datetime) -> str:
 def _write(rnd: Round, slot: Slot, reason: str | None = None, resend_of_id=None, created_by_id=None, key=None):
     stmt = (
         _insert()(Reminder)
-        .values(
-            key=key or slot.key,
-            lead_bidder_id=rnd.lead_bidder_id,
-            round_id=rnd.id,
-            contribution_id=slot.contribution.id if slot.contribution is not None else None,
-            user_id=slot.user.id,
-            kind=slot.kind.value,
-            days=slot.days,
-            slot_at=slot.slot_at,
-            deadline_at=slot.deadline_at,
-            cancelled_reason=reason,
-            resend_of_id=resend_of_id,
-            created_at=utcnow(),
-            created_by_id=created_by_id,
-        )
+        .values(**_values(rnd, slot, reason, resend_of_id, created_by_id, key))
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(Reminder.id)
     )
@@ -521,19 +688,6 @@ def _queue(rnd, kind, user, contribution, days, key, reminder_id, now) -> None:
 
 
 # --- what the emails say ------------------------------------------------------------------------
-
-
-def _change_message(contribution: Contribution) -> str | None:
-    if contribution.status != ContributionStatus.CHANGES_REQUESTED:
-        return None
-    from app.models.review import ChangeRequest
-
-    return db.session.scalar(
-        select(ChangeRequest.message)
-        .where(ChangeRequest.contribution_id == contribution.id, ChangeRequest.resolved_at.is_(None))
-        .order_by(ChangeRequest.created_at.desc(), ChangeRequest.id.desc())
-        .limit(1)
-    )
 
 
 def round_status_summary(rnd: Round, now: datetime) -> dict:
@@ -569,15 +723,38 @@ def _deadline_words(deadline: datetime, now: datetime) -> str:
     return f"passed {days} day{'s' if days != 1 else ''} ago"
 
 
-def email_for(rnd: Round, kind: ReminderKind, user: User, contribution, days: int, now: datetime):
-    """The email template and its context, from the state of things now."""
-    from app.services.contributions import still_to_do
+@dataclass
+class RoundFacts:
+    """What a round's reminder emails say, worked out once for all of them: each contribution's
+    to-do list with the lead bidder's request for changes (StillToDo, by contribution id), and the
+    round's status summary (made when first asked for)."""
+
+    rnd: Round
+    now: datetime
+    todo: dict
+    _status: dict | None = None
+
+    @property
+    def status(self) -> dict:
+        if self._status is None:
+            self._status = round_status_summary(self.rnd, self.now)
+        return self._status
+
+
+def email_for(rnd: Round, kind: ReminderKind, user: User, contribution, days: int, now: datetime,
+              facts: RoundFacts | None = None):
+    """The email template and its context, from the state of things now (`facts`: from
+    round_facts(), when writing many)."""
     from app.urls import absolute_url
 
+    if facts is None:
+        from app.services.contributions import still_to_do_for
+
+        facts = RoundFacts(rnd, now, still_to_do_for([contribution] if contribution is not None else []))
     common = {"round": rnd, "user": user, "kind": kind, "days": days, "now": now}
     if kind in CSP_KINDS:
         deadline = contribution.deadline
-        todo = still_to_do(contribution)
+        todo = facts.todo[contribution.id]
         missing = [t.title for t in todo.tasks]
         return "reminder_csp", {
             **common,
@@ -586,13 +763,13 @@ def email_for(rnd: Round, kind: ReminderKind, user: User, contribution, days: in
             "countdown": countdown(deadline, now).text,
             "missing": missing,
             "revisit": todo.revisit,
-            "change_message": _change_message(contribution),
+            "change_message": todo.message,
             "link": absolute_url("contributions.task_list", contribution_id=contribution.id),
         }
     if kind == ReminderKind.LEAD_DIGEST:
         return "reminder_digest", {
             **common,
-            "status": round_status_summary(rnd, now),
+            "status": facts.status,
             "internal_countdown": _deadline_words(rnd.internal_deadline, now),
             "funder_countdown": countdown(rnd.funder_deadline, now).text,
             "link": absolute_url("review.overview", round_id=rnd.id),
@@ -601,7 +778,7 @@ def email_for(rnd: Round, kind: ReminderKind, user: User, contribution, days: in
         **common,
         "deadline": rnd.funder_deadline,
         "countdown": countdown(rnd.funder_deadline, now).text,
-        "status": round_status_summary(rnd, now),
+        "status": facts.status,
         "link": absolute_url("review.overview", round_id=rnd.id),
     }
 
