@@ -1,11 +1,11 @@
 """Run the benchmarks: `python -m benchmarks` runs every one (make bench); `python -m benchmarks
-exports [options]` or `python -m benchmarks load [options]` runs one (see README, "Benchmarks")."""
+exports [options]`, `load`, `outbox` or `reminders` runs one (see README, "Benchmarks")."""
 
 import sys
 
-from benchmarks import exports, load
+from benchmarks import exports, load, outbox, reminders
 
-BENCHMARKS = {"exports": exports.main, "load": load.main}
+BENCHMARKS = {"exports": exports.main, "load": load.main, "outbox": outbox.main, "reminders": reminders.main}
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] in BENCHMARKS:

@@ -230,3 +230,13 @@ def test_a_worker_does_not_send_what_another_worker_claimed_while_it_was_held_up
         thread.join(60)
     assert reports[1].sent == 1
     assert [str(m.message["X-Partnership-Bid-Key"]) for m in smtp_server.messages] == ["test:0"]
+
+
+def test_an_address_that_is_not_ascii_is_sent_with_smtputf8(app, world, smtp_server):
+    queue(app, world, key="test:1", to="josé@example.org")
+    queue(app, world, key="test:2", to="second@example.org")
+    with app.app_context():
+        assert deliver_due().sent == 2
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["josé@example.org"], ["second@example.org"]]
+    assert [m.to for m in smtp_server.messages] == ["josé@example.org", "second@example.org"]
+    assert all("The password for your Partnership Bid account" in m.text for m in smtp_server.messages)
