@@ -172,7 +172,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def claim_lease() -> timedelta:
-    return timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    return max(timedelta(seconds=1), timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"]))
 
 
 def send_time() -> timedelta:
@@ -444,14 +444,16 @@ class _Run:
         self.sent: list[int] = []  # accepted by the SMTP server, not yet recorded
 
     def deliver(self, limit: int | None) -> DeliveryReport:
-        batch_size = current_app.config["OUTBOX_BATCH_SIZE"]
+        batch_size = max(1, current_app.config["OUTBOX_BATCH_SIZE"])
         report = self.report
+        idle = 0  # batches in a row that other workers took from this one before it sent any
         try:
-            while limit is None or report.tried < limit:
+            while (limit is None or report.tried < limit) and idle < 3:
                 size = batch_size if limit is None else min(batch_size, limit - report.tried)
                 rows = _claim(self.clock(), self.worker, size, self.conn)
                 if not rows:
                     break
+                tried = report.tried
                 if self.transport is None:
                     try:
                         self.transport = _Transport()
@@ -462,6 +464,7 @@ class _Run:
                         break
                 if not self.send_batch(rows):
                     break
+                idle = 0 if report.tried > tried else idle + 1
         finally:
             if self.transport is not None:
                 self.transport.close()
