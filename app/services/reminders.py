@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app, has_request_context
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, inspect, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.dates import LONDON, countdown, govuk_datetime, govuk_time, london_to_utc, parse_time
 from app.extensions import db
@@ -41,6 +42,7 @@ from app.models import (
     LEAD_EDITORS,
     Contribution,
     ContributionStatus,
+    Organisation,
     OutboxEmail,
     OutboxStatus,
     Role,
@@ -421,6 +423,17 @@ class People:
         return people
 
 
+def _load_csps(contributions: list[Contribution]) -> None:
+    """Load the contributions' CSPs in one query, if they are not loaded yet."""
+    missing = [c for c in contributions if "csp" in inspect(c).unloaded]
+    if missing:
+        found = db.session.scalars(select(Organisation).where(Organisation.id.in_({c.csp_id for c in missing})))
+        csps = {csp.id: csp for csp in found}
+        for contribution in missing:
+            if contribution.csp_id in csps:
+                set_committed_value(contribution, "csp", csps[contribution.csp_id])
+
+
 def slots_for(
     rnd: Round,
     schedule: ReminderSchedule | None = None,
@@ -433,6 +446,7 @@ def slots_for(
     if not schedule.enabled:
         return []
     people = people or People.of([rnd])
+    _load_csps(rnd.contributions)
     slots = []
     for contribution in sorted(rnd.contributions, key=lambda c: c.csp.name):
         slots += csp_slots(schedule, contribution, people.by_csp.get(contribution.csp_id, []), due_by)
