@@ -17,30 +17,31 @@ from app.extensions import db
 from tests import sized_round
 from tests.conftest import empty_tables, sign_in_directly
 
-# page: (who asks, URL, most statements allowed)
+# page: (who asks, URL, most statements allowed). Each budget is what the page runs today: a change
+# that adds a statement to a page fails here until the budget is raised on purpose.
 PAGES = {
-    "CSP home": ("csp_manager", "/home", 11),
-    "task list": ("csp_manager", "/contributions/{contribution}", 12),
-    "section editor": ("csp_manager", "/contributions/{contribution}/sections/{csp_section}", 12),
-    "budget": ("csp_manager", "/contributions/{contribution}/budget", 11),
-    "outcomes": ("csp_manager", "/contributions/{contribution}/outcomes", 8),
-    "partners": ("csp_manager", "/contributions/{contribution}/partners", 8),
-    "documents": ("csp_manager", "/contributions/{contribution}/documents", 8),
-    "check your answers": ("csp_manager", "/contributions/{contribution}/check-your-answers", 17),
-    "lead home": ("lead_staff", "/home", 10),
-    "rounds": ("lead_staff", "/rounds", 7),
-    "round": ("lead_staff", "/rounds/{round}", 10),
-    "round overview": ("lead_staff", "/review/rounds/{round}", 11),
-    "review of a contribution": ("lead_staff", "/review/contributions/{reviewed}", 19),
-    "bid overview": ("lead_staff", "/bid/rounds/{round}", 17),
-    "merged section": ("lead_staff", "/bid/rounds/{round}/sections/{bid_section}", 14),
-    "consolidated budget": ("lead_staff", "/bid/rounds/{round}/budget", 12),
-    "bid outcomes": ("lead_staff", "/bid/rounds/{round}/outcomes", 8),
-    "bid partners": ("lead_staff", "/bid/rounds/{round}/partners", 8),
-    "readiness": ("lead_staff", "/bid/rounds/{round}/readiness", 17),
-    "deadlines": ("lead_admin", "/rounds/{round}/deadlines", 8),
-    "reminders": ("lead_admin", "/rounds/{round}/reminders", 14),
-    "exports": ("lead_staff", "/rounds/{round}/exports", 15),
+    "CSP home": ("csp_manager", "/home", 7),
+    "task list": ("csp_manager", "/contributions/{contribution}", 8),
+    "section editor": ("csp_manager", "/contributions/{contribution}/sections/{csp_section}", 8),
+    "budget": ("csp_manager", "/contributions/{contribution}/budget", 7),
+    "outcomes": ("csp_manager", "/contributions/{contribution}/outcomes", 4),
+    "partners": ("csp_manager", "/contributions/{contribution}/partners", 4),
+    "documents": ("csp_manager", "/contributions/{contribution}/documents", 4),
+    "check your answers": ("csp_manager", "/contributions/{contribution}/check-your-answers", 13),
+    "lead home": ("lead_staff", "/home", 6),
+    "rounds": ("lead_staff", "/rounds", 4),
+    "round": ("lead_staff", "/rounds/{round}", 6),
+    "round overview": ("lead_staff", "/review/rounds/{round}", 7),
+    "review of a contribution": ("lead_staff", "/review/contributions/{reviewed}", 15),
+    "bid overview": ("lead_staff", "/bid/rounds/{round}", 13),
+    "merged section": ("lead_staff", "/bid/rounds/{round}/sections/{bid_section}", 10),
+    "consolidated budget": ("lead_staff", "/bid/rounds/{round}/budget", 8),
+    "bid outcomes": ("lead_staff", "/bid/rounds/{round}/outcomes", 4),
+    "bid partners": ("lead_staff", "/bid/rounds/{round}/partners", 4),
+    "readiness": ("lead_staff", "/bid/rounds/{round}/readiness", 13),
+    "deadlines": ("lead_admin", "/rounds/{round}/deadlines", 5),
+    "reminders": ("lead_admin", "/rounds/{round}/reminders", 10),
+    "exports": ("lead_staff", "/rounds/{round}/exports", 12),
 }
 
 
