@@ -175,11 +175,15 @@ def register_template_context(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
+        # Context processors run for every template rendered with render_template, and GOV.UK's
+        # WTForms widgets render one per form field: the navigation is worked out once per request.
+        if "navigation" not in g:
+            g.navigation = navigation_for(current_user, request.endpoint)
         return {
             "service_name": app.config["SERVICE_NAME"],
             "service_phase": app.config["SERVICE_PHASE"],
             "help_email": app.config["HELP_EMAIL"],
-            "navigation": navigation_for(current_user, request.endpoint),
+            "navigation": g.navigation,
             "csrf_problem": g.get("csrf_problem", False),
         }
 

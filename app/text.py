@@ -23,9 +23,18 @@ _BULLET = re.compile(r"^\s*[-*]\s+(.*)$")
 _NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+(.*)$")
 
 
+# Where Python's str.split() and JavaScript's \s disagree: str.split() also splits at these.
+_NOT_JS_SPACE = re.compile("[\x1c-\x1f\x85\ufeff]")
+
+
 def count_words(text: str | None) -> int:
-    """Words as GOV.UK Frontend's character count counts them: runs of non-whitespace."""
-    return len(_WORD.findall(text or ""))
+    """Words as GOV.UK Frontend's character count counts them: runs of non-whitespace. (str.split()
+    when the text has none of the characters where Python's whitespace and JavaScript's differ:
+    twice as fast, and the bid pages count every merged section's words.)"""
+    text = text or ""
+    if _NOT_JS_SPACE.search(text) is None:
+        return len(text.split())
+    return len(_WORD.findall(text))
 
 
 def normalise(text: str | None) -> str:
