@@ -99,6 +99,9 @@ def reset_database(app) -> None:
 
 
 def empty_tables(app) -> None:
+    from app.services.exports import forget_versions
+
+    forget_versions()
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:

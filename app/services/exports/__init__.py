@@ -374,3 +374,10 @@ def current_bid_version(rnd: Round) -> BidVersion:
 # A fingerprint stands for one content, so an entry is never wrong, only forgotten (oldest first).
 _hashes: dict[tuple[int, str], str] = {}
 _HASHES_KEPT = 256
+
+
+def forget_versions() -> None:
+    """Forget the remembered hashes: for when a database's rows are replaced wholesale (the tests
+    put their world back before each test, so one round id and fingerprint can come back with other
+    content)."""
+    _hashes.clear()
