@@ -32,9 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app, has_request_context
-from sqlalchemy import and_, func, inspect, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.dates import LONDON, countdown, govuk_datetime, govuk_time, london_to_utc, parse_time
 from app.extensions import db
@@ -42,7 +41,6 @@ from app.models import (
     LEAD_EDITORS,
     Contribution,
     ContributionStatus,
-    Organisation,
     OutboxEmail,
     OutboxStatus,
     Role,
@@ -55,6 +53,7 @@ from app.models.deadline import Reminder, ReminderKind, ReminderSchedule
 from app.policy import lifecycle
 from app.services import ServiceError, insert_for_dialect
 from app.services.audit import record
+from app.services.consolidation import load_contributions
 from app.services.outbox import email_row, queue_email, queue_emails
 from app.services.pages import Page, paginate
 
@@ -423,17 +422,6 @@ class People:
         return people
 
 
-def _load_csps(contributions: list[Contribution]) -> None:
-    """Load the contributions' CSPs in one query, if they are not loaded yet."""
-    missing = [c for c in contributions if "csp" in inspect(c).unloaded]
-    if missing:
-        found = db.session.scalars(select(Organisation).where(Organisation.id.in_({c.csp_id for c in missing})))
-        csps = {csp.id: csp for csp in found}
-        for contribution in missing:
-            if contribution.csp_id in csps:
-                set_committed_value(contribution, "csp", csps[contribution.csp_id])
-
-
 def slots_for(
     rnd: Round,
     schedule: ReminderSchedule | None = None,
@@ -446,7 +434,7 @@ def slots_for(
     if not schedule.enabled:
         return []
     people = people or People.of([rnd])
-    _load_csps(rnd.contributions)
+    load_contributions(rnd)  # with their CSPs, in one query unless the run loaded them already
     slots = []
     for contribution in sorted(rnd.contributions, key=lambda c: c.csp.name):
         slots += csp_slots(schedule, contribution, people.by_csp.get(contribution.csp_id, []), due_by)

@@ -182,11 +182,7 @@ def add_comment(actor: User, contribution: Contribution, section_id: int | None,
 
 
 def open_change_request(contribution: Contribution) -> ChangeRequest | None:
-    return db.session.scalar(
-        select(ChangeRequest)
-        .where(ChangeRequest.contribution_id == contribution.id, ChangeRequest.resolved_at.is_(None))
-        .order_by(ChangeRequest.created_at.desc(), ChangeRequest.id.desc())
-    )
+    return open_change_requests([contribution]).get(contribution.id)
 
 
 def open_change_requests(contributions: list[Contribution]) -> dict[int, ChangeRequest]:
