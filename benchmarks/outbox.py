@@ -32,6 +32,8 @@ from types import SimpleNamespace
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 
+from benchmarks import reset_database
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -109,19 +111,6 @@ def _app(url: str, port: int, **overrides):
 
     return create_app("testing", SQLALCHEMY_DATABASE_URI=url, MAIL_SERVER="127.0.0.1", MAIL_PORT=port,
                       **overrides)
-
-
-def reset_database(app) -> None:
-    from flask_migrate import upgrade
-
-    from app.extensions import db
-
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
 
 
 def fill(app, emails: int, tag: str) -> None:

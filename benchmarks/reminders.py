@@ -33,6 +33,8 @@ from pathlib import Path
 from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.engine import make_url
 
+from benchmarks import reset_database
+
 LEADS = 41
 CSPS = 300
 ROUNDS_PER_LEAD = 3
@@ -44,23 +46,6 @@ def _app(url: str):
     from app import create_app
 
     return create_app("testing", SQLALCHEMY_DATABASE_URI=url, MAIL_BACKEND="console")
-
-
-def reset_database(app) -> None:
-    from flask_migrate import upgrade
-
-    from app.extensions import db
-
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        else:
-            db.drop_all()
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        upgrade()
 
 
 def run_moment():
