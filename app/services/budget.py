@@ -450,17 +450,30 @@ class BudgetSummary:
         return self.cap_per_bid_pence is not None or any(v is not None for v in self.year_caps.values())
 
 
-def budget_summary(contribution: Contribution) -> BudgetSummary:
-    rnd = contribution.round
+@dataclass(frozen=True)
+class LineTotals:
+    """Budget lines of one financial year, cost category and match type, added up: one line, or
+    many lines summed by the database (see consolidation.budget_totals)."""
+
+    financial_year_id: int
+    cost_category_id: int
+    match_type: MatchType | None
+    amount_pence: int
+    match_pence: int
+    count: int
+
+
+def summary_of_totals(rnd, totals) -> BudgetSummary:
+    """A BudgetSummary's totals (no lines by year) from LineTotals."""
+    totals = list(totals)
     years, categories = list(rnd.financial_years), list(rnd.cost_categories)
-    lines = list(contribution.budget_lines)
-    kinds_used = {line.match_type for line in lines if line.match_pence}
+    kinds_used = {t.match_type for t in totals if t.match_pence}
     match_types = [t for t in MatchType if t in kinds_used or t in allowed_match_types(rnd)]
     summary = BudgetSummary(
         years=years,
         categories=categories,
         match_types=match_types,
-        line_count=len(lines),
+        line_count=sum(t.count for t in totals),
         by_year={y.id: 0 for y in years},
         by_category={c.id: 0 for c in categories},
         match_by_year={y.id: 0 for y in years},
@@ -469,23 +482,33 @@ def budget_summary(contribution: Contribution) -> BudgetSummary:
         year_caps={y.id: y.cap_pence for y in years},
         expected_match_percent=rnd.match_percent,
     )
-    for line in lines:
-        key = (line.cost_category_id, line.financial_year_id)
-        summary.amounts[key] = summary.amounts.get(key, 0) + line.amount_pence
-        summary.by_year[line.financial_year_id] = summary.by_year.get(line.financial_year_id, 0) + line.amount_pence
-        summary.by_category[line.cost_category_id] = (
-            summary.by_category.get(line.cost_category_id, 0) + line.amount_pence
-        )
-        summary.total += line.amount_pence
-        if line.match_pence:
-            kind = line.match_type or MatchType.CASH  # a line from before the type was required
-            mkey = (kind, line.financial_year_id)
-            summary.matches[mkey] = summary.matches.get(mkey, 0) + line.match_pence
-            summary.match_by_year[line.financial_year_id] = (
-                summary.match_by_year.get(line.financial_year_id, 0) + line.match_pence
-            )
-            summary.match_by_type[kind] = summary.match_by_type.get(kind, 0) + line.match_pence
-            summary.match_total += line.match_pence
+    for t in totals:
+        key = (t.cost_category_id, t.financial_year_id)
+        summary.amounts[key] = summary.amounts.get(key, 0) + t.amount_pence
+        summary.by_year[t.financial_year_id] = summary.by_year.get(t.financial_year_id, 0) + t.amount_pence
+        summary.by_category[t.cost_category_id] = summary.by_category.get(t.cost_category_id, 0) + t.amount_pence
+        summary.total += t.amount_pence
+        if t.match_pence:
+            kind = t.match_type or MatchType.CASH  # a line from before the type was required
+            mkey = (kind, t.financial_year_id)
+            summary.matches[mkey] = summary.matches.get(mkey, 0) + t.match_pence
+            year = t.financial_year_id
+            summary.match_by_year[year] = summary.match_by_year.get(year, 0) + t.match_pence
+            summary.match_by_type[kind] = summary.match_by_type.get(kind, 0) + t.match_pence
+            summary.match_total += t.match_pence
+    return summary
+
+
+def budget_summary(contribution: Contribution) -> BudgetSummary:
+    """A contribution's budget (or any object with a round and budget lines), totalled, with its
+    lines grouped by financial year."""
+    lines = list(contribution.budget_lines)
+    summary = summary_of_totals(contribution.round, (
+        LineTotals(line.financial_year_id, line.cost_category_id, line.match_type, line.amount_pence,
+                   line.match_pence, 1)
+        for line in lines
+    ))
+    years, categories = summary.years, summary.categories
     cat_pos = {c.id: i for i, c in enumerate(categories)}
     for year in years:
         in_year = sorted(

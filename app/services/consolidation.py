@@ -22,12 +22,12 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from flask import url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
-from app.models import Contribution, ContributionStatus, MatchType, Round, User
+from app.models import BudgetLine, Contribution, ContributionStatus, MatchType, Round, User
 from app.models.base import utcnow
 from app.models.bid import CollectiveBid, LeadBudgetLine, SectionState
 from app.money import format_money
@@ -37,10 +37,12 @@ from app.services.audit import record
 from app.services.budget import (
     BudgetSummary,
     Invalid,
+    LineTotals,
     allowed_match_types,
     budget_summary,
     delete_if_version,
     prepare_change,
+    summary_of_totals,
     update_if_version,
 )
 
@@ -215,14 +217,36 @@ def cap_checks(rnd: Round, summary: BudgetSummary, counted_match_pence: int) -> 
     return checks
 
 
-def budget_totals(rnd: Round, bid: CollectiveBid | None = None) -> BudgetTotals:
-    """The totals and cap checks alone (the checklist's): no per-partnership tables. `bid`: the
-    round's bid, when the caller has it already."""
-    load_contributions(rnd, "budget_lines", statuses={ContributionStatus.ACCEPTED})
+def _accepted_totals(rnd: Round) -> list[LineTotals]:
+    """The accepted contributions' budget lines added up by the database, per financial year, cost
+    category and match type: a few rows however many lines there are."""
+    rows = db.session.execute(
+        select(BudgetLine.financial_year_id, BudgetLine.cost_category_id, BudgetLine.match_type,
+               func.sum(BudgetLine.amount_pence), func.sum(BudgetLine.match_pence), func.count())
+        .join(Contribution, Contribution.id == BudgetLine.contribution_id)
+        .where(Contribution.round_id == rnd.id, Contribution.status == ContributionStatus.ACCEPTED)
+        .group_by(BudgetLine.financial_year_id, BudgetLine.cost_category_id, BudgetLine.match_type)
+    )
+    return [LineTotals(year, category, kind, int(amount or 0), int(match or 0), count)
+            for year, category, kind, amount, match, count in rows]
+
+
+def _line_totals(lines) -> list[LineTotals]:
+    return [LineTotals(line.financial_year_id, line.cost_category_id, line.match_type, line.amount_pence,
+                       line.match_pence, 1) for line in lines]
+
+
+def budget_totals(rnd: Round, bid: CollectiveBid | None = None, *, lines_loaded: bool = False) -> BudgetTotals:
+    """The totals and cap checks alone (the checklist's): no per-partnership tables, and no budget
+    line read unless `lines_loaded` (the accepted contributions' lines are in hand already):
+    the database adds them up. `bid`: the round's bid, when the caller has it already."""
     bid = bid if bid is not None else find_bid(rnd)
     lead_lines = list(bid.lead_lines) if bid is not None else []
-    all_lines = [line for c in accepted_contributions(rnd) for line in c.budget_lines] + lead_lines
-    summary = _summary_of(rnd, all_lines)
+    if lines_loaded:
+        csp_totals = _line_totals(line for c in accepted_contributions(rnd) for line in c.budget_lines)
+    else:
+        csp_totals = _accepted_totals(rnd)
+    summary = summary_of_totals(rnd, csp_totals + _line_totals(lead_lines))
     counted_types = allowed_match_types(rnd)
     counted = sum(summary.match_by_type.get(t, 0) for t in counted_types)
     return BudgetTotals(
@@ -238,7 +262,7 @@ def budget_totals(rnd: Round, bid: CollectiveBid | None = None) -> BudgetTotals:
 def consolidated_budget(rnd: Round, bid: CollectiveBid | None = None) -> ConsolidatedBudget:
     """The totals, and each partnership's budget and the waiting contributions' (the budget page's)."""
     load_contributions(rnd, "budget_lines", statuses={ContributionStatus.ACCEPTED, *WAITING})
-    totals = budget_totals(rnd, bid)
+    totals = budget_totals(rnd, bid, lines_loaded=True)
     by_csp = [(c.csp.name, c, budget_summary(c)) for c in accepted_contributions(rnd)]
     by_csp.append((f"{rnd.lead_bidder.display_name} (lead-held lines)", None, totals.lead_summary))
     waiting = [(c, budget_summary(c)) for c in waiting_contributions(rnd)]

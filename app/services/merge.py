@@ -22,7 +22,7 @@ so that it reads well when the bid is exported, and so that a part can be found 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import joinedload, load_only, selectinload
@@ -175,18 +175,13 @@ def _latest_revisions(
         SectionResponse.contribution_id.in_([c.id for c in contributions]),
         SectionResponse.section_id.in_([s.id for s in sections]),
     )
-    newest = (
-        select(SectionRevision.response_id, func.max(SectionRevision.number).label("number"))
-        .join(SectionResponse, SectionRevision.response_id == SectionResponse.id)
-        .where(mine)
-        .group_by(SectionRevision.response_id)
-        .subquery()
-    )
+    # Revision n is version n (services/sections.py), so a response's latest revision is the one
+    # numbered as its version: one index lookup per response, no grouping over every revision.
     query = (
         select(SectionRevision, SectionResponse.contribution_id, SectionResponse.section_id)
-        .join(SectionResponse, SectionRevision.response_id == SectionResponse.id)
-        .join(newest, and_(SectionRevision.response_id == newest.c.response_id,
-                           SectionRevision.number == newest.c.number))
+        .join(SectionResponse, and_(SectionRevision.response_id == SectionResponse.id,
+                                    SectionRevision.number == SectionResponse.version))
+        .where(mine)
     )
     if not texts:
         query = query.options(load_only(SectionRevision.id, SectionRevision.number, SectionRevision.response_id))
@@ -220,7 +215,7 @@ class Part:
     def text(self) -> str:
         return self.latest.text if self.latest else ""
 
-    @property
+    @cached_property
     def words(self) -> int:
         return count_words(self.text)
 
@@ -253,7 +248,7 @@ class Workspace:
     def text(self) -> str:
         return self.merged.text if self.merged else ""
 
-    @property
+    @cached_property
     def words(self) -> int:
         return count_words(self.text)
 
