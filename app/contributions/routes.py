@@ -33,12 +33,13 @@ def task_list(contribution_id: int):
 def check_answers(contribution_id: int):
     contribution = viewable(contribution_id)
     can_edit = can_edit_contribution(current_user, contribution)
+    answers = service.answers(contribution)
     return render_template(
         "contributions/check_answers.html",
         title="Check your answers before submitting" if can_edit else f"{contribution.csp.name}'s contribution",
         contribution=contribution,
-        answers=service.answers(contribution),
-        missing=service.outstanding(contribution),
+        answers=answers,
+        missing=service.outstanding(contribution, service.facts_of_answers(contribution, answers)),
         deadline_passed=service.deadline_passed(contribution),
         can_edit=can_edit,
         can_submit=can_submit_contribution(current_user, contribution),

@@ -95,12 +95,13 @@ def contribution(contribution_id: int):
     for c in comments:
         by_section.setdefault(c.section_id, []).append(c)
     titles = service.task_titles(contribution)
-    all_tasks = contributions_service.tasks(contribution)
+    answers = contributions_service.answers(contribution)
+    all_tasks = contributions_service.tasks(contribution, contributions_service.facts_of_answers(contribution, answers))
     return render_template(
         "review/contribution.html",
         title=f"Review {contribution.csp.name}'s contribution",
         contribution=contribution,
-        answers=contributions_service.answers(contribution),
+        answers=answers,
         tasks=all_tasks,
         done=sum(1 for t in all_tasks if t.status == contributions_service.COMPLETED),
         comments_by_section=by_section,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import url_for
-from sqlalchemy import exists, literal, select, union_all, update
+from sqlalchemy import exists, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from app.extensions import db
@@ -97,16 +97,17 @@ def task_facts(contributions: list[Contribution]) -> dict[int, TaskFacts]:
     ids = [c.id for c in contributions]
     if not ids:
         return {}
-    has_revisions = exists().where(SectionRevision.response_id == SectionResponse.id)
+    # Written: saved at least once (revision n is version n, so a saved response has a version) or
+    # holding text. The texts themselves stay in the database.
+    written = or_(SectionResponse.version > 0, func.trim(SectionResponse.text) != "",
+                  exists().where(SectionRevision.response_id == SectionResponse.id))
     rows = db.session.execute(
-        select(SectionResponse.contribution_id, SectionResponse.section_id, SectionResponse.completed,
-               SectionResponse.text, has_revisions)
-        .where(SectionResponse.contribution_id.in_(ids))
+        select(SectionResponse.contribution_id, SectionResponse.section_id, SectionResponse.completed)
+        .where(SectionResponse.contribution_id.in_(ids), written)
     )
     sections: dict[int, dict[int, bool]] = {i: {} for i in ids}
-    for contribution_id, section_id, completed, text, revised in rows:
-        if (text or "").strip() or revised:
-            sections[contribution_id][section_id] = completed
+    for contribution_id, section_id, completed in rows:
+        sections[contribution_id][section_id] = completed
     kinds = {"budget": BudgetLine, "outcomes": Outcome, "partners": PartnerInvolvement, "documents": Attachment}
     with_items = union_all(*(
         select(literal(key).label("part"), model.contribution_id).where(model.contribution_id.in_(ids)).distinct()
@@ -130,9 +131,20 @@ def _part_status(contribution: Contribution, facts: TaskFacts, key: str) -> str:
     return IN_PROGRESS if key in facts.parts_with_items else NOT_STARTED
 
 
-def tasks(contribution: Contribution, facts: TaskFacts | None = None) -> list[Task]:
+def facts_of_answers(contribution: Contribution, answered: list[SectionAnswer]) -> TaskFacts:
+    """TaskFacts of a contribution whose answers() are in hand (its parts loaded with them): no query."""
+    sections = {a.section.id: a.response.completed for a in answered
+                if a.response is not None and (a.response.version > 0 or a.response.text.strip())}
+    loaded = {"budget": contribution.budget_lines, "outcomes": contribution.outcomes,
+              "partners": contribution.partners, "documents": contribution.attachments}
+    return TaskFacts(sections, frozenset(key for key, items in loaded.items() if items))
+
+
+def tasks(contribution: Contribution, facts: TaskFacts | None = None,
+          sections: list[SectionTemplate] | None = None) -> list[Task]:
     """The task list: each CSP section, then budget, outcomes, partners and documents. Give `facts`
-    from task_facts() when working out many contributions' lists."""
+    from task_facts() (and the round's `sections`, csp_sections()) when working out many
+    contributions' lists, or from facts_of_answers()."""
     if facts is None:
         facts = task_facts([contribution])[contribution.id]
     result = [
@@ -143,7 +155,7 @@ def tasks(contribution: Contribution, facts: TaskFacts | None = None) -> list[Ta
             status=_section_status(facts, s.id),
             required=s.required,
         )
-        for s in csp_sections(contribution)
+        for s in (sections if sections is not None else csp_sections(contribution))
     ]
     result += [
         Task(
@@ -158,9 +170,9 @@ def tasks(contribution: Contribution, facts: TaskFacts | None = None) -> list[Ta
     return result
 
 
-def outstanding(contribution: Contribution) -> list[Task]:
+def outstanding(contribution: Contribution, facts: TaskFacts | None = None) -> list[Task]:
     """Required tasks not yet completed: what stops the contribution being submitted."""
-    return [t for t in tasks(contribution) if t.required and t.status != COMPLETED]
+    return [t for t in tasks(contribution, facts) if t.required and t.status != COMPLETED]
 
 
 @dataclass

@@ -90,9 +90,10 @@ def overview(rnd, now: datetime | None = None) -> list[OverviewRow]:
         .where(Contribution.round_id == rnd.id)
         .group_by(BudgetLine.contribution_id)
     ).all())
+    sections = csp_sections(contributions[0]) if contributions else []  # one round: the same sections
     rows = []
     for c in contributions:
-        all_tasks = tasks(c, facts[c.id])
+        all_tasks = tasks(c, facts[c.id], sections)
         done = sum(1 for t in all_tasks if t.status == COMPLETED)
         rows.append(
             OverviewRow(
