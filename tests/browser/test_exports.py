@@ -19,6 +19,7 @@ from pypdf import PdfReader
 
 from tests.browser.conftest import (
     AXE_OPTIONS,
+    FILE_TIMEOUT_MS,
     TIMEOUT_MS,
     VIEWPORT,
     CheckedPage,
@@ -120,7 +121,8 @@ def test_without_javascript_the_prepare_button_makes_the_file(app, world, browse
         expect(nojs.get_by_role("main")).to_contain_text("Your Excel spreadsheet is being prepared.")
         nojs.screenshot(path=shots.next_path(), full_page=True)
         progress_url = nojs.url
-        nojs.get_by_role("button", name="Prepare the file").click()
+        with nojs.expect_navigation(timeout=FILE_TIMEOUT_MS):
+            nojs.get_by_role("button", name="Prepare the file").click(timeout=FILE_TIMEOUT_MS)
         expect(nojs.get_by_role("main")).to_contain_text("Your file is ready")
         assert nojs.url == progress_url
         nojs.screenshot(path=shots.next_path(), full_page=True)
@@ -140,7 +142,7 @@ def test_without_javascript_the_prepare_button_makes_the_file(app, world, browse
     page.get_by_label("PDF").check()
     page.click_button("Create export")
     expect(page.get_by_role("button", name="Prepare the file")).to_be_visible()
-    page.click_button("Prepare the file")
+    page.click_button("Prepare the file", timeout=FILE_TIMEOUT_MS)
     expect(page.get_by_role("main")).to_contain_text("Your file is ready")
 
 
