@@ -3,8 +3,10 @@
 The pages come from the URL map through the access table (tests/access_policy.py): each GET
 route, with the ids of its entry's values (the world's, and the objects tests/policies/* make),
 loaded by every user of lead bidder A whom the rulebook lets see it (and by someone signed out for
-the public ones), plus a page that does not exist. Each page is loaded once per role, in one
-browser page per role, at a viewport 320 CSS pixels wide (WCAG 2.2 1.4.10, reflow), and:
+the public ones), plus a page that does not exist. The world is put in the access test's life-cycle
+states in turn (WALK_STATES); in each, a person loads only the pages no earlier state showed them.
+Each page is loaded once per role, in one browser page per role and state, at a viewport 320 CSS
+pixels wide (WCAG 2.2 1.4.10, reflow), and:
 
 - axe-core finds no WCAG 2.2 A or AA violation;
 - the page does not scroll sideways (what is wider, a table, scrolls in its own container);
