@@ -232,7 +232,7 @@ def service_env(url: str, redis_url: str) -> tuple[dict, str]:
     env = os.environ | {
         "DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(48), "FLASK_DEBUG": "0",
         "SESSION_COOKIE_SECURE": "0", "FORCE_HTTPS": "0", "PROXY_FIX_COUNT": "0", "LOG_LEVEL": "WARNING",
-        "SIGN_IN_LIMIT_PER_IP": "100000 per minute", "SIGN_IN_LIMIT_PER_ACCOUNT": "100000 per minute",
+        "SIGN_IN_LIMIT_PER_IP": "100000 per minute", "SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP": "100000 per minute",
         "UPLOAD_FOLDER": str(WORK / "uploads"), "EXPORT_FOLDER": str(WORK / "exports"),
     }
     if _redis(redis_url):

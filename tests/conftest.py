@@ -255,6 +255,12 @@ def build_world(app) -> World:
                 role=Role.CSP_CONTRIBUTOR, organisation=csp_b1, email="contributor@b1.example.org"
             ),
         }
+        # Lead bidder administrators and staff must sign in with a second factor: theirs is set up.
+        from tests.two_factor_codes import TOTP_SECRET
+
+        for who in ("lead_admin", "lead_staff", "other_lead_admin", "other_lead_staff"):
+            people[who].totp_secret = TOTP_SECRET
+            people[who].two_factor_enabled_at = utcnow()
         db.session.flush()
         round_a = open_round_for(
             people["lead_admin"],
@@ -386,11 +392,38 @@ def csrf_token(client, path: str) -> str:
     return match.group(1)
 
 
-def sign_in(client, email: str, password: str = PASSWORD):
+def sign_in(client, email: str, password: str = PASSWORD, next_url: str | None = None):
+    """Sign in through the forms: the password, then (for someone with two-factor sign-in) a code
+    from their app; someone who must set two-factor sign-in up first sets it up through its pages.
+    Returns the last answer: the redirect into the service."""
+    from tests.two_factor_codes import next_code
+
+    path = "/sign-in" + (f"?next={next_url}" if next_url else "")
     token = csrf_token(client, "/sign-in")
-    response = client.post("/sign-in", data={"email": email, "password": password, "csrf_token": token})
+    response = client.post(path, data={"email": email, "password": password, "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    if response.headers["Location"].startswith("/sign-in/two-factor"):
+        code_page = response.headers["Location"]
+        token = csrf_token(client, code_page)
+        response = client.post(code_page, data={"code": next_code(email, client.application), "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    elif client.get(response.headers["Location"]).headers.get("Location") == "/account/two-factor":
+        set_up_two_factor(client, email)
     return response
+
+
+def set_up_two_factor(client, email: str) -> list[str]:
+    """Set up two-factor sign-in through its pages, as a person with an authenticator app does.
+    Returns the recovery codes shown."""
+    from tests.two_factor_codes import KEY_RE, next_code, remember
+
+    post_form(client, "/account/two-factor/start", page="/account/two-factor")
+    page = client.get("/account/two-factor/set-up").get_data(as_text=True)
+    remember(email, KEY_RE.search(page).group(1))
+    response = post_form(client, "/account/two-factor/set-up", {"code": next_code(email, client.application)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Your recovery codes" in html, html[:2000]
+    return re.findall(r"<code>([a-z0-9-]+)</code>", html)
 
 
 def sign_in_directly(client, email: str):

@@ -80,3 +80,13 @@ class InviteUserForm(BaseForm):
 class EditUserForm(InviteUserForm):
     email = None  # the email address is the sign-in name: it is not edited here
     submit = SubmitField("Save changes", widget=GovSubmitInput())
+
+
+class RequireTwoFactorForm(BaseForm):
+    required = RadioField(
+        "Must everyone at this partnership use two-factor sign-in?",
+        choices=[("yes", "Yes, everyone must set it up at their next sign-in"), ("no", "No, each person chooses")],
+        validators=[Required(message="Select whether everyone at this partnership must use two-factor sign-in")],
+        widget=GovRadioInput(),
+    )
+    submit = SubmitField("Save", widget=GovSubmitInput())

@@ -410,6 +410,27 @@ def sign_in(page: CheckedPage, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.click_button("Sign in")
+    if urlsplit(page.url).path == "/sign-in/two-factor":
+        from tests.two_factor_codes import next_code
+
+        page.get_by_label("Security code").fill(next_code(email))
+        page.click_button("Continue")
+    elif urlsplit(page.url).path == "/account/two-factor":
+        set_up_two_factor(page, email)
+
+
+def set_up_two_factor(page: CheckedPage, email: str) -> list[str]:
+    """Set up two-factor sign-in through its pages (the key typed, as if the QR code could not be
+    scanned). Returns the recovery codes shown."""
+    from tests.two_factor_codes import next_code, remember
+
+    page.click_button("Set up two-factor sign-in")
+    remember(email, page.locator("[data-setup-key]").inner_text())
+    page.get_by_label("Enter the 6-digit code your app shows").fill(next_code(email))
+    page.click_button("Turn on two-factor sign-in")
+    codes = page.locator("[data-recovery-codes] code").all_inner_texts()
+    page.get_by_role("button", name="Continue").click()
+    return codes
 
 
 def sign_out(page: CheckedPage) -> None:
