@@ -249,3 +249,36 @@ def test_changing_the_password_emails_the_owner(app, world, signed_in, smtp_serv
     deliver(app)
     [message] = smtp_server.to(world.emails["lead_staff"])
     assert message.subject == "Your Partnership Bid password has been changed"
+
+
+def test_changing_someones_email_address_emails_both_addresses(app, world, signed_in, smtp_server):
+    from tests.test_accounts import link_in
+
+    old = world.emails["csp_manager"]
+    # A reset link already on its way to the old address must stop working.
+    post_form(app.test_client(), "/password-reset", {"email": old})
+    deliver(app)
+    reset_link = link_in(smtp_server.to(old)[0])
+    smtp_server.clear()
+
+    admin = signed_in("lead_admin")
+    url = f"/admin/users/{world.users['csp_manager']}/edit"
+    taken = post_form(admin, url, {"full_name": "Person", "email": world.emails["viewer"],
+                                   "organisation": str(world.csp_a1), "role": "csp_manager"})
+    assert taken.status_code == 400
+    assert "An account with this email address already exists" in taken.get_data(as_text=True)
+    response = post_form(admin, url, {"full_name": "Person", "email": "New.Address@Reading.example.org",
+                                      "organisation": str(world.csp_a1), "role": "csp_manager"})
+    assert response.status_code == 302
+    deliver(app)
+    [to_old] = smtp_server.to(old)
+    [to_new] = smtp_server.to("new.address@reading.example.org")
+    assert to_old.subject == "The email address of your Partnership Bid account has been changed"
+    assert "new.address@reading.example.org" in to_old.text
+    assert to_new.subject == "You now sign in to Partnership Bid with this email address"
+    assert "expired" in app.test_client().get(reset_link).get_data(as_text=True)
+    assert _password(app.test_client(), "new.address@reading.example.org").status_code == 302
+    assert _password(app.test_client(), old).status_code == 400
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.updated"))
+        assert event.detail["changes"]["email"] == [old, "new.address@reading.example.org"]

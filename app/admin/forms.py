@@ -78,7 +78,8 @@ class InviteUserForm(BaseForm):
 
 
 class EditUserForm(InviteUserForm):
-    email = None  # the email address is the sign-in name: it is not edited here
+    email = email_field(description="It is also how they sign in. If you change it, we email the old and the new "
+                        "address, and any password reset or invitation link already sent stops working.")
     submit = SubmitField("Save changes", widget=GovSubmitInput())
 
 

@@ -175,6 +175,7 @@ def edit_user(user_id: int):
     form = EditUserForm(
         data={
             "full_name": person.full_name,
+            "email": person.email,
             "job_title": person.job_title,
             "organisation": person.organisation_id,
             "role": person.role.value,
@@ -188,7 +189,8 @@ def edit_user(user_id: int):
         else:
             try:
                 accounts.update_user(
-                    current_user, person, form.full_name.data, form.job_title.data, Role(form.role.data), org
+                    current_user, person, form.full_name.data, form.job_title.data, Role(form.role.data), org,
+                    email=form.email.data,
                 )
             except ServiceError as exc:
                 form.add_error(exc.field, exc.message)

@@ -245,13 +245,23 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     record(user, "user.password_changed", user, f"{user.full_name} changed their password")
 
 
-def update_user(actor: User, user: User, full_name: str, job_title: str | None, role: Role, organisation: Organisation):
+def update_user(
+    actor: User,
+    user: User,
+    full_name: str,
+    job_title: str | None,
+    role: Role,
+    organisation: Organisation,
+    email: str | None = None,
+):
     if organisation.tenant_id != actor.lead_bidder_id:
         raise ServiceError("Select an organisation from the list", field="organisation")
     _check_role_fits(role, organisation)
     if user.id == actor.id and role != Role.LEAD_ADMIN:
         raise ServiceError("You cannot remove your own administrator role", field="role")
     changes = {}
+    if email is not None and normalise_email(email) != user.email:
+        changes["email"] = _change_email(actor, user, normalise_email(email))
     for attr, value in (
         ("full_name", full_name.strip()),
         ("job_title", (job_title or "").strip() or None),
@@ -264,6 +274,36 @@ def update_user(actor: User, user: User, full_name: str, job_title: str | None, 
     if changes:
         record(actor, "user.updated", user, f"Updated {user.full_name}'s account", changes=changes)
     return changes
+
+
+def _change_email(actor: User, user: User, email: str) -> list[str]:
+    """Give the account a new email address (its sign-in name). Both addresses are told; links
+    already sent to the old one (a password reset, an invitation) stop working."""
+    with unscoped():  # unique in the whole installation
+        taken = db.session.scalar(select(func.count()).select_from(User).where(User.email == email))
+    if taken:
+        raise ServiceError("An account with this email address already exists", field="email")
+    old = user.email
+    user.email = email
+    db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    stamp = utcnow().isoformat()
+    for to, template in ((old, "email_changed_old"), (email, "email_changed_new")):
+        queue_email(
+            to,
+            template,
+            idempotency_key=f"{template}:{user.id}:{stamp}",
+            lead_bidder_id=user.lead_bidder_id,
+            user=user,
+            actor=actor,
+            old_email=old,
+            new_email=email,
+        )
+    return [old, email]
 
 
 def deactivate_user(actor: User, user: User) -> None:
