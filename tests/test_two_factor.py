@@ -282,3 +282,20 @@ def test_changing_someones_email_address_emails_both_addresses(app, world, signe
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.updated"))
         assert event.detail["changes"]["email"] == [old, "new.address@reading.example.org"]
+
+
+def test_a_password_reset_link_does_not_skip_the_second_factor(app, world, smtp_server):
+    from tests.test_accounts import link_in
+
+    email = world.emails["lead_admin"]
+    post_form(app.test_client(), "/password-reset", {"email": email})
+    deliver(app)
+    link = link_in(smtp_server.to(email)[0])
+    browser = app.test_client()
+    token = csrf_token(browser, link)
+    response = browser.post(link, data={"password": "upland willow nectar", "confirm": "upland willow nectar",
+                                        "csrf_token": token})
+    assert response.headers["Location"] == "/sign-in/two-factor"
+    assert browser.get("/home").headers["Location"].startswith("/sign-in")
+    assert _code(browser, next_code(email, app)).headers["Location"] == "/home"
+    assert browser.get("/home").status_code == 200

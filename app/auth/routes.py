@@ -45,6 +45,13 @@ def _wait_message(seconds: int) -> str:
     return f"Too many attempts from here. Wait {seconds} second{'s' if seconds != 1 else ''}, then try again"
 
 
+def _begin_two_factor(user) -> None:
+    """The password is right; the browser may now give the code (a fresh session, not signed in)."""
+    token = two_factor.begin_sign_in(user)
+    session.clear()
+    session[PENDING_KEY] = token
+
+
 def _sign_in(user) -> None:
     """Start a fresh session: nothing from before sign-in survives (no session fixation)."""
     session.clear()
@@ -64,10 +71,8 @@ def sign_in():
         user = None if wait else authenticate(form.email.data, form.password.data)
         next_url = safe_next(request.args.get("next"))
         if user is not None and user.has_two_factor:
-            token = two_factor.begin_sign_in(user)
+            _begin_two_factor(user)
             db.session.commit()
-            session.clear()
-            session[PENDING_KEY] = token
             return redirect(url_for("auth.two_factor_code", next=next_url))
         if user is not None:
             _sign_in(user)
@@ -194,6 +199,12 @@ def reset_password(token: str):
         except ServiceError as exc:
             form.add_error(exc.field or "password", exc.message)
         else:
+            if user.has_two_factor:
+                # The emailed link stands for the password only: the second factor is still asked.
+                _begin_two_factor(user)
+                db.session.commit()
+                flash("Your password has been reset. Enter your security code to sign in", "success")
+                return redirect(url_for("auth.two_factor_code"))
             _sign_in(user)
             db.session.commit()
             flash("Your password has been reset. You are now signed in", "success")
