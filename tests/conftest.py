@@ -255,12 +255,6 @@ def build_world(app) -> World:
                 role=Role.CSP_CONTRIBUTOR, organisation=csp_b1, email="contributor@b1.example.org"
             ),
         }
-        # Lead bidder administrators and staff must sign in with a second factor: theirs is set up.
-        from tests.two_factor_codes import TOTP_SECRET
-
-        for who in ("lead_admin", "lead_staff", "other_lead_admin", "other_lead_staff"):
-            people[who].totp_secret = TOTP_SECRET
-            people[who].two_factor_enabled_at = utcnow()
         db.session.flush()
         round_a = open_round_for(
             people["lead_admin"],
