@@ -317,8 +317,13 @@ class WorldSnapshot:
 def take_rows(app) -> tuple[dict[str, list[dict]], dict[str, int | None]]:
     """Every table's rows, and PostgreSQL's sequence positions: what restore_rows() puts back."""
     with app.app_context(), db.engine.connect() as conn:
+        # In id order: PostgreSQL returns rows in the order they lie on disk, which after deletes and
+        # updates need not be the order they were made in, and a CSP must be put back after its lead
+        # bidder (organisation.lead_bidder_id refers to the same table).
         rows = {
-            table.name: [dict(row) for row in conn.execute(select(table)).mappings()]
+            table.name: [
+                dict(row) for row in conn.execute(select(table).order_by(*table.primary_key.columns)).mappings()
+            ]
             for table in db.metadata.sorted_tables
         }
         sequences = _sequence_positions(conn)
