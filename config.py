@@ -78,8 +78,16 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
-    SIGN_IN_LIMIT_PER_IP = os.environ.get("SIGN_IN_LIMIT_PER_IP", "30 per 15 minutes")
-    SIGN_IN_LIMIT_PER_ACCOUNT = os.environ.get("SIGN_IN_LIMIT_PER_ACCOUNT", "10 per 15 minutes")
+    # Only failed sign-ins count (app/services/throttle.py): a right password never uses anything up.
+    # Per address, whatever the account: beyond this the address waits (a page saying so).
+    SIGN_IN_LIMIT_PER_IP = os.environ.get("SIGN_IN_LIMIT_PER_IP", "50 per 15 minutes")
+    # Per account from one address: each limit passed makes that address wait longer, never the
+    # account's owner elsewhere (accounts are never locked). Also used for two-factor codes.
+    SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP = os.environ.get(
+        "SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP", "5 per minute;10 per 15 minutes;20 per hour"
+    )
+    # Failed sign-ins to one account, from anywhere, after which its owner is emailed (once per period).
+    SIGN_IN_ALERT_AFTER = os.environ.get("SIGN_IN_ALERT_AFTER", "10 per hour")
     PASSWORD_RESET_LIMIT_PER_IP = os.environ.get("PASSWORD_RESET_LIMIT_PER_IP", "10 per hour")
 
     # Email. MAIL_BACKEND=smtp delivers with the MAIL_* settings; console prints to stdout.
@@ -143,7 +151,8 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     # Generous in tests; the throttling tests build an app with the real limits.
     SIGN_IN_LIMIT_PER_IP = "10000 per minute"
-    SIGN_IN_LIMIT_PER_ACCOUNT = "10000 per minute"
+    SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP = "10000 per minute"
+    SIGN_IN_ALERT_AFTER = "10000 per hour"
     PASSWORD_RESET_LIMIT_PER_IP = "10000 per minute"  # a rate limit, not a password  # nosec B105
     MAIL_BACKEND = "smtp"
     MAIL_SERVER = "127.0.0.1"

@@ -25,8 +25,9 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def measure(url: str, path: str, users: int, seconds: float, warmup: float, email: str | None,
-            password: str | None) -> dict:
+            password: str | None, codes: list[str] | None = None) -> dict:
     signed_in, problems = [], []
+    codes = list(codes or [])  # one-time recovery codes: one per user, for two-factor sign-in
 
     class PageUser(FastHttpUser):
         host = url
@@ -40,6 +41,13 @@ def measure(url: str, path: str, users: int, seconds: float, warmup: float, emai
                     "/sign-in", name="sign-in", allow_redirects=False,
                     data={"csrf_token": token.group(1) if token else "", "email": email, "password": password},
                 )
+                if response.status_code == 302 and "/sign-in/two-factor" in response.headers.get("Location", ""):
+                    page = self.client.get("/sign-in/two-factor", name="sign-in")
+                    token = CSRF.search(page.text or "")
+                    response = self.client.post(
+                        "/sign-in/two-factor", name="sign-in", allow_redirects=False,
+                        data={"csrf_token": token.group(1) if token else "", "code": codes.pop() if codes else ""},
+                    )
                 if response.status_code != 302:
                     problems.append(f"sign-in as {email}: {response.status_code}")
             signed_in.append(self)
@@ -86,8 +94,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of load before the measured time")
     parser.add_argument("--email")
     parser.add_argument("--password")
+    parser.add_argument("--codes", default="", help="one-time recovery codes, comma-separated, one per user")
     args = parser.parse_args()
-    print(json.dumps(measure(args.url, args.path, args.users, args.seconds, args.warmup, args.email, args.password)))
+    codes = [c for c in args.codes.split(",") if c]
+    print(json.dumps(measure(args.url, args.path, args.users, args.seconds, args.warmup, args.email, args.password,
+                             codes)))
 
 
 if __name__ == "__main__":

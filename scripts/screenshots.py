@@ -93,6 +93,23 @@ def main() -> int:
             ids[c.csp.short_name.split()[0].lower()] = c.id
         staff = db.session.scalar(select(User).where(User.email == "staff@tvpcc.example.org"))
         export_now(staff, current, "docx")
+        # Lead bidder administrators and staff sign in with a second factor: give each one a key and
+        # one-time recovery codes, one per screenshot (an app's code works only once).
+        import secrets
+
+        import pyotp
+
+        from app.models import RecoveryCode
+        from app.models.base import utcnow
+        from app.models.user import TWO_FACTOR_ROLES
+        from app.services.tokens import hash_token
+
+        recovery = {}
+        for user in db.session.scalars(select(User).where(User.role.in_(TWO_FACTOR_ROLES))):
+            user.totp_secret, user.two_factor_enabled_at = pyotp.random_base32(), utcnow()
+            recovery[user.email] = [secrets.token_hex(5) for _ in SHOTS]
+            db.session.add_all(RecoveryCode(user_id=user.id, code_hash=hash_token(c)) for c in recovery[user.email])
+        db.session.commit()
 
     port = free_port()
     server = subprocess.Popen(
@@ -130,6 +147,10 @@ def main() -> int:
                 page.get_by_label("Email address").fill(email)
                 page.get_by_label("Password", exact=True).fill(passwords[email])
                 page.get_by_role("button", name="Sign in").click()
+                if email in recovery:
+                    page.wait_for_url(base + "/sign-in/two-factor")
+                    page.get_by_label("Security code").fill(recovery[email].pop())
+                    page.get_by_role("button", name="Continue").click()
                 page.wait_for_url(base + "/home")
                 page.goto(base + path.format(**ids))
                 page.screenshot(path=str(OUT / name), full_page=True)

@@ -317,8 +317,13 @@ class WorldSnapshot:
 def take_rows(app) -> tuple[dict[str, list[dict]], dict[str, int | None]]:
     """Every table's rows, and PostgreSQL's sequence positions: what restore_rows() puts back."""
     with app.app_context(), db.engine.connect() as conn:
+        # In id order: PostgreSQL returns rows in the order they lie on disk, which after deletes and
+        # updates need not be the order they were made in, and a CSP must be put back after its lead
+        # bidder (organisation.lead_bidder_id refers to the same table).
         rows = {
-            table.name: [dict(row) for row in conn.execute(select(table)).mappings()]
+            table.name: [
+                dict(row) for row in conn.execute(select(table).order_by(*table.primary_key.columns)).mappings()
+            ]
             for table in db.metadata.sorted_tables
         }
         sequences = _sequence_positions(conn)
@@ -386,11 +391,38 @@ def csrf_token(client, path: str) -> str:
     return match.group(1)
 
 
-def sign_in(client, email: str, password: str = PASSWORD):
+def sign_in(client, email: str, password: str = PASSWORD, next_url: str | None = None):
+    """Sign in through the forms: the password, then (for someone with two-factor sign-in) a code
+    from their app; someone who must set two-factor sign-in up first sets it up through its pages.
+    Returns the last answer: the redirect into the service."""
+    from tests.two_factor_codes import next_code
+
+    path = "/sign-in" + (f"?next={next_url}" if next_url else "")
     token = csrf_token(client, "/sign-in")
-    response = client.post("/sign-in", data={"email": email, "password": password, "csrf_token": token})
+    response = client.post(path, data={"email": email, "password": password, "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    if response.headers["Location"].startswith("/sign-in/two-factor"):
+        code_page = response.headers["Location"]
+        token = csrf_token(client, code_page)
+        response = client.post(code_page, data={"code": next_code(email, client.application), "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    elif client.get(response.headers["Location"]).headers.get("Location") == "/account/two-factor":
+        set_up_two_factor(client, email)
     return response
+
+
+def set_up_two_factor(client, email: str) -> list[str]:
+    """Set up two-factor sign-in through its pages, as a person with an authenticator app does.
+    Returns the recovery codes shown."""
+    from tests.two_factor_codes import KEY_RE, next_code, remember
+
+    post_form(client, "/account/two-factor/start", page="/account/two-factor")
+    page = client.get("/account/two-factor/set-up").get_data(as_text=True)
+    remember(email, KEY_RE.search(page).group(1))
+    response = post_form(client, "/account/two-factor/set-up", {"code": next_code(email, client.application)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Your recovery codes" in html, html[:2000]
+    return re.findall(r"<code>([a-z0-9-]+)</code>", html)
 
 
 def sign_in_directly(client, email: str):

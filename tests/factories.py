@@ -8,7 +8,9 @@ from factory.alchemy import SQLAlchemyModelFactory
 from app.extensions import db
 from app.models import Organisation, OrganisationKind, Role, User
 from app.models.base import utcnow
+from app.models.user import TWO_FACTOR_ROLES
 from app.services.passwords import hash_password
+from tests.two_factor_codes import TOTP_SECRET
 
 PASSWORD = "correct horse battery staple"
 
@@ -50,3 +52,6 @@ class UserFactory(_Base):
     lead_bidder_id = factory.LazyAttribute(lambda o: o.organisation.tenant_id)
     password_hash = factory.LazyFunction(lambda: hash_password(PASSWORD))
     password_changed_at = factory.LazyFunction(utcnow)
+    # Those who must sign in with a second factor have one set up (tests/two_factor_codes.py).
+    totp_secret = factory.LazyAttribute(lambda o: TOTP_SECRET if o.role in TWO_FACTOR_ROLES else None)
+    two_factor_enabled_at = factory.LazyAttribute(lambda o: utcnow() if o.role in TWO_FACTOR_ROLES else None)

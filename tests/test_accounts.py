@@ -212,6 +212,57 @@ def test_unknown_email_gets_the_same_answer_and_no_email(app, world, smtp_server
     assert [m.rcpt_tos for m in smtp_server.messages] == [[world.emails["csp_manager"]]]
 
 
+def _statements_of(app, request) -> list[str]:
+    """The SQL statements (without their values) that one request runs."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        response = request()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return response, statements
+
+
+def test_a_reset_request_does_the_same_work_for_a_known_and_an_unknown_address(app, world, smtp_server):
+    """Timing cannot tell whether an address has an account: the request runs the very same
+    statements (queueing one outbox row) either way; the outbox worker decides what to send."""
+    requests = {}
+    for email in (world.emails["csp_manager"], "stranger@example.org"):
+        browser = app.test_client()
+        token = csrf_token(browser, "/password-reset")
+        requests[email] = _statements_of(
+            app, lambda b=browser, e=email, t=token: b.post("/password-reset", data={"email": e, "csrf_token": t})
+        )
+    (known, known_sql), (unknown, unknown_sql) = requests.values()
+    assert known.status_code == unknown.status_code == 302
+    assert known_sql == unknown_sql
+    assert any(sql.startswith("INSERT INTO outbox_email") for sql in known_sql)
+    assert not any("user_account" in sql or "account_token" in sql or "audit_event" in sql for sql in known_sql)
+    with app.app_context():
+        queued = db.session.scalars(select(OutboxEmail).where(OutboxEmail.template == "password_reset_request")).all()
+        assert sorted(row.to_address for row in queued) == sorted(requests)
+
+    # The worker sends the known address its link, and nothing to the unknown one.
+    assert deliver(app).sent == 1
+    assert [m.rcpt_tos for m in smtp_server.messages] == [[world.emails["csp_manager"]]]
+    assert smtp_server.messages[0].subject == "Reset your Partnership Bid password"
+    with app.app_context():
+        rows = {row.to_address: row for row in db.session.scalars(select(OutboxEmail).where(
+            OutboxEmail.to_address.in_(list(requests)), OutboxEmail.last_error.is_distinct_from("Test world")))}
+        assert rows["stranger@example.org"].status == "cancelled"
+        assert rows[world.emails["csp_manager"]].template == "password_reset"
+        assert rows[world.emails["csp_manager"]].lead_bidder_id == world.lead_a
+    assert deliver(app).tried == 0  # nothing left, nothing sent twice
+
+
 def test_reset_for_someone_who_never_accepted_sends_a_fresh_invitation(app, world, signed_in, smtp_server):
     invite(signed_in("lead_admin"), world)
     post_form(app.test_client(), "/password-reset", {"email": "new.manager@reading.example.org"})

@@ -125,7 +125,8 @@ def test_admin_changes_someones_role_and_organisation(app, world, signed_in):
     response = post_form(
         admin,
         url,
-        {"full_name": "Promoted Person", "job_title": "", "organisation": str(world.csp_a2), "role": "csp_manager"},
+        {"full_name": "Promoted Person", "email": world.emails["csp_contributor"], "job_title": "",
+         "organisation": str(world.csp_a2), "role": "csp_manager"},
     )
     assert response.status_code == 302
     with app.app_context():
@@ -141,7 +142,8 @@ def test_admin_cannot_demote_or_deactivate_themselves(world, signed_in):
     response = post_form(
         admin,
         f"/admin/users/{me}/edit",
-        {"full_name": "Me", "organisation": str(world.lead_a), "role": "lead_staff"},
+        {"full_name": "Me", "email": world.emails["lead_admin"], "organisation": str(world.lead_a),
+         "role": "lead_staff"},
     )
     assert response.status_code == 400
     assert "You cannot remove your own administrator role" in response.get_data(as_text=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -163,7 +164,7 @@ def test_next_never_leaves_the_app(client, world, target):
     response = client.post(
         "/sign-in",
         query_string={"next": target},
-        data={"email": world.emails["lead_admin"], "password": PASSWORD, "csrf_token": token},
+        data={"email": world.emails["viewer"], "password": PASSWORD, "csrf_token": token},
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/home"
@@ -173,8 +174,13 @@ def test_next_inside_the_app_is_followed(client, world):
     token = csrf_token(client, "/sign-in")
     response = client.post(
         "/sign-in?next=/account",
-        data={"email": world.emails["lead_admin"], "password": PASSWORD, "csrf_token": token},
+        data={"email": world.emails["viewer"], "password": PASSWORD, "csrf_token": token},
     )
+    assert response.headers["Location"] == "/account"
+
+
+def test_next_is_followed_after_the_two_factor_code(client, world):
+    response = sign_in(client, world.emails["lead_admin"], next_url="/account")
     assert response.headers["Location"] == "/account"
 
 
@@ -184,22 +190,80 @@ def test_anonymous_user_is_sent_to_sign_in_and_back(client, world):
     assert response.headers["Location"] == "/sign-in?next=%2Fadmin%2Fusers"
 
 
-def test_sign_in_is_throttled_per_account(make_app, world):
-    strict = make_app(SIGN_IN_LIMIT_PER_ACCOUNT="3 per 15 minutes", SIGN_IN_LIMIT_PER_IP="100 per 15 minutes")
-    client = strict.test_client()
+def _from(app, address: str):
+    """A browser at this network address."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def _try(client, email: str, password: str):
     token = csrf_token(client, "/sign-in")
-    for _ in range(3):
-        bad = client.post(
-            "/sign-in", data={"email": world.emails["viewer"], "password": "wrong" * 3, "csrf_token": token}
-        )
-        assert bad.status_code == 400
-    blocked = client.post("/sign-in", data={"email": world.emails["viewer"], "password": PASSWORD, "csrf_token": token})
-    assert blocked.status_code == 429
-    page = blocked.get_data(as_text=True)
-    assert "Too many attempts" in page and "Wait 15 minutes" in page
-    # Another account from the same place is not locked out by the per-account limit.
-    ok = client.post("/sign-in", data={"email": world.emails["lead_admin"], "password": PASSWORD, "csrf_token": token})
-    assert ok.status_code == 302
+    return client.post("/sign-in", data={"email": email, "password": password, "csrf_token": token})
+
+
+def test_wrong_passwords_slow_down_that_address_but_never_lock_the_account(make_app, world):
+    """Knowing a CSP manager's email is not enough to lock them out on deadline day."""
+    strict = make_app(SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP="3 per minute;5 per 15 minutes",
+                      SIGN_IN_LIMIT_PER_IP="100 per 15 minutes")
+    manager = world.emails["csp_manager"]
+    attacker, owner = _from(strict, "203.0.113.9"), _from(strict, "198.51.100.7")
+    assert [_try(attacker, manager, f"wrong guess {i}!").status_code for i in range(3)] == [400, 400, 400]
+
+    # The guessing address waits, even with the right password; the page says how long.
+    held = _try(attacker, manager, PASSWORD)
+    assert held.status_code == 429
+    page = held.get_data(as_text=True)
+    wait = int(re.search(r"Wait (\d+) seconds?, then try again", page).group(1))
+    assert 1 <= wait <= 60
+    assert f'value="{manager}"' in page  # what was typed is kept
+    # The owner, elsewhere, signs in as usual.
+    assert _try(owner, manager, PASSWORD).status_code == 302
+
+    # After the wait, the right password works from the guessing address too; the waits grow
+    # as the failures go on (the 15-minute limit after 5).
+    with time_machine.travel(utcnow() + timedelta(seconds=61), tick=False):
+        assert _try(attacker, manager, "wrong again!!").status_code == 400
+        assert _try(attacker, manager, "and again!!!").status_code == 400
+        longer = _try(attacker, manager, PASSWORD)
+        assert longer.status_code == 429
+        assert int(re.search(r"Wait (\d+) seconds", longer.get_data(as_text=True)).group(1)) > 60
+        assert _try(_from(strict, "198.51.100.7"), manager, PASSWORD).status_code == 302
+
+
+def test_successful_sign_ins_from_one_address_never_count(make_app, world):
+    """An office behind one address: colleagues signing in use nothing up; failures do."""
+    strict = make_app(SIGN_IN_LIMIT_PER_IP="4 per 15 minutes")
+    office = [world.emails[w] for w in ("csp_manager", "csp_contributor", "other_csp_manager", "viewer")]
+    statuses = [_try(_from(strict, "192.0.2.10"), office[i % 4], PASSWORD).status_code for i in range(10)]
+    assert statuses == [302] * 10
+    wrong = [_try(_from(strict, "192.0.2.10"), f"guess{i}@example.org", "x" * 12).status_code for i in range(5)]
+    assert wrong == [400, 400, 400, 400, 429]
+
+
+def test_the_owner_is_emailed_once_when_their_account_is_being_guessed(app, make_app, world, smtp_server):
+    from app.services.outbox import deliver_due
+
+    strict = make_app(SIGN_IN_ALERT_AFTER="3 per hour", SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP="100 per minute")
+    manager = world.emails["csp_manager"]
+    for i, address in enumerate(["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"]):
+        assert _try(_from(strict, address), manager, f"guess number {i}").status_code == 400
+        assert _try(_from(strict, address), "nobody@example.org", f"guess number {i}").status_code == 400
+    with strict.app_context():
+        deliver_due()
+    [message] = smtp_server.to(manager)
+    assert message.subject == "Someone is trying to sign in to your Partnership Bid account"
+    assert "more than 3 failed attempts" in message.text
+    assert "Your account has not been locked" in message.text
+    assert smtp_server.to("nobody@example.org") == []
+
+    # More guesses in the same hour: no more emails.
+    for i in range(5):
+        _try(_from(strict, "203.0.113.5"), manager, f"more guesses {i}")
+    with strict.app_context():
+        deliver_due()
+    assert len(smtp_server.to(manager)) == 1
+    assert _try(_from(strict, "198.51.100.7"), manager, PASSWORD).status_code == 302
 
 
 def test_sign_in_is_throttled_per_ip(make_app, world):

@@ -285,6 +285,27 @@ def test_making_an_address_shows_it_once_and_it_works(app, rounds, signed_in):
     assert signed_in_fetch.status_code == 200 and "Set-Cookie" not in signed_in_fetch.headers
 
 
+def _cookie_session(app, client) -> dict:
+    """What the browser's session cookie says: signed, not encrypted, so anyone holding it reads it."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    return app.session_interface.get_signing_serializer(app).loads(cookie.value) if cookie else {}
+
+
+def test_the_calendar_secret_never_goes_into_the_session_cookie(app, rounds, signed_in):
+    manager = signed_in("csp_manager")
+    response = post_form(manager, "/account/calendar", page="/account/calendar")
+    # Shown in the answer to the button itself, not kept for a later page.
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    assert "Your calendar address is ready" in html
+    token = ADDRESS_RE.search(html).group(2)
+    assert token not in repr(_cookie_session(app, manager))
+    assert token not in manager.get("/account/calendar").get_data(as_text=True)
+    assert token not in repr(_cookie_session(app, manager))
+    assert app.test_client().get(f"/calendar/{token}.ics").status_code == 200
+
+
 def test_a_new_address_stops_the_old_one_and_turning_off_stops_both(app, rounds, signed_in):
     staff = signed_in("lead_staff")
     first = ADDRESS_RE.search(

@@ -78,5 +78,16 @@ class InviteUserForm(BaseForm):
 
 
 class EditUserForm(InviteUserForm):
-    email = None  # the email address is the sign-in name: it is not edited here
+    email = email_field(description="It is also how they sign in. If you change it, we email the old and the new "
+                        "address, and any password reset or invitation link already sent stops working.")
     submit = SubmitField("Save changes", widget=GovSubmitInput())
+
+
+class RequireTwoFactorForm(BaseForm):
+    required = RadioField(
+        "Must everyone at this partnership use two-factor sign-in?",
+        choices=[("yes", "Yes, everyone must set it up at their next sign-in"), ("no", "No, each person chooses")],
+        validators=[Required(message="Select whether everyone at this partnership must use two-factor sign-in")],
+        widget=GovRadioInput(),
+    )
+    submit = SubmitField("Save", widget=GovSubmitInput())

@@ -3,12 +3,12 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp
-from app.admin.forms import CSPForm, EditUserForm, InviteUserForm
+from app.admin.forms import CSPForm, EditUserForm, InviteUserForm, RequireTwoFactorForm
 from app.extensions import db
 from app.forms import ActionForm
 from app.models import Role
 from app.policy import authorise, get_csp_or_404, get_user_or_404, rule_required
-from app.services import ServiceError, accounts, audit, organisations
+from app.services import ServiceError, accounts, audit, organisations, two_factor
 
 
 def _organisation_choices(include_inactive_id: int | None = None) -> list[SelectChoice]:
@@ -53,7 +53,26 @@ def add_csp():
 def csp(csp_id: int):
     csp = get_csp_or_404(current_user, csp_id)
     users = accounts.users_of(current_user, csp)
-    return render_template("admin/csp.html", title=csp.name, csp=csp, users=users, action_form=ActionForm())
+    two_factor_form = RequireTwoFactorForm(data={"required": "yes" if csp.two_factor_required else "no"})
+    return render_template("admin/csp.html", title=csp.name, csp=csp, users=users, action_form=ActionForm(),
+                           two_factor_form=two_factor_form)
+
+
+@bp.post("/csps/<int:csp_id>/two-factor")
+@rule_required("csp.require_two_factor")
+def require_two_factor(csp_id: int):
+    csp = get_csp_or_404(current_user, csp_id)
+    authorise("csp.require_two_factor", csp)
+    form = RequireTwoFactorForm()
+    if form.validate_on_submit():
+        if organisations.set_two_factor_required(current_user, csp, form.required.data == "yes"):
+            db.session.commit()
+            flash(f"Everyone at {csp.name} must now use two-factor sign-in" if csp.two_factor_required
+                  else f"People at {csp.name} now choose whether to use two-factor sign-in", "success")
+        return redirect(url_for("admin.csp", csp_id=csp.id))
+    users = accounts.users_of(current_user, csp)
+    return render_template("admin/csp.html", title=csp.name, csp=csp, users=users, action_form=ActionForm(),
+                           two_factor_form=form), 400
 
 
 @bp.route("/csps/<int:csp_id>/edit", methods=["GET", "POST"])
@@ -156,6 +175,7 @@ def edit_user(user_id: int):
     form = EditUserForm(
         data={
             "full_name": person.full_name,
+            "email": person.email,
             "job_title": person.job_title,
             "organisation": person.organisation_id,
             "role": person.role.value,
@@ -169,7 +189,8 @@ def edit_user(user_id: int):
         else:
             try:
                 accounts.update_user(
-                    current_user, person, form.full_name.data, form.job_title.data, Role(form.role.data), org
+                    current_user, person, form.full_name.data, form.job_title.data, Role(form.role.data), org,
+                    email=form.email.data,
                 )
             except ServiceError as exc:
                 form.add_error(exc.field, exc.message)
@@ -208,6 +229,22 @@ def reactivate_user(user_id: int):
             accounts.reactivate_user(current_user, person)
             db.session.commit()
             flash(f"{person.full_name}'s account has been reactivated", "success")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+@rule_required("user.reset_two_factor")
+def reset_two_factor(user_id: int):
+    person = get_user_or_404(current_user, user_id)
+    authorise("user.reset_two_factor", person)
+    if ActionForm().validate_on_submit():
+        try:
+            two_factor.reset(current_user, person)
+        except ServiceError as exc:
+            flash(exc.message, "info")
+        else:
+            db.session.commit()
+            flash(f"{person.full_name}'s two-factor sign-in has been reset and they have been signed out", "success")
     return redirect(url_for("admin.user", user_id=person.id))
 
 

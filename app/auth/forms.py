@@ -1,7 +1,8 @@
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
-from wtforms import SubmitField
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
+from wtforms import StringField, SubmitField
+from wtforms.validators import Length
 
-from app.forms import BaseForm, email_field, password_field
+from app.forms import BaseForm, Required, email_field, password_field
 
 
 class SignInForm(BaseForm):
@@ -29,3 +30,14 @@ class SetPasswordForm(BaseForm):
 class ForgotPasswordForm(BaseForm):
     email = email_field(description="Use the email address your invitation was sent to.")
     submit = SubmitField("Send reset link", widget=GovSubmitInput())
+
+
+class TwoFactorCodeForm(BaseForm):
+    code = StringField(
+        "Security code",
+        validators=[Required("Enter the 6-digit code from your authenticator app"), Length(max=40)],
+        description="Enter the 6-digit code your authenticator app shows for this service. "
+        "If you do not have your phone, enter one of your recovery codes.",
+        widget=GovTextInput(),
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())

@@ -2,12 +2,12 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 
 from app.auth import bp
-from app.auth.forms import ForgotPasswordForm, SetPasswordForm, SignInForm
+from app.auth.forms import ForgotPasswordForm, SetPasswordForm, SignInForm, TwoFactorCodeForm
 from app.auth.redirects import safe_next
 from app.extensions import db, limiter
 from app.forms import ActionForm
 from app.models import TokenPurpose
-from app.services import ServiceError
+from app.services import ServiceError, throttle, two_factor
 from app.services.accounts import (
     accept_invitation as accept_invitation_service,
 )
@@ -24,9 +24,32 @@ from app.services.audit import record
 from app.services.sessions import end_session, start_session
 from app.tenancy import unscoped_view
 
+# The browser's half-finished sign-in (the password was right, the code is awaited): a single-use
+# token (only its hash is stored), never a session until the code is right.
+PENDING_KEY = "pending_sign_in"
 
-def _account_key() -> str:
-    return "sign-in:" + normalise_email(request.form.get("email", ""))
+
+def _failed(response) -> bool:
+    """Only failures count against an address (Flask-Limiter's deduct_when): a sign-in that worked
+    is a redirect, and uses nothing up."""
+    return response.status_code not in (302, 303)
+
+
+def _ip_limit():
+    return limiter.limit(
+        lambda: current_app.config["SIGN_IN_LIMIT_PER_IP"], methods=["POST"], scope="sign-in-ip", deduct_when=_failed
+    )
+
+
+def _wait_message(seconds: int) -> str:
+    return f"Too many attempts from here. Wait {seconds} second{'s' if seconds != 1 else ''}, then try again"
+
+
+def _begin_two_factor(user) -> None:
+    """The password is right; the browser may now give the code (a fresh session, not signed in)."""
+    token = two_factor.begin_sign_in(user)
+    session.clear()
+    session[PENDING_KEY] = token
 
 
 def _sign_in(user) -> None:
@@ -37,28 +60,69 @@ def _sign_in(user) -> None:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_IP"], methods=["POST"], scope="sign-in-ip")
-@limiter.limit(
-    lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-    scope="sign-in-account",
-    deduct_when=lambda response: response.status_code != 302,
-)
+@_ip_limit()
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = SignInForm()
+    status = 200
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        wait = throttle.wait_seconds(throttle.SIGN_IN, form.email.data, request.remote_addr)
+        user = None if wait else authenticate(form.email.data, form.password.data)
+        next_url = safe_next(request.args.get("next"))
+        if user is not None and user.has_two_factor:
+            _begin_two_factor(user)
+            db.session.commit()
+            return redirect(url_for("auth.two_factor_code", next=next_url))
         if user is not None:
             _sign_in(user)
             record(user, "user.signed_in", user, f"{user.full_name} signed in")
             db.session.commit()
-            return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
-        form.add_error("email", "Enter a correct email address and password")
-        form.password.errors = ["Enter a correct email address and password"]
-    return render_template("auth/sign_in.html", title="Sign in", form=form), (400 if form.errors else 200)
+            return redirect(next_url or url_for("main.home"))
+        if wait:
+            form.add_error("password", _wait_message(wait))
+            status = 429
+        else:
+            throttle.failed(throttle.SIGN_IN, form.email.data, request.remote_addr)
+            db.session.commit()
+            form.add_error("email", "Enter a correct email address and password")
+            form.password.errors = ["Enter a correct email address and password"]
+    return render_template("auth/sign_in.html", title="Sign in", form=form), (
+        status if status != 200 else (400 if form.errors else 200)
+    )
+
+
+@bp.route("/sign-in/two-factor", methods=["GET", "POST"])
+@_ip_limit()
+def two_factor_code():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    token = session.get(PENDING_KEY)
+    user = two_factor.pending_user(token)
+    if user is None:
+        return render_template("auth/sign_in_timed_out.html", title="Sign in again")
+    form = TwoFactorCodeForm()
+    status = 200
+    if form.validate_on_submit():
+        wait = throttle.wait_seconds(throttle.TWO_FACTOR, user.email, request.remote_addr)
+        if wait:
+            form.add_error("code", _wait_message(wait))
+            status = 429
+        else:
+            try:
+                two_factor.finish_sign_in(token, form.code.data)
+            except ServiceError as exc:
+                db.session.rollback()
+                throttle.failed(throttle.TWO_FACTOR, user.email, request.remote_addr)
+                db.session.commit()
+                form.add_error(exc.field or "code", exc.message)
+            else:
+                _sign_in(user)
+                db.session.commit()
+                return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+    return render_template("auth/two_factor_code.html", title="Enter your security code", form=form), (
+        status if status != 200 else (400 if form.errors else 200)
+    )
 
 
 @bp.post("/sign-out")
@@ -135,6 +199,12 @@ def reset_password(token: str):
         except ServiceError as exc:
             form.add_error(exc.field or "password", exc.message)
         else:
+            if user.has_two_factor:
+                # The emailed link stands for the password only: the second factor is still asked.
+                _begin_two_factor(user)
+                db.session.commit()
+                flash("Your password has been reset. Enter your security code to sign in", "success")
+                return redirect(url_for("auth.two_factor_code"))
             _sign_in(user)
             db.session.commit()
             flash("Your password has been reset. You are now signed in", "success")

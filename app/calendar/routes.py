@@ -12,7 +12,7 @@ Rules and the calendar contents are in app/services/calendar.py.
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, session, url_for
+from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.calendar import bp
@@ -25,8 +25,6 @@ from app.tenancy import tenant_scope, unscoped
 from app.urls import absolute_url
 
 ICS_TYPE = "text/calendar; charset=utf-8"
-# The address is shown once, on the page after making it: kept in the session until then.
-SHOW_ONCE_KEY = "calendar_feed_token"
 
 
 def _ics(body: bytes, filename: str | None = None, cache: str = "no-store") -> Response:
@@ -40,13 +38,14 @@ def _ics(body: bytes, filename: str | None = None, cache: str = "no-store") -> R
 @bp.get("/account/calendar")
 @roles_required(SIGNED_IN)
 def settings():
-    token = session.pop(SHOW_ONCE_KEY, None)
-    feed = service.feed_of(current_user)
-    new_address = absolute_url("calendar.feed", token=token) if token and feed else None
+    return _settings_page()
+
+
+def _settings_page(new_address: str | None = None):
     return render_template(
         "calendar/settings.html",
         title="Your calendar",
-        feed=feed,
+        feed=service.feed_of(current_user),
         new_address=new_address,
         form=FeedActionForm(),
     )
@@ -60,13 +59,16 @@ def create_feed():
         had_one = service.feed_of(current_user) is not None
         token = service.create_feed(current_user)
         db.session.commit()
-        session[SHOW_ONCE_KEY] = token
         flash(
             "Your new calendar address is ready. The old address has stopped working"
             if had_one
             else "Your calendar address is ready",
             "success",
         )
+        # The address is shown once, in the answer to this POST: the secret is never kept anywhere
+        # else (the session cookie is signed, not encrypted, so anyone holding it could read it).
+        response = _settings_page(absolute_url("calendar.feed", token=token))
+        return response, 200, {"Cache-Control": "no-store"}
     return redirect(url_for("calendar.settings"))
 
 

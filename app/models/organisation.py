@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, func, inspect, or_, select
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, false, func, inspect, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -40,6 +40,9 @@ class Organisation(TenantScoped, db.Model):
     area: Mapped[str | None] = mapped_column(String(120))
     lead_bidder_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # A lead bidder administrator can require two-factor sign-in of everyone at a CSP (lead bidder
+    # administrators and staff always need it: app/policy/rules.py two_factor_required()).
+    two_factor_required: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lead_bidder: Mapped[Organisation | None] = relationship(remote_side=[id], back_populates="partners")

@@ -68,6 +68,8 @@ LEAD_ADMINS = frozenset({Role.LEAD_ADMIN})
 CSP_ROLES = frozenset({Role.CSP_MANAGER, Role.CSP_CONTRIBUTOR})
 CSP_MANAGERS = frozenset({Role.CSP_MANAGER})
 ALL_ROLES = frozenset(Role)
+# Roles that must sign in with a second factor (others may choose to, or their CSP may require it).
+TWO_FACTOR_ROLES = LEAD_EDITORS
 
 _role_type = Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
@@ -90,6 +92,13 @@ class User(UserMixin, TenantScoped, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor sign-in with an authenticator app (TOTP, app/services/two_factor.py): the app's
+    # key once set up, the key being set up (until a first code proves the app has it), and the
+    # last time step a code was accepted for, so no code is ever accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None]
+    two_factor_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id], back_populates="users")
     lead_bidder: Mapped[Organisation] = relationship(foreign_keys=[lead_bidder_id])
@@ -115,6 +124,10 @@ class User(UserMixin, TenantScoped, db.Model):
         if not self.has_password:
             return "Invited"
         return "Active"
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret is not None
 
     @property
     def is_lead(self) -> bool:
@@ -150,6 +163,21 @@ class UserSession(db.Model):
 class TokenPurpose(enum.StrEnum):
     INVITATION = "invitation"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a label, not a password  # nosec B105
+    # The right password was given and the two-factor code is awaited: not signed in yet.
+    SIGN_IN = "sign_in"
+
+
+class RecoveryCode(db.Model):
+    """A one-time code for signing in without the authenticator app. Shown once, stored hashed;
+    `used_at` is set (by a conditional UPDATE) the one time it is used."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AccountToken(db.Model):

@@ -33,7 +33,7 @@ from app.models import (
     User,
 )
 from app.policy import lifecycle
-from app.policy.rules import RULES, Rule, round_of
+from app.policy.rules import RULES, Rule, round_of, two_factor_required
 from app.services import ServiceError
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "require",
     "round_of",
     "state_reason",
+    "two_factor_required",
     "rule_required",
     "why_not",
 ]

@@ -16,7 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.models.user import ALL_ROLES, CSP_MANAGERS, CSP_ROLES, LEAD_ADMINS, LEAD_EDITORS, LEAD_ROLES
+from app.models.user import (
+    ALL_ROLES,
+    CSP_MANAGERS,
+    CSP_ROLES,
+    LEAD_ADMINS,
+    LEAD_EDITORS,
+    LEAD_ROLES,
+    TWO_FACTOR_ROLES,
+)
 from app.policy import lifecycle as lc
 
 # A state check returns None when the action is allowed, or the reason it is not.
@@ -173,6 +181,17 @@ def merged_text_changeable(user, merged) -> str | None:
 
 
 
+def two_factor_required(user) -> bool:
+    """Whether this person must sign in with a second factor: lead bidder administrators and staff
+    always; anyone at a CSP whose administrator has required it. Until they have set it up, they
+    can do nothing else (app/auth/gate.py)."""
+    return user.role in TWO_FACTOR_ROLES or bool(user.organisation.two_factor_required)
+
+
+def _not_yourself(words: str) -> StateCheck:
+    return lambda user, person: words if user is not None and person.id == user.id else None
+
+
 # --- the rules ------------------------------------------------------------------------------------
 
 _RULES = [
@@ -183,6 +202,14 @@ _RULES = [
          lambda user, person: "You cannot deactivate your own account"
          if user is not None and person.id == user.id else None),
     Rule("account.use", ALL_ROLES, "Use your own account: password, calendar address"),
+    Rule("account.two_factor", ALL_ROLES, "Set up your own two-factor sign-in, make new recovery codes"),
+    Rule("account.turn_off_two_factor", ALL_ROLES,
+         "Turn off your own two-factor sign-in (refused by the service while it is required of you)"),
+    Rule("account.end_other_sessions", ALL_ROLES, "Sign out your other browsers and devices"),
+    Rule("user.reset_two_factor", LEAD_ADMINS,
+         "Reset someone's two-factor sign-in (they set it up again at their next sign-in)",
+         _not_yourself("You cannot reset your own two-factor sign-in. Ask another administrator")),
+    Rule("csp.require_two_factor", LEAD_ADMINS, "Require (or stop requiring) two-factor sign-in of a CSP's users"),
     # rounds (record: Round)
     Rule("round.view", LEAD_ROLES, "See a round, its deadlines, review overview and collective bid"),
     Rule("round.create", LEAD_ADMINS, "Set up a new funding round"),

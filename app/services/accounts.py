@@ -13,7 +13,7 @@ from app.models import AccountToken, Organisation, Role, TokenPurpose, User
 from app.models.base import utcnow
 from app.services import ServiceError
 from app.services.audit import record
-from app.services.outbox import queue_email
+from app.services.outbox import prepared_at_delivery, queue_email, queue_prepared_at_delivery
 from app.services.pages import Page, paginate
 from app.services.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.services.sessions import end_all_sessions
@@ -100,17 +100,25 @@ def invite_user(
     return user
 
 
-def _send_invitation(actor: User, user: User) -> None:
+def _invitation(actor: User, user: User) -> tuple[str, dict]:
+    """A new invitation link for `user` (earlier ones stop working): its token and the email's context."""
     token = _issue_token(user, TokenPurpose.INVITATION, timedelta(hours=current_app.config["INVITATION_HOURS"]))
+    return token, {
+        "user": user,
+        "inviter": actor,
+        "link": absolute_url("auth.accept_invitation", token=token),
+        "hours": current_app.config["INVITATION_HOURS"],
+    }
+
+
+def _send_invitation(actor: User, user: User) -> None:
+    token, context = _invitation(actor, user)
     queue_email(
         user.email,
         "invitation",
         idempotency_key=f"invitation:{user.id}:{hash_token(token)[:16]}",
         lead_bidder_id=user.lead_bidder_id,
-        user=user,
-        inviter=actor,
-        link=absolute_url("auth.accept_invitation", token=token),
-        hours=current_app.config["INVITATION_HOURS"],
+        **context,
     )
 
 
@@ -169,27 +177,37 @@ def accept_invitation(token: str, password: str) -> User:
     return user
 
 
+PASSWORD_RESET_REQUEST = "password_reset_request"  # noqa: S105 - a kind of email, not a password  # nosec B105
+
+
 def request_password_reset(email: str) -> None:
-    """Email a reset link if the address belongs to an active account. Says nothing either way."""
+    """Ask for a reset link for this address. Says nothing, and does the same work, either way.
+
+    The request only queues the address: the outbox worker finds out whether it has an account
+    and sends the link (or a fresh invitation, or nothing): see password_reset_email(). So the
+    request runs the same statements, in the same time, for a known and an unknown address."""
+    queue_prepared_at_delivery(
+        PASSWORD_RESET_REQUEST, normalise_email(email), idempotency_key=f"{PASSWORD_RESET_REQUEST}:{new_token()}"
+    )
+
+
+@prepared_at_delivery(PASSWORD_RESET_REQUEST)
+def password_reset_email(email: str) -> tuple[str, dict] | None:
+    """What the worker sends for a reset request to this address: a reset link if it belongs to an
+    active account, a fresh invitation if its owner never accepted theirs, otherwise nothing."""
     user = find_user_by_email(email)
     if user is None or not user.active:
-        return
+        return None
     if not user.has_password:
-        # Not yet accepted: a fresh invitation is what they need.
-        _send_invitation(user, user)
-        return
+        return "invitation", _invitation(user, user)[1]
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
     token = _issue_token(user, TokenPurpose.PASSWORD_RESET, timedelta(minutes=minutes))
-    queue_email(
-        user.email,
-        "password_reset",
-        idempotency_key=f"password_reset:{user.id}:{hash_token(token)[:16]}",
-        lead_bidder_id=user.lead_bidder_id,
-        user=user,
-        link=absolute_url("auth.reset_password", token=token),
-        minutes=minutes,
-    )
     record(user, "user.password_reset_requested", user, f"Password reset requested for {user.email}")
+    return "password_reset", {
+        "user": user,
+        "link": absolute_url("auth.reset_password", token=token),
+        "minutes": minutes,
+    }
 
 
 def reset_password(token: str, password: str) -> User:
@@ -227,13 +245,23 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     record(user, "user.password_changed", user, f"{user.full_name} changed their password")
 
 
-def update_user(actor: User, user: User, full_name: str, job_title: str | None, role: Role, organisation: Organisation):
+def update_user(
+    actor: User,
+    user: User,
+    full_name: str,
+    job_title: str | None,
+    role: Role,
+    organisation: Organisation,
+    email: str | None = None,
+):
     if organisation.tenant_id != actor.lead_bidder_id:
         raise ServiceError("Select an organisation from the list", field="organisation")
     _check_role_fits(role, organisation)
     if user.id == actor.id and role != Role.LEAD_ADMIN:
         raise ServiceError("You cannot remove your own administrator role", field="role")
     changes = {}
+    if email is not None and normalise_email(email) != user.email:
+        changes["email"] = _change_email(actor, user, normalise_email(email))
     for attr, value in (
         ("full_name", full_name.strip()),
         ("job_title", (job_title or "").strip() or None),
@@ -246,6 +274,36 @@ def update_user(actor: User, user: User, full_name: str, job_title: str | None, 
     if changes:
         record(actor, "user.updated", user, f"Updated {user.full_name}'s account", changes=changes)
     return changes
+
+
+def _change_email(actor: User, user: User, email: str) -> list[str]:
+    """Give the account a new email address (its sign-in name). Both addresses are told; links
+    already sent to the old one (a password reset, an invitation) stop working."""
+    with unscoped():  # unique in the whole installation
+        taken = db.session.scalar(select(func.count()).select_from(User).where(User.email == email))
+    if taken:
+        raise ServiceError("An account with this email address already exists", field="email")
+    old = user.email
+    user.email = email
+    db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    stamp = utcnow().isoformat()
+    for to, template in ((old, "email_changed_old"), (email, "email_changed_new")):
+        queue_email(
+            to,
+            template,
+            idempotency_key=f"{template}:{user.id}:{stamp}",
+            lead_bidder_id=user.lead_bidder_id,
+            user=user,
+            actor=actor,
+            old_email=old,
+            new_email=email,
+        )
+    return [old, email]
 
 
 def deactivate_user(actor: User, user: User) -> None:

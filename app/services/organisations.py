@@ -124,3 +124,21 @@ def summary_for(actor: User) -> dict[str, int]:
         "users": db.session.scalar(select(func.count()).where(*active_users)),
         "invited": db.session.scalar(select(func.count()).where(*active_users, User.password_hash.is_(None))),
     }
+
+
+def set_two_factor_required(actor: User, csp: Organisation, required: bool) -> bool:
+    """Require (or stop requiring) two-factor sign-in of everyone at a CSP. Its people who have not
+    set it up can do nothing else until they have (app/auth/gate.py). Returns whether it changed."""
+    from app.policy import require
+
+    require(actor, "csp.require_two_factor", csp)
+    if csp.two_factor_required == required:
+        return False
+    csp.two_factor_required = required
+    record(
+        actor,
+        "csp.two_factor_required" if required else "csp.two_factor_optional",
+        csp,
+        f"{'Required' if required else 'Stopped requiring'} two-factor sign-in for everyone at {csp.name}",
+    )
+    return True

@@ -33,6 +33,12 @@ the connection breaks after the server took the message but before its reply arr
 cannot tell apart from a failure, so the email is retried. Both copies have the same Message-ID.
 With OUTBOX_EMAILS_PER_COMMIT = N above 1, sent emails are recorded N at a time (fewer commits,
 faster where commits are slow) and a worker that dies can leave up to N emails to be sent twice.
+Some emails are worked out by the worker, not by the request that queued them
+(queue_prepared_at_delivery()): the request writes a row holding only the address and a kind, and
+the worker, when it claims the row, asks that kind's preparer what to send, if anything. A password
+reset request is one: the request does the same work whether or not the address has an account (so
+its timing says nothing), and the worker issues the link, or sends nothing.
+
 The workers' clocks must agree to well within a send time (NTP). An email cancelled while it is
 being sent may still go out.
 """
@@ -47,6 +53,7 @@ import smtplib
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.charset import QP, Charset
@@ -142,6 +149,47 @@ def queue_email(
     return db.session.execute(stmt).first() is not None
 
 
+# Kinds of email the worker prepares when it sends them: kind -> preparer(address), which returns
+# (template, context) to send, or None to send nothing. It may write (a token, an audit event)
+# through db.session; the worker commits.
+_PREPARERS: dict[str, Callable[[str], tuple[str, dict] | None]] = {}
+
+
+def prepared_at_delivery(kind: str):
+    """Register the preparer of one kind of email (a decorator): see queue_prepared_at_delivery()."""
+
+    def register(preparer):
+        _PREPARERS[kind] = preparer
+        return preparer
+
+    return register
+
+
+def queue_prepared_at_delivery(kind: str, to: str, idempotency_key: str) -> None:
+    """Queue an email that the worker prepares when it sends it (and may decide not to send).
+
+    The row holds only the address and the kind: one INSERT, the same statement whatever the
+    address, so a request's work (and time) cannot tell one address from another."""
+    now = utcnow()
+    db.session.execute(
+        insert_for_dialect()(OutboxEmail)
+        .values(
+            idempotency_key=idempotency_key,
+            lead_bidder_id=None,
+            to_address=to[:254],
+            subject="",
+            body_text="",
+            body_html=None,
+            template=kind,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+
+
 def queue_emails(rows: list[dict]) -> None:
     """Queue many emails (rows from email_row()) in the current transaction, as queue_email()
     does one: a duplicate key is skipped. One executemany (a few multi-row INSERTs)."""
@@ -202,6 +250,7 @@ _SENDING = (
     OutboxEmail.body_html,
     OutboxEmail.created_at,
     OutboxEmail.attempts,
+    OutboxEmail.template,
 )
 
 
@@ -454,6 +503,9 @@ class _Run:
                 if not rows:
                     break
                 tried = report.tried
+                claimed = len(rows)
+                rows = self.prepare(rows)
+                dropped = len(rows) < claimed  # rows it decided not to send: progress too
                 if self.transport is None:
                     try:
                         self.transport = _Transport()
@@ -464,11 +516,46 @@ class _Run:
                         break
                 if not self.send_batch(rows):
                     break
-                idle = 0 if report.tried > tried else idle + 1
+                idle = 0 if report.tried > tried or dropped else idle + 1
         finally:
             if self.transport is not None:
                 self.transport.close()
         return report
+
+    def prepare(self, rows: list[OutboxEmail]) -> list[OutboxEmail]:
+        """Work out the emails of the rows queued with queue_prepared_at_delivery(): fill each row in
+        with what its preparer says to send, or cancel it when there is nothing to send. Returns
+        the rows to send."""
+        ready = []
+        for row in rows:
+            preparer = _PREPARERS.get(row.template)
+            if preparer is None:
+                ready.append(row)
+                continue
+            outcome = preparer(row.to_address)
+            if outcome is None:
+                values = {
+                    "status": OutboxStatus.CANCELLED,
+                    "claimed_until": None,
+                    "last_error": "Nothing to send: no active account has this address",
+                }
+            else:
+                template, context = outcome
+                row.subject, row.body_text, row.body_html = render_email(template, **context)
+                row.template = template
+                values = {
+                    "template": template,
+                    "subject": row.subject,
+                    "body_text": row.body_text,
+                    "body_html": row.body_html,
+                }
+                if context.get("user") is not None:  # the admins of the account's lead bidder see it
+                    values["lead_bidder_id"] = context["user"].lead_bidder_id
+                ready.append(row)
+            db.session.commit()  # what the preparer wrote (a link's token), before the email exists
+            self.conn.execute(update(_TABLE).where(_TABLE.c.id == row.id, _held_by(self.worker)).values(**values))
+            self.conn.commit()
+        return ready
 
     def send_batch(self, rows: list[OutboxEmail]) -> bool:
         """Send a claimed batch, taking each row (or OUTBOX_EMAILS_PER_COMMIT rows) just before it

@@ -69,3 +69,19 @@ def sessions_for(actor: User) -> list[UserSession]:
     return db.session.scalars(
         select(UserSession).where(UserSession.user_id == actor.id).order_by(UserSession.last_seen_at.desc())
     ).all()
+
+
+def sign_out_others(actor: User) -> int:
+    """Sign the actor out of every browser but this one. Returns how many were signed out."""
+    from app.policy import require
+    from app.services.audit import record
+
+    require(actor, "account.end_other_sessions", actor)
+    token = actor.get_id()
+    result = db.session.execute(
+        delete(UserSession).where(UserSession.user_id == actor.id, UserSession.token_hash != hash_token(token or ""))
+    )
+    if result.rowcount:
+        record(actor, "user.signed_out_elsewhere", actor,
+               f"{actor.full_name} signed out {result.rowcount} other browser{'s' if result.rowcount != 1 else ''}")
+    return result.rowcount

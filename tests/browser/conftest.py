@@ -414,6 +414,28 @@ def sign_in(page: CheckedPage, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.click_button("Sign in")
+    if urlsplit(page.url).path == "/sign-in/two-factor":
+        from tests.two_factor_codes import next_code
+
+        page.get_by_label("Security code").fill(next_code(email))
+        page.click_button("Continue")
+    elif urlsplit(page.url).path == "/account/two-factor":
+        set_up_two_factor(page, email)
+
+
+def set_up_two_factor(page: CheckedPage, email: str) -> list[str]:
+    """Set up two-factor sign-in through its pages (the key typed, as if the QR code could not be
+    scanned). Returns the recovery codes shown."""
+    from tests.two_factor_codes import next_code, remember
+
+    page.click_button("Set up two-factor sign-in")
+    remember(email, page.locator("[data-setup-key]").inner_text())
+    page.get_by_label("Enter the 6-digit code your app shows").fill(next_code(email))
+    page.click_button("Turn on two-factor sign-in")
+    codes = page.locator("[data-recovery-codes] code").all_inner_texts()
+    with page.next_page():
+        page.get_by_role("button", name="Continue").click()
+    return codes
 
 
 def sign_out(page: CheckedPage) -> None:
@@ -422,10 +444,18 @@ def sign_out(page: CheckedPage) -> None:
         page.locator("header").get_by_role("button", name="Sign out").click()
 
 
-def deliver_outbox(app) -> DeliveryReport:
-    """Run the outbox worker once, in the test process, to the test SMTP server."""
-    with app.app_context():
-        report = deliver_due()
+def deliver_outbox(app, base_url: str | None = None) -> DeliveryReport:
+    """Run the outbox worker once, in the test process, to the test SMTP server. `base_url`: the
+    service's address for the links of emails the worker writes itself (a password reset's), as
+    the served app's BASE_URL (a worker shares the web servers' settings)."""
+    kept = app.config["BASE_URL"]
+    if base_url:
+        app.config["BASE_URL"] = base_url
+    try:
+        with app.app_context():
+            report = deliver_due()
+    finally:
+        app.config["BASE_URL"] = kept
     assert not report.errors, f"Outbox delivery failed: {report.errors}"
     return report
 

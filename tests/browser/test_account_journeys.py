@@ -15,6 +15,7 @@ from tests.browser.conftest import (
     expect,
     link_in,
     only_email_to,
+    set_up_two_factor,
     sign_in,
     sign_out,
 )
@@ -71,7 +72,7 @@ def test_sign_in_with_correct_details_shows_the_home_page(page, world):
 
 
 def test_wrong_password_shows_the_error_summary_and_keeps_the_email(page, world):
-    email = world.emails["lead_admin"]
+    email = world.emails["viewer"]
     sign_in(page, email, "not the right password")
 
     expect_sign_in_error(page, email)
@@ -108,6 +109,41 @@ def test_sign_out_returns_to_sign_in_and_home_needs_signing_in_again(page, world
     # Signing in from there goes back to the page they asked for.
     sign_in(page, world.emails["csp_manager"])
     expect_signed_in_home(page, None, CSP)
+
+
+def test_staff_set_up_two_factor_at_their_first_sign_in_then_sign_in_with_a_code(page, world, app):
+    from app.extensions import db
+    from app.models import User
+    from tests.two_factor_codes import next_code
+
+    with app.app_context():
+        db.session.get(User, world.users["lead_staff"]).totp_secret = None
+        db.session.commit()
+    email = world.emails["lead_staff"]
+    page.goto("/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.click_button("Sign in")
+    # Nothing else until it is set up.
+    expect(page).to_have_url(re.compile(r"/account/two-factor$"))
+    expect(page.locator("main")).to_contain_text("You need to set up two-factor sign-in before you can continue")
+    page.goto("/home")
+    expect(page).to_have_url(re.compile(r"/account/two-factor$"))
+    codes = set_up_two_factor(page, email)
+    assert len(codes) == 10
+    expect(page.locator("[data-two-factor-status]")).to_contain_text("Two-factor sign-in is on")
+
+    sign_out(page)
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.click_button("Sign in")
+    expect(heading(page)).to_have_text("Enter your security code")
+    page.get_by_label("Security code").fill("000000")
+    page.click_button("Continue")
+    expect(error_summary(page)).to_contain_text("Enter the 6-digit code your authenticator app shows now")
+    page.get_by_label("Security code").fill(next_code(email))
+    page.click_button("Continue")
+    expect_signed_in_home(page, None, LEAD)
 
 
 # --- invitations -------------------------------------------------------------------------------
@@ -190,7 +226,7 @@ def test_forgotten_password_is_reset_through_the_emailed_link(page, world, app, 
     expect(heading(page)).to_have_text("Check your email")
     expect(page.locator("main")).to_contain_text(email)
 
-    assert deliver_outbox(app).sent == 1
+    assert deliver_outbox(app, live_server.url).sent == 1
     message = only_email_to(smtp_server, email)
     assert message.subject == "Reset your Partnership Bid password"
     link = link_in(message, live_server)

@@ -16,6 +16,7 @@ ROUTES = [
     Route("main.healthz", "GET", PUBLIC),
     # auth
     Route("auth.sign_in", "GET POST", PUBLIC),
+    Route("auth.two_factor_code", "GET POST", PUBLIC),
     Route("auth.sign_out", "POST", PUBLIC),
     Route("auth.accept_invitation", "GET POST", PUBLIC, BAD_TOKEN),
     Route("auth.forgot_password", "GET POST", PUBLIC),
@@ -24,6 +25,12 @@ ROUTES = [
     # account
     Route("account.overview", "GET", "account.use"),
     Route("account.change_password", "GET POST", "account.use"),
+    Route("account.sign_out_other_sessions", "POST", "account.end_other_sessions"),
+    Route("account.two_factor", "GET", "account.two_factor"),
+    Route("account.start_two_factor", "POST", "account.two_factor"),
+    Route("account.set_up_two_factor", "GET POST", "account.two_factor"),
+    Route("account.new_recovery_codes", "POST", "account.two_factor"),
+    Route("account.turn_off_two_factor", "GET POST", "account.turn_off_two_factor"),
     # admin: organisation and CSPs
     Route("admin.organisation", "GET", "organisation.view"),
     Route("admin.add_csp", "GET POST", "organisation.manage"),
@@ -31,6 +38,7 @@ ROUTES = [
     Route("admin.edit_csp", "GET POST", "organisation.manage", CSP_A1),
     Route("admin.deactivate_csp", "GET POST", "organisation.manage", CSP_A1),
     Route("admin.reactivate_csp", "POST", "organisation.manage", CSP_A1),
+    Route("admin.require_two_factor", "POST", "csp.require_two_factor", CSP_A1),
     # admin: users
     Route("admin.users", "GET", "organisation.manage"),
     Route("admin.invite_user", "GET POST", "organisation.manage"),
@@ -39,5 +47,6 @@ ROUTES = [
     Route("admin.deactivate_user", "GET POST", "user.deactivate", MANAGER_A1),
     Route("admin.reactivate_user", "POST", "organisation.manage", MANAGER_A1),
     Route("admin.resend_invitation", "POST", "organisation.manage", MANAGER_A1),
+    Route("admin.reset_two_factor", "POST", "user.reset_two_factor", MANAGER_A1),
     Route("admin.activity", "GET", "organisation.manage"),
 ]
