@@ -18,6 +18,7 @@ import re
 import time
 
 import gevent
+from gevent.lock import BoundedSemaphore
 from locust import FastHttpUser, constant, task
 from locust.env import Environment
 
@@ -28,6 +29,9 @@ def measure(url: str, path: str, users: int, seconds: float, warmup: float, emai
             password: str | None, codes: list[str] | None = None) -> dict:
     signed_in, problems = [], []
     codes = list(codes or [])  # one-time recovery codes: one per user, for two-factor sign-in
+    # One sign-in at a time: a new sign-in awaiting its code replaces the same person's earlier one
+    # (as a new reset link replaces an older one), so the simulated users must not overlap there.
+    signing_in = BoundedSemaphore(1)
 
     class PageUser(FastHttpUser):
         host = url
@@ -35,22 +39,26 @@ def measure(url: str, path: str, users: int, seconds: float, warmup: float, emai
 
         def on_start(self):
             if email:
-                page = self.client.get("/sign-in", name="sign-in")
+                with signing_in:
+                    self.sign_in()
+            signed_in.append(self)
+
+        def sign_in(self):
+            page = self.client.get("/sign-in", name="sign-in")
+            token = CSRF.search(page.text or "")
+            response = self.client.post(
+                "/sign-in", name="sign-in", allow_redirects=False,
+                data={"csrf_token": token.group(1) if token else "", "email": email, "password": password},
+            )
+            if response.status_code == 302 and "/sign-in/two-factor" in response.headers.get("Location", ""):
+                page = self.client.get("/sign-in/two-factor", name="sign-in")
                 token = CSRF.search(page.text or "")
                 response = self.client.post(
-                    "/sign-in", name="sign-in", allow_redirects=False,
-                    data={"csrf_token": token.group(1) if token else "", "email": email, "password": password},
+                    "/sign-in/two-factor", name="sign-in", allow_redirects=False,
+                    data={"csrf_token": token.group(1) if token else "", "code": codes.pop() if codes else ""},
                 )
-                if response.status_code == 302 and "/sign-in/two-factor" in response.headers.get("Location", ""):
-                    page = self.client.get("/sign-in/two-factor", name="sign-in")
-                    token = CSRF.search(page.text or "")
-                    response = self.client.post(
-                        "/sign-in/two-factor", name="sign-in", allow_redirects=False,
-                        data={"csrf_token": token.group(1) if token else "", "code": codes.pop() if codes else ""},
-                    )
-                if response.status_code != 302:
-                    problems.append(f"sign-in as {email}: {response.status_code}")
-            signed_in.append(self)
+            if response.status_code != 302:
+                problems.append(f"sign-in as {email}: {response.status_code}")
 
         @task
         def page(self):
