@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import g
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovPasswordInput, GovSubmitInput, GovTextInput
-from wtforms import DateField, Field, PasswordField, StringField, SubmitField
+from werkzeug.datastructures import MultiDict
+from wtforms import DateField, Field, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, StopValidation
 
 from app.money import MAX_PENCE, MoneyError, parse_pence, pence_to_input
@@ -22,8 +25,50 @@ CSRF_EXPIRED_MESSAGE = (
 )
 
 
+# C0 control characters but tab, line feed and carriage return: no one means to type them (they
+# come from pasting), the page cannot show them, and PostgreSQL refuses NUL in text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_LINE_BREAK = re.compile("\r\n|[\r\n]")
+
+
+def clean_text(value: str) -> str:
+    """Typed text without control characters (tab and line breaks stay)."""
+    return _CONTROL.sub("", value)
+
+
+def clean_line(value: str) -> str:
+    """A one-line field's text: no control characters, line breaks made spaces, no spaces at
+    either end (a line break in a round's title would cut the subject of every email about it)."""
+    return _LINE_BREAK.sub(" ", clean_text(value)).strip()
+
+
+def _is_one_line(field) -> bool:
+    return isinstance(field, StringField) and not isinstance(field, (TextAreaField, PasswordField))
+
+
+def clean_formdata(form, formdata):
+    """What every form reads: each text value cleaned (clean_text), one-line fields' with
+    clean_line; passwords and files as they came. Done once here, before any field sees the
+    values, so the page shows again (and the services get) the cleaned text."""
+    if formdata is None:
+        return None
+    fields = {field.name: field for field in form}
+    cleaned = MultiDict()
+    for name, value in formdata.items(multi=True):
+        field = fields.get(name)
+        if isinstance(value, str) and not isinstance(field, PasswordField):
+            value = clean_line(value) if _is_one_line(field) else clean_text(value)
+        cleaned.add(name, value)
+    return cleaned
+
+
 class BaseForm(FlaskForm):
-    """All forms: when the CSRF token has expired, keep what the user typed and say so."""
+    """All forms: typed text cleaned of control characters (clean_formdata); when the CSRF token
+    has expired, keep what the user typed and say so."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            return clean_formdata(form, super().wrap_formdata(form, formdata))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators=extra_validators)

@@ -1,0 +1,92 @@
+"""Input no form expects: control characters, line breaks in one-line fields, ids too large for the
+id columns, partial dates. Each gets a GOV.UK error or is cleaned, never a server error, and what
+was typed (cleaned) is what comes back or is saved."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Outcome, PartnerInvolvement, Round, SectionResponse
+from tests.conftest import post_form
+
+NUL = "\x00"
+
+
+def page_text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+# --- control characters ------------------------------------------------------------------------------
+
+def test_nul_and_control_characters_in_section_text_are_dropped_and_the_rest_saved(app, world, signed_in):
+    client = signed_in("csp_manager")
+    url = f"/contributions/{world.contribution_a1}/sections/{world.section_a}"
+    text = f"Knife crime{NUL} rose\x07 by 20%.\r\n\r\n- a\tbullet\x1b"
+    response = post_form(client, url, {"text": text, "save": "y", "version": "0"})
+    assert response.status_code == 302, page_text(response)[:500]
+    with app.app_context():
+        saved = db.session.scalars(select(SectionResponse.text)).one()
+    assert saved == "Knife crime rose by 20%.\n\n- a\tbullet"
+
+
+def test_nul_in_a_partner_and_an_outcome_is_dropped_and_the_rest_saved(app, world, signed_in):
+    client = signed_in("csp_manager")
+    base = f"/contributions/{world.contribution_a1}"
+    response = post_form(client, f"{base}/partners/new",
+                         {"organisation_name": f"Reading{NUL} YOS", "role": f"Case work{NUL}.\nPremises."})
+    assert response.status_code == 302, page_text(response)[:500]
+    response = post_form(client, f"{base}/outcomes/new", {
+        "measure": f"Exclusions{NUL}", "baseline": "42", "target": f"30{NUL} a year", "by_when": ["31", "3", "2020"],
+    })
+    assert response.status_code == 302, page_text(response)[:500]
+    with app.app_context():
+        partner = db.session.scalars(select(PartnerInvolvement)).one()
+        outcome = db.session.scalars(select(Outcome)).one()
+        assert (partner.organisation_name, partner.role) == ("Reading YOS", "Case work.\nPremises.")
+        assert (outcome.measure, outcome.target) == ("Exclusions", "30 a year")
+
+
+def test_a_refused_form_shows_the_text_again_without_control_characters(world, signed_in):
+    client = signed_in("csp_manager")
+    response = post_form(client, f"/contributions/{world.contribution_a1}/partners/new",
+                         {"organisation_name": "", "role": f"Referrals{NUL} and\x0b case work"})
+    assert response.status_code == 400
+    page = page_text(response)
+    assert "Referrals and case work" in page
+    assert NUL not in page and "\x0b" not in page
+
+
+# --- one-line fields ---------------------------------------------------------------------------------
+
+def test_line_breaks_in_a_one_line_field_become_spaces(app, world, signed_in):
+    """A round title with a line break would cut the subject line of every email about the round."""
+    client = signed_in("lead_admin")
+    response = post_form(client, f"/rounds/{world.round_a}/edit", {
+        "fund_name": "Early Intervention Youth Fund", "funder": "Home Office",
+        "title": "  Youth Fund\r\n2018\nsecond round\r ", "summary": "",
+    })
+    assert response.status_code == 302, page_text(response)[:800]
+    with app.app_context():
+        assert db.session.get(Round, world.round_a).title == "Youth Fund 2018 second round"
+
+
+def test_a_refused_one_line_field_comes_back_on_one_line(world, signed_in):
+    client = signed_in("lead_admin")
+    response = post_form(client, f"/rounds/{world.round_a}/edit", {
+        "fund_name": "", "funder": "Home\r\nOffice", "title": "Youth Fund 2018", "summary": "",
+    })
+    assert response.status_code == 400
+    assert 'value="Home Office"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("password", ["correct horse\r\nbattery", " spaces around "])
+def test_passwords_are_kept_as_typed(app, password):
+    """What someone types as a password is theirs: no line breaks made spaces, no ends trimmed."""
+    from app.auth.forms import SignInForm
+
+    with app.test_request_context(method="POST", data={"email": " a@b.example ", "password": password}):
+        assert SignInForm().password.data == password
