@@ -78,24 +78,42 @@ class BaseForm(FlaskForm):
             g.csrf_problem = True
         return valid
 
+    # Messages given to more than one field on purpose, listed once in the error summary (every
+    # other message is listed for each field that has it).
+    shared_messages: frozenset[str] = frozenset()
+    # Names a service's message may name that are not fields (a group of checkboxes): the summary
+    # links to the element given here.
+    error_anchors: dict[str, str] = {}
+
     def add_error(self, field_name: str | None, message: str) -> None:
-        """Attach a service's message to a field (or to the form as a whole)."""
+        """Attach a service's message to a field (or to a group in error_anchors, or to the form as
+        a whole)."""
         field = getattr(self, field_name, None) if field_name else None
-        if field is None:
+        if not isinstance(field, Field):
+            if field_name in self.error_anchors:
+                self._error_hrefs = {**getattr(self, "_error_hrefs", {}), message: self.error_anchors[field_name]}
+                self.group_errors = {**getattr(self, "group_errors", {}), field_name: message}
             self.form_errors.append(message)
         else:
             field.errors = [*field.errors, message]
 
+    def group_error(self, name: str) -> str | None:
+        """The message for a group of fields (error_anchors), for its inline error."""
+        return getattr(self, "group_errors", {}).get(name)
+
     @property
     def error_list(self) -> list[dict]:
         """Error summary items, in field order, each linking to its field."""
-        items = [{"text": msg, "href": "#main-content"} for msg in self.form_errors]
-        seen = set()
+        hrefs = getattr(self, "_error_hrefs", {})
+        items = [{"text": msg, "href": hrefs.get(msg, "#main-content")} for msg in self.form_errors]
+        listed = set()
         for field in self:
-            if field.errors and field.name != "csrf_token" and field.errors[0] not in seen:
-                # One message that belongs to two fields (sign-in) is listed once, at the first.
-                seen.add(field.errors[0])
-                items.append({"text": field.errors[0], "href": getattr(field, "error_href", None) or f"#{field.id}"})
+            if field.errors and field.name != "csrf_token":
+                message = field.errors[0]
+                if message in self.shared_messages and message in listed:
+                    continue  # one message the form gives two fields (sign-in), listed at the first
+                listed.add(message)
+                items.append({"text": message, "href": getattr(field, "error_href", None) or f"#{field.id}"})
         csrf_field = getattr(self, "csrf_token", None)
         if csrf_field is not None and csrf_field.errors:
             submit = next((f for f in self if isinstance(f, SubmitField)), None)

@@ -90,3 +90,67 @@ def test_passwords_are_kept_as_typed(app, password):
 
     with app.test_request_context(method="POST", data={"email": " a@b.example ", "password": password}):
         assert SignInForm().password.data == password
+
+
+# --- choosing the CSPs taking part ---------------------------------------------------------------------
+
+def draft_round(admin) -> str:
+    from tests.test_rounds import create
+
+    return create(admin).headers["Location"].rsplit("/", 1)[1]
+
+
+def test_choosing_no_csp_is_an_error_on_the_checkboxes(world, signed_in):
+    admin = signed_in("lead_admin")
+    rid = draft_round(admin)
+    response = post_form(admin, f"/rounds/{rid}/participants", {})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    # The summary links to the first checkbox, and the checkboxes are one fieldset with its legend
+    # and the message above them.
+    assert '<a href="#csps">Select the CSPs taking part</a>' in body
+    assert 'id="csps"' in body and f'name="take_part_{world.csp_a1}"' in body
+    fieldset = body[body.index('<fieldset class="govuk-fieldset"'):body.index("</fieldset>")]
+    assert "Which CSPs are taking part?" in fieldset
+    assert 'class="govuk-error-message"' in fieldset and "Select the CSPs taking part" in fieldset
+
+
+@pytest.mark.parametrize("manager", ["not a number", "-200", "99999999999999999999", "2147483647"])
+def test_a_manager_not_in_the_list_is_an_error_not_a_server_error(world, signed_in, manager):
+    admin = signed_in("lead_admin")
+    rid = draft_round(admin)
+    response = post_form(admin, f"/rounds/{rid}/participants",
+                         {f"take_part_{world.csp_a1}": "y", f"manager_{world.csp_a1}": manager})
+    assert response.status_code == 400
+    body = html.unescape(response.get_data(as_text=True))
+    assert f'href="#manager_{world.csp_a1}">Choose the CSP manager for Reading Community Safety Partnership' in body
+
+
+# --- error summaries ---------------------------------------------------------------------------------
+
+def test_each_missing_time_is_listed_in_the_error_summary_naming_its_deadline(world, signed_in):
+    from tests.test_rounds import create
+
+    response = create(signed_in("lead_admin"), funder_time="", internal_time="")
+    assert response.status_code == 400
+    body = html.unescape(response.get_data(as_text=True))
+    summary = body[body.index("govuk-error-summary__list"):]
+    summary = summary[:summary.index("</ul>")]
+    assert '<a href="#funder_time">Enter a time for the funder\'s deadline</a>' in summary
+    assert '<a href="#internal_time">Enter a time for the internal deadline</a>' in summary
+
+
+def test_two_fields_with_the_same_message_are_both_listed(app):
+    from wtforms import StringField
+
+    from app.forms import BaseForm
+
+    class TwoFields(BaseForm):
+        first = StringField("First")
+        second = StringField("Second")
+
+    with app.test_request_context():
+        form = TwoFields(meta={"csrf": False})
+        form.add_error("first", "Enter a value")
+        form.add_error("second", "Enter a value")
+        assert [item["href"] for item in form.error_list] == ["#first", "#second"]

@@ -316,7 +316,7 @@ def set_participants(actor: User, rnd: Round, managers_by_csp: dict[int, int | N
     """Choose the CSPs taking part (keys) and the manager responsible for each (values)."""
     require(actor, "round.change_participants", rnd)
     if not managers_by_csp:
-        raise ServiceError("Select at least one CSP", field="csps")
+        raise ServiceError("Select the CSPs taking part", field="csps")
     csps = {
         c.id: c
         for c in db.session.scalars(
