@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Field, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, StopValidation
 
+from app.models.base import as_id  # noqa: F401 - for routes reading a number from a link
 from app.money import MAX_PENCE, MoneyError, parse_pence, pence_to_input
 
 
@@ -62,6 +63,38 @@ def clean_formdata(form, formdata):
     return cleaned
 
 
+_CHOOSE = "Select one of the options shown"
+# WTForms' own messages, for a value no page of ours sends (a choice not offered, a number in a
+# field the page fills): in GOV.UK's words.
+WTFORMS_MESSAGES = {
+    "Not a valid choice.": _CHOOSE,
+    "Invalid Choice: could not coerce.": _CHOOSE,
+    "'%(value)s' is not a valid choice for this field.": _CHOOSE,
+    "'%(value)s' are not valid choices for this field.": _CHOOSE,
+    "Invalid choice(s): one or more data inputs could not be coerced.": _CHOOSE,
+    "Not a valid integer value.": "Enter a whole number, like 12",
+    "Not a valid decimal value.": "Enter a number, like 12.5",
+    "Not a valid float value.": "Enter a number, like 12.5",
+}
+
+
+class GovukMessages:
+    """WTForms' translations with its built-in messages in GOV.UK's words."""
+
+    def __init__(self, translations):
+        self.translations = translations
+
+    def gettext(self, string):
+        if string in WTFORMS_MESSAGES:
+            return WTFORMS_MESSAGES[string]
+        return self.translations.gettext(string) if self.translations else string
+
+    def ngettext(self, singular, plural, n):
+        if self.translations:
+            return self.translations.ngettext(singular, plural, n)
+        return singular if n == 1 else plural
+
+
 class BaseForm(FlaskForm):
     """All forms: typed text cleaned of control characters (clean_formdata); when the CSRF token
     has expired, keep what the user typed and say so."""
@@ -69,6 +102,9 @@ class BaseForm(FlaskForm):
     class Meta(FlaskForm.Meta):
         def wrap_formdata(self, form, formdata):
             return clean_formdata(form, super().wrap_formdata(form, formdata))
+
+        def get_translations(self, form):
+            return GovukMessages(super().get_translations(form))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators=extra_validators)

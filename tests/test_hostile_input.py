@@ -154,3 +154,88 @@ def test_two_fields_with_the_same_message_are_both_listed(app):
         form.add_error("first", "Enter a value")
         form.add_error("second", "Enter a value")
         assert [item["href"] for item in form.error_list] == ["#first", "#second"]
+
+
+# --- ids too large for the id columns ------------------------------------------------------------------
+
+HUGE = "99999999999999999999"
+JUST_TOO_LARGE = str(2**31)
+
+
+def save_section(client, world, text: str = "First draft.", version: str = "0"):
+    url = f"/contributions/{world.contribution_a1}/sections/{world.section_a}"
+    return post_form(client, url, {"text": text, "save": "y", "version": version})
+
+
+@pytest.mark.parametrize("number", [HUGE, JUST_TOO_LARGE])
+def test_comparing_with_a_revision_number_too_large_is_not_found(world, signed_in, number):
+    client = signed_in("csp_manager")
+    assert save_section(client, world).status_code == 302
+    url = f"/contributions/{world.contribution_a1}/sections/{world.section_a}/compare"
+    assert client.get(f"{url}?older=1&newer={number}").status_code == 404
+    assert client.get(f"{url}?older={number}&newer=1").status_code == 404
+
+
+@pytest.mark.parametrize("version", [JUST_TOO_LARGE, HUGE])
+def test_a_section_sent_with_a_version_too_large_is_a_conflict_not_an_error(world, signed_in, version):
+    client = signed_in("csp_manager")
+    response = save_section(client, world, "What I typed", version=version)
+    assert response.status_code == 409
+    assert "What I typed" in response.get_data(as_text=True)
+
+
+def test_a_merged_section_sent_with_a_version_too_large_is_a_conflict_not_an_error(world, signed_in):
+    client = signed_in("lead_admin")
+    response = post_form(client, f"/bid/rounds/{world.round_a}/sections/{world.section_a}",
+                         {"text": "What I typed", "save": "y", "version": JUST_TOO_LARGE})
+    assert response.status_code == 409
+    assert "What I typed" in response.get_data(as_text=True)
+
+
+def test_starting_a_round_from_a_round_id_too_large_is_an_error(world, signed_in):
+    from tests.test_rounds import create
+
+    response = create(signed_in("lead_admin"), start_from=f"round:{JUST_TOO_LARGE}")
+    assert response.status_code == 400
+    assert "Select one of the options shown" in response.get_data(as_text=True)
+
+
+def test_a_comment_on_a_section_id_too_large_is_an_error(world, signed_in):
+    client = signed_in("lead_admin")
+    url = f"/review/contributions/{world.contribution_a1}/comments"
+    response = post_form(client, url, {"section": JUST_TOO_LARGE, "body": "Please add the 2017 figures"},
+                         page=url)
+    assert response.status_code in (302, 400)
+
+
+@pytest.mark.parametrize("path", [
+    f"/admin/users/invite?organisation={HUGE}",
+    f"/review/contributions/{{a1}}/comments?section={HUGE}",
+    f"/contributions/{{a1}}/budget/lines/new?financial_year={HUGE}",
+    f"/exports/{HUGE}",
+    f"/rounds?page={HUGE}",
+])
+def test_a_huge_number_in_a_link_is_ignored_or_not_found(world, signed_in, path):
+    who = "csp_manager" if "/contributions/" in path else "lead_admin"
+    response = signed_in(who).get(path.format(a1=world.contribution_a1))
+    assert response.status_code in (200, 404)
+
+
+# --- the merged text ---------------------------------------------------------------------------------
+
+def test_a_required_sections_merged_text_cannot_be_saved_empty(app, world, signed_in):
+    from app.models import MergedSection
+
+    client = signed_in("lead_admin")
+    url = f"/bid/rounds/{world.round_a}/sections/{world.section_a}"
+    assert post_form(client, url, {"text": "Our merged text.", "save": "y", "version": "0"}).status_code == 302
+    with app.app_context():
+        version = db.session.scalars(select(MergedSection.version)).one()
+
+    response = post_form(client, url, {"text": " \r\n ", "save": "y", "version": str(version)})
+
+    assert response.status_code == 400
+    body = html.unescape(response.get_data(as_text=True))
+    assert '<a href="#text">Enter the merged text: the funder requires this section</a>' in body
+    with app.app_context():
+        assert db.session.scalars(select(MergedSection.text)).one() == "Our merged text."

@@ -24,7 +24,7 @@ from app.models import (
     SectionTemplate,
     User,
 )
-from app.models.base import utcnow
+from app.models.base import as_id, utcnow
 from app.policy import lifecycle, require
 from app.services import ServiceError
 from app.services.audit import record
@@ -72,7 +72,8 @@ def create_round(
             raise ServiceError("Choose where to start from", field="start_from")
         _apply_template(rnd, template)
     elif kind == "round":
-        source = db.session.get(Round, int(ref)) if ref.isdigit() else None
+        source_id = as_id(ref)
+        source = db.session.get(Round, source_id) if source_id is not None else None
         if source is None or source.lead_bidder_id != actor.lead_bidder_id:
             raise ServiceError("Choose where to start from", field="start_from")
         _copy_round(rnd, source)
