@@ -21,6 +21,13 @@ class Required(InputRequired):
 
     field_flags = {}
 
+    def __call__(self, form, field):
+        # A date typed in part ("", "3", "2030") is not missing: its own message says which part is.
+        if isinstance(field, GovDateField) and any(field.raw_data or []):
+            return
+        super().__call__(form, field)
+
+
 CSRF_EXPIRED_MESSAGE = (
     "This page timed out for your security. We have kept what you entered: check it and submit again"
 )
@@ -184,6 +191,11 @@ def password_field(label: str, message: str, **kwargs) -> PasswordField:
     return PasswordField(label, validators=[Required(message=message)], widget=GovPasswordInput(), **kwargs)
 
 
+# The years a date of this service can be in (deadlines, submissions, outcomes): a year like 9999
+# would be no use to anyone, and reminders counted from it would go past the last date there is.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
 class GovDateField(DateField):
     """A GOV.UK date input (day, month, year) with GOV.UK error messages; the error summary
     links to the day input."""
@@ -192,29 +204,35 @@ class GovDateField(DateField):
         kwargs.setdefault("widget", GovDateInput())
         super().__init__(label, validators, format="%d %m %Y", **kwargs)
 
+    first_wrong = "day"  # the input the error summary links to: the first part missing, else the day
+
     @property
     def error_href(self) -> str:
-        return f"#{self.name}-day"
+        return f"#{self.name}-{self.first_wrong}"
 
     def process_formdata(self, valuelist):
         # The GOV.UK widget shows what was typed as exactly (day, month, year): a form sent without
         # the field (or with some parts missing) must not make the page fail when it is shown again.
         self.raw_data = (list(valuelist or []) + ["", "", ""])[:3]
-        if not valuelist or all(not (v or "").strip() for v in valuelist):
-            self.data = None
+        self.data = None
+        parts = [(v or "").strip() for v in self.raw_data]
+        if not any(parts):
             return
-        parts = [(v or "").strip() for v in valuelist]
         if any(not p for p in parts):
-            missing = [name for name, p in zip(("day", "month", "year"), parts, strict=False) if not p]
-            self.data = None
+            missing = [name for name, p in zip(("day", "month", "year"), parts, strict=True) if not p]
+            self.first_wrong = missing[0]
             raise ValueError(f"{self.label.text} must include a {' and '.join(missing)}")
-        if len(parts) == 3 and len(parts[2]) != 4:
-            self.data = None
+        if len(parts[2]) != 4:
+            self.first_wrong = "year"
             raise ValueError("Year must include 4 numbers")
         try:
             super().process_formdata([" ".join(parts)])
         except ValueError:
+            self.data = None
             raise ValueError(f"{self.label.text} must be a real date") from None
+        if not FIRST_YEAR <= self.data.year <= LAST_YEAR:
+            self.data = None
+            raise ValueError(f"{self.label.text} must be between {FIRST_YEAR} and {LAST_YEAR}")
 
 
 class MoneyField(Field):

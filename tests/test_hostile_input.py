@@ -239,3 +239,56 @@ def test_a_required_sections_merged_text_cannot_be_saved_empty(app, world, signe
     assert '<a href="#text">Enter the merged text: the funder requires this section</a>' in body
     with app.app_context():
         assert db.session.scalars(select(MergedSection.text)).one() == "Our merged text."
+
+
+# --- GOV.UK date inputs ----------------------------------------------------------------------------------
+
+PARTIAL_DATES = [
+    (["", "3", "2030"], "must include a day"),
+    (["14", "", "2030"], "must include a month"),
+    (["14", "3", ""], "must include a year"),
+    (["14", "", ""], "must include a month and year"),
+    (["14", "3"], "must include a year"),  # a page sent with only two of the three inputs
+    (["14", "3", "30"], "Year must include 4 numbers"),
+    (["14", "3", "99999999999"], "Year must include 4 numbers"),
+    (["14", "3", "0001"], "must be"),  # a real date long gone: refused, whichever rule says so
+    (["31", "12", "9999"], "must be"),
+]
+
+
+def _date_form(app, world, signed_in, form: str):
+    """(client, url, data without the date, the date field's name) for each form with a date."""
+    from tests.test_rounds import new_round_data
+    from tests.test_signoff import _backdate_sign_off, _sign_off, make_ready
+
+    admin = signed_in("lead_admin")
+    if form == "new round":
+        return admin, "/rounds/new", new_round_data(), "funder_date"
+    if form == "deadline change":
+        return (admin, f"/rounds/{world.round_a}/deadlines/funder",
+                {"new_time": "12pm", "reason": "The funder moved it"}, "new_date")
+    if form == "extension":
+        return (admin, f"/rounds/{world.round_a}/contributions/{world.contribution_a1}/extension",
+                {"until_time": "12pm", "reason": "Their analyst was off sick"}, "until_date")
+    make_ready(app, world)
+    _sign_off(admin, world)
+    _backdate_sign_off(app, world)
+    return (admin, f"/bid/rounds/{world.round_a}/submitted",
+            {"submitted_time": "11:45am", "funder_reference": "EIYF-2018-0042"}, "submitted_on")
+
+
+@pytest.mark.parametrize("form", ["new round", "deadline change", "extension", "submitted to the funder"])
+@pytest.mark.parametrize(("date", "message"), PARTIAL_DATES)
+def test_a_partial_or_impossible_date_is_a_govuk_error_keeping_what_was_typed(app, world, signed_in, form, date,
+                                                                            message):
+    client, url, data, name = _date_form(app, world, signed_in, form)
+    response = post_form(client, url, {**data, name: date})
+    assert response.status_code == 400
+    body = html.unescape(response.get_data(as_text=True))
+    summary = body[body.index("govuk-error-summary__list"):]
+    assert message in summary[:summary.index("</ul>")]
+    if "must include a" in message:  # the summary links to the first part missing
+        first = message.split("must include a ")[1].split()[0]
+        assert f'href="#{name}-{first}"' in summary
+    for part, value in zip(("day", "month", "year"), date, strict=False):
+        assert f'id="{name}-{part}" name="{name}" type="text" value="{value}"' in body or not value
