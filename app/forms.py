@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import g
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovPasswordInput, GovSubmitInput, GovTextInput
@@ -13,6 +11,7 @@ from wtforms.validators import Email, InputRequired, Length, StopValidation
 
 from app.models.base import as_id  # noqa: F401 - for routes reading a number from a link
 from app.money import MAX_PENCE, MoneyError, parse_pence, pence_to_input
+from app.text import clean_line, clean_text
 
 
 class Required(InputRequired):
@@ -31,23 +30,6 @@ class Required(InputRequired):
 CSRF_EXPIRED_MESSAGE = (
     "This page timed out for your security. We have kept what you entered: check it and submit again"
 )
-
-
-# C0 control characters but tab, line feed and carriage return: no one means to type them (they
-# come from pasting), the page cannot show them, and PostgreSQL refuses NUL in text.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_LINE_BREAK = re.compile("\r\n|[\r\n]")
-
-
-def clean_text(value: str) -> str:
-    """Typed text without control characters (tab and line breaks stay)."""
-    return _CONTROL.sub("", value)
-
-
-def clean_line(value: str) -> str:
-    """A one-line field's text: no control characters, line breaks made spaces, no spaces at
-    either end (a line break in a round's title would cut the subject of every email about it)."""
-    return _LINE_BREAK.sub(" ", clean_text(value)).strip()
 
 
 def _is_one_line(field) -> bool:

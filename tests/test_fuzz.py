@@ -16,7 +16,8 @@ text field again (normalised as the forms normalise it: control characters dropp
 one-line fields made spaces; compared with runs of whitespace made one space).
 
 The run is repeatable (derandomized) and bounded (FORM_EXAMPLES per form, QUERY_EXAMPLES per page).
-Each case adds a line to test-artifacts/fuzz.jsonl: routes, inputs tried and 5xx found.
+Each case adds a line to test-artifacts/fuzz.jsonl (route, state, user, inputs tried, 5xx found);
+`python -m tests.test_fuzz` sums the last run's lines.
 """
 
 from __future__ import annotations
@@ -218,8 +219,9 @@ def _url(app, endpoint: str, values: dict) -> str:
 
 def _record(route: Route, state: str, user: str, kind: str, tried: int, errors: list[str]) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    line = {"route": route.name, "state": state, "user": user, "kind": kind, "inputs": tried,
-            "server_errors": len(errors), "database": os.environ.get("TEST_DATABASE_URL", "sqlite").split(":")[0]}
+    line = {"run": os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getppid())), "route": route.name,
+            "state": state, "user": user, "kind": kind, "inputs": tried, "server_errors": len(errors),
+            "database": os.environ.get("TEST_DATABASE_URL", "sqlite").split(":")[0].split("+")[0]}
     with open(ARTIFACTS / "fuzz.jsonl", "a") as out:
         out.write(json.dumps(line) + "\n")
 
@@ -327,3 +329,22 @@ def test_hostile_input(app, request, _clean, route: Route):
 
     _record(route, state, user, kind, tried, errors)
     assert not errors, f"{route.name} [{state}] as {user}, {url}:\n  " + "\n  ".join(dict.fromkeys(errors))
+
+
+def figures(path: Path = ARTIFACTS / "fuzz.jsonl") -> str:
+    """The last run's figures, from test-artifacts/fuzz.jsonl."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    run = lines[-1]["run"]
+    lines = [line for line in lines if line["run"] == run]
+    forms = [line for line in lines if line["kind"].startswith("form")]
+    return (
+        f"{lines[-1]['database']}: {len(lines)} routes and methods ({len(forms)} forms, "
+        f"{sum(1 for line in forms if not line['kind'].startswith('form with 0 '))} with fields; "
+        f"{len(lines) - len(forms)} pages), {sum(line['inputs'] for line in lines)} inputs tried "
+        f"({sum(line['inputs'] for line in forms)} form posts), "
+        f"{sum(line['server_errors'] for line in lines)} server errors"
+    )
+
+
+if __name__ == "__main__":
+    print(figures())

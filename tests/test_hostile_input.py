@@ -292,3 +292,25 @@ def test_a_partial_or_impossible_date_is_a_govuk_error_keeping_what_was_typed(ap
         assert f'href="#{name}-{first}"' in summary
     for part, value in zip(("day", "month", "year"), date, strict=False):
         assert f'id="{name}-{part}" name="{name}" type="text" value="{value}"' in body or not value
+
+
+# --- text kept when a session ends ----------------------------------------------------------------------
+
+def test_text_kept_after_the_session_ended_is_kept_without_control_characters(app, client, world):
+    from datetime import timedelta
+
+    import time_machine
+
+    from app.models import PendingDraft
+    from app.models.base import utcnow
+    from tests.conftest import sign_in
+    from tests.test_drafts import open_section, section_path
+
+    sign_in(client, world.emails["csp_manager"])
+    fields = open_section(client, world)
+    later = utcnow() + timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 5)
+    with time_machine.travel(later, tick=False):
+        response = client.post(section_path(world), data={**fields, "text": f"Kept{NUL} text\x07", "save": "y"})
+        assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(PendingDraft.form_data)).one()["text"] == "Kept text"
