@@ -275,7 +275,7 @@ SETTINGS = {"derandomize": True, "deadline": None, "database": None, "print_blob
 def test_hostile_input(app, request, _clean, route: Route):
     found = _allowed_user(app, request, route)
     if found is None:
-        pytest.skip("no user of the world may use this route in any state")
+        pytest.skip(f"{route.name}: no user of the world may use it in any state of STATES")
     state, snapshot, user, values = found
     client, token = _client(app, snapshot, user)
     url = _url(app, route.endpoint, values)
@@ -302,7 +302,7 @@ def test_hostile_input(app, request, _clean, route: Route):
                 errors.append(f"refused, but the page lost what was typed: {missing}")
 
         post()
-        kind = f"form with {len(fields)} fields"
+        kind = f"form with {len(typed)} fields to type in"
     else:
 
         @settings(max_examples=QUERY_EXAMPLES, **SETTINGS)
@@ -334,12 +334,12 @@ def test_hostile_input(app, request, _clean, route: Route):
 def figures(path: Path = ARTIFACTS / "fuzz.jsonl") -> str:
     """The last run's figures, from test-artifacts/fuzz.jsonl."""
     lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    run = lines[-1]["run"]
-    lines = [line for line in lines if line["run"] == run]
+    run = lines[-1].get("run")
+    lines = [line for line in lines if line.get("run") == run]
     forms = [line for line in lines if line["kind"].startswith("form")]
     return (
         f"{lines[-1]['database']}: {len(lines)} routes and methods ({len(forms)} forms, "
-        f"{sum(1 for line in forms if not line['kind'].startswith('form with 0 '))} with fields; "
+        f"{sum(1 for line in forms if not line['kind'].startswith('form with 0 '))} with fields to type in; "
         f"{len(lines) - len(forms)} pages), {sum(line['inputs'] for line in lines)} inputs tried "
         f"({sum(line['inputs'] for line in forms)} form posts), "
         f"{sum(line['server_errors'] for line in lines)} server errors"
