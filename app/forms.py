@@ -22,7 +22,10 @@ class Required(InputRequired):
 
     def __call__(self, form, field):
         # A date typed in part ("", "3", "2030") is not missing: its own message says which part is.
-        if isinstance(field, GovDateField) and any(field.raw_data or []):
+        if isinstance(field, GovDateField):
+            if not any((part or "").strip() for part in field.raw_data or []):
+                field.errors[:] = []
+                raise StopValidation(self.message)
             return
         super().__call__(form, field)
 

@@ -314,3 +314,11 @@ def test_text_kept_after_the_session_ended_is_kept_without_control_characters(ap
         assert response.status_code == 302
     with app.app_context():
         assert db.session.scalars(select(PendingDraft.form_data)).one()["text"] == "Kept text"
+
+
+def test_a_date_of_spaces_is_missing(world, signed_in):
+    from tests.test_rounds import create
+
+    response = create(signed_in("lead_admin"), funder_date=[" ", " ", ""])
+    assert response.status_code == 400
+    assert '<a href="#funder_date-day">Enter the funder&#39;s deadline</a>' in response.get_data(as_text=True)
