@@ -8,6 +8,7 @@ from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovPasswordInput, G
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Field, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, StopValidation
+from wtforms.widgets import TextArea
 
 from app.models.base import as_id  # noqa: F401 - for routes reading a number from a link
 from app.money import MAX_PENCE, MoneyError, parse_pence, pence_to_input
@@ -36,7 +37,12 @@ CSRF_EXPIRED_MESSAGE = (
 
 
 def _is_one_line(field) -> bool:
-    return isinstance(field, StringField) and not isinstance(field, (TextAreaField, PasswordField))
+    """A text input (not a textarea, by its field or its widget, nor a password)."""
+    return (
+        isinstance(field, StringField)
+        and not isinstance(field, (TextAreaField, PasswordField))
+        and not isinstance(field.widget, TextArea)
+    )
 
 
 def clean_formdata(form, formdata):
