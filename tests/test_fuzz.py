@@ -45,7 +45,7 @@ from tests.test_access_policy import ANONYMOUS, _client, _restore, _snapshots, e
 
 FORM_EXAMPLES = 10
 BUTTON_EXAMPLES = 2  # a form with no field but its button (sign out, open the round, make an export)
-QUERY_EXAMPLES = 4
+QUERY_EXAMPLES = 3
 # The states tried, in order: the world as built first (most routes may be used in it).
 TRY_STATES = ["open", *(state for state in STATES if state != "open")]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
