@@ -29,7 +29,7 @@ def env_int(name: str, default: int) -> int:
     return int(value)
 
 
-DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"  # noqa: S105 - refused in production
+DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"  # noqa: S105 - refused in production  # nosec B105
 
 
 class ConfigError(RuntimeError):
@@ -135,7 +135,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
-    SECRET_KEY = "testing-secret-key-0123456789abcdef"  # noqa: S105
+    SECRET_KEY = "testing-secret-key-0123456789abcdef"  # noqa: S105 - the tests' own key  # nosec B105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite:///" + str(INSTANCE_DIR / "test.sqlite"))
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
@@ -144,7 +144,7 @@ class TestingConfig(Config):
     # Generous in tests; the throttling tests build an app with the real limits.
     SIGN_IN_LIMIT_PER_IP = "10000 per minute"
     SIGN_IN_LIMIT_PER_ACCOUNT = "10000 per minute"
-    PASSWORD_RESET_LIMIT_PER_IP = "10000 per minute"
+    PASSWORD_RESET_LIMIT_PER_IP = "10000 per minute"  # a rate limit, not a password  # nosec B105
     MAIL_BACKEND = "smtp"
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = env_int("TEST_MAIL_PORT", 2525)

@@ -166,6 +166,9 @@ def register_template_context(app: Flask) -> None:
     filters.register(app)
     app.add_template_global(absolute_url, "absolute_url")
     app.add_template_global(page_url, "page_url")
+    from app.page_titles import title_context
+
+    app.add_template_global(title_context, "title_context")
     # The rulebook, for templates: {% if can(current_user, "bid.edit", round) %}
     from app.policy import can, lifecycle, why_not
 

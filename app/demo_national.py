@@ -73,7 +73,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.bid import SectionState
 
-PASSWORD = "harbour-kestrel-lantern-upland"  # noqa: S105 - demo data only, printed for everyone
+PASSWORD = "harbour-kestrel-lantern-upland"  # noqa: S105 - demo data only, printed for everyone  # nosec B105
 DOMAIN = "example.org"
 
 # (area, CSPs). 300 CSPs over the first 40; London has 100.
@@ -229,7 +229,7 @@ def csp_names(area: str, count: int) -> list[tuple[str, str]]:
         from app.demo import CSPS
 
         return [(name, short) for name, short, *_ in CSPS][:count]
-    rng = random.Random(area)
+    rng = random.Random(area)  # demo data, the same on every run  # nosec B311
     towns = rng.sample(TOWNS, len(TOWNS))
     places = towns + [f"{q} {t}" for t in towns for q in QUARTERS]
     return [(f"{p} Community Safety Partnership", f"{p} CSP") for p in places[:count]]
@@ -408,7 +408,7 @@ def seed(scale_name: str = "national", progress=None) -> Report:
     started = clock.perf_counter()
     report = Report()
     password_hash = hash_password(PASSWORD)  # one hash for everyone: the same known password
-    rng = random.Random(20181)
+    rng = random.Random(20181)  # demo data, the same on every run  # nosec B311
     for area, count in scale.areas:
         lead = _people(area, count, password_hash, report)
         events = _Events(lead.id)

@@ -112,7 +112,7 @@ def test_lead_staff_exports_the_bid_as_word_and_downloads_it(app, accepted, sign
     progress = page_text(client.get(f"/exports/{export_id}"))
     assert "Your Word document is being prepared." in progress
     assert "Prepare the file" in progress
-    assert 'aria-live="polite"' in progress and "http-equiv" not in progress
+    assert 'role="status" id="export-announcement"' in progress and "http-equiv" not in progress
     assert files_in(export_folder) == set()
 
     response = prepare(client, export_id)

@@ -131,7 +131,7 @@ def test_the_section_page_has_the_guidance_a_word_count_and_two_buttons(signed_i
     client = signed_in("csp_manager")
     body = client.get(section_url(world)).get_data(as_text=True)
 
-    assert "<title>2. Local need and evidence – Partnership Bid</title>" in body
+    assert "<title>2. Local need and evidence – Reading Community Safety Partnership – Partnership Bid</title>" in body
     assert '<h1 class="govuk-heading-l">2. Local need and evidence</h1>' in body
     assert "Describe the problem in your area" in body  # the guidance
     # GOV.UK's character count in words mode, with the CSP limit.

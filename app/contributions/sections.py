@@ -144,7 +144,8 @@ def view_section(contribution_id: int, section_id: int):
     can_edit = can_edit_contribution(current_user, contribution)
     return render_template(
         "contributions/section_view.html",
-        title=f"{section.number}. {section.title}",
+        # Not the title of the page that changes the section, which the same people may open.
+        title=f"Read section {section.number}. {section.title}",
         contribution=contribution,
         section=section,
         response=response,

@@ -149,7 +149,7 @@ class UserSession(db.Model):
 
 class TokenPurpose(enum.StrEnum):
     INVITATION = "invitation"
-    PASSWORD_RESET = "password_reset"  # noqa: S105 - a label, not a password
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a label, not a password  # nosec B105
 
 
 class AccountToken(db.Model):

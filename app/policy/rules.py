@@ -240,4 +240,5 @@ _RULES = [
 ]
 
 RULES: dict[str, Rule] = {r.action: r for r in _RULES}
-assert len(RULES) == len(_RULES), "an action is named twice in the rulebook"
+if len(RULES) != len(_RULES):  # checked even under python -O, which drops asserts
+    raise RuntimeError("an action is named twice in the rulebook")

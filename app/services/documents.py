@@ -69,7 +69,7 @@ BY_MIMETYPE = {t.mimetype: t for t in TYPES}
 
 TYPE_MESSAGE = "The selected file must be a PDF, DOCX, XLSX, ODT, PNG or JPEG"
 EMPTY_MESSAGE = "The selected file is empty"
-PASSWORD_MESSAGE = "The selected file is password protected – remove the password and upload it again"  # noqa: S105
+PASSWORD_MESSAGE = "The selected file is password protected – remove the password and upload it again"  # noqa: S105  # nosec B105
 MACROS_MESSAGE = "The selected file contains macros – save it without macros as a DOCX or XLSX and upload it again"
 FAILED_MESSAGE = "The selected file could not be uploaded – try again"
 

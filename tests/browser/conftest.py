@@ -70,6 +70,9 @@ VIEWPORT = {"width": 1280, "height": 800}
 # A full-page screenshot of every page checked, to look at the pages; failures are screenshotted anyway.
 SCREENSHOT_EVERY_PAGE = os.environ.get("BROWSER_SCREENSHOTS", "").strip().lower() in {"1", "true", "yes", "on"}
 TIMEOUT_MS = 10_000  # Playwright actions; a page of this app loads in well under a second
+# A request that makes an export file in the request (the no-JavaScript path): seconds on a busy
+# machine. An upper bound for a hang, not a speed requirement: the test waits for the page.
+FILE_TIMEOUT_MS = 180_000
 
 AXE_OPTIONS = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
@@ -282,16 +285,17 @@ class CheckedPage:
         return response
 
     @contextlib.contextmanager
-    def next_page(self) -> Iterator[None]:
+    def next_page(self, timeout: float | None = None) -> Iterator[None]:
         """`with page.next_page(): <click or press something>` waits for the page it leads to."""
-        with self.page.expect_navigation():
+        with self.page.expect_navigation(timeout=timeout):
             yield
         self.check()
 
-    def click_button(self, name: str) -> None:
-        """Click a button (or a link styled as one) that leads to another page."""
-        with self.next_page():
-            self.page.get_by_role("button", name=name, exact=True).click()
+    def click_button(self, name: str, timeout: float | None = None) -> None:
+        """Click a button (or a link styled as one) that leads to another page. `timeout` (ms): for
+        a button whose request does slow work (making a file), the most to wait for its page."""
+        with self.next_page(timeout):
+            self.page.get_by_role("button", name=name, exact=True).click(timeout=timeout)
 
     def click_link(self, name: str) -> None:
         with self.next_page():

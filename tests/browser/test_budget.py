@@ -46,7 +46,7 @@ def test_a_csp_manager_builds_the_budget_outcomes_and_partners(page, world):
 
     # A first line, with an amount that is not a number.
     page.click_button("Add a budget line")
-    expect(page).to_have_title("Add a budget line – Partnership Bid")
+    expect(page).to_have_title("Add a budget line – Reading Community Safety Partnership – Partnership Bid")
     page.get_by_label("2018/19").check()
     page.get_by_label("Staff", exact=True).check()
     page.get_by_label("Description").fill("Detached youth worker (1 FTE)")
@@ -90,7 +90,7 @@ def test_a_csp_manager_builds_the_budget_outcomes_and_partners(page, world):
     page.get_by_label("Amount requested").fill("33,150.75")
     page.click_button("Save budget line")
 
-    expect(page).to_have_title("Budget – Partnership Bid")
+    expect(page).to_have_title("Budget – Reading Community Safety Partnership – Partnership Bid")
     totals = table_rows(page, "budget-totals")
     assert totals[0] == ["Cost category", "2018/19", "2019/20", "Total"]
     assert totals[1] == ["Staff", "£32,500.00", "£33,150.75", "£65,650.75"]
@@ -185,7 +185,7 @@ def test_the_budget_page_works_with_twenty_lines(app, world, page, new_page):
     # Change the first line, then delete the last one.
     page.locator("main a", has_text=re.compile(r"^Change")).first.click()
     page.check()
-    expect(page).to_have_title("Change a budget line – Partnership Bid")
+    expect(page).to_have_title("Change a budget line – Reading Community Safety Partnership – Partnership Bid")
     expect(page.get_by_label("Amount requested")).to_have_value("32,500.00")
     page.get_by_label("Amount requested").fill("33,000")
     page.click_button("Save budget line")

@@ -57,7 +57,7 @@ def test_an_administrator_changes_the_schedule_and_sends_a_reminder_again(app, w
     expect(page.locator(".govuk-notification-banner")).to_contain_text("The reminder schedule has been saved")
     expect(main).to_contain_text("Reminders are sent at 8:30am UK time.")
     expect(main).to_contain_text("reminded 10, 5 and 2 days before their deadline")
-    upcoming = page.locator("#upcoming + table")
+    upcoming = page.locator("#upcoming + .pb-table-scroll table")
     expect(upcoming).to_contain_text("Contribution due soon (5 days before)")
     expect(upcoming).to_contain_text("Reading Community Safety Partnership")
 
@@ -69,18 +69,19 @@ def test_an_administrator_changes_the_schedule_and_sends_a_reminder_again(app, w
     assert manager_mail and manager_mail[0].subject.endswith("is due in 5 days")
 
     page.goto(f"/rounds/{world.round_a}/reminders")
-    expect(page.locator("#upcoming + table")).not_to_contain_text("(5 days before)")  # written already
-    sent = page.locator("#sent + table")
+    expect(page.locator("#upcoming + .pb-table-scroll table")).not_to_contain_text("(5 days before)")  # written already
+    sent = page.locator("#sent + .pb-table-scroll table")
     row = sent.locator("tr", has_text=world.emails["csp_manager"]).first
     expect(row).to_contain_text("Sent")
     expect(row).to_contain_text("Contribution due soon: Reading Community Safety Partnership")
     with page.next_page():
         row.get_by_role("button", name="Send again").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text("The reminder will be sent to")
-    expect(page.locator("#sent + table tr", has_text="Sent again by")).to_contain_text("Waiting to send")
+    again = page.locator("#sent + .pb-table-scroll table tr", has_text="Sent again by")
+    expect(again).to_contain_text("Waiting to send")
 
     smtp_server.clear()
     deliver_outbox(app)
     assert [m.to for m in smtp_server.messages] == [world.emails["csp_manager"]]
     page.goto(f"/rounds/{world.round_a}/reminders")
-    expect(page.locator("#sent + table tr", has_text="Sent again by")).to_contain_text("Sent")
+    expect(page.locator("#sent + .pb-table-scroll table tr", has_text="Sent again by")).to_contain_text("Sent")

@@ -39,7 +39,7 @@ def test_a_csp_manager_writes_completes_and_compares_a_section(page, world):
     expect(task_status(page, SECTION)).to_have_text(re.compile(r"Not yet started"))
 
     page.click_link(SECTION)
-    expect(page).to_have_title(f"{SECTION} – Partnership Bid")
+    expect(page).to_have_title(f"{SECTION} – Reading Community Safety Partnership – Partnership Bid")
     expect(page.get_by_role("heading", level=1)).to_have_text(SECTION)
     expect(page.locator("main")).to_contain_text("Describe the problem in your area")
     # GOV.UK's character count, in words, counting as you type.

@@ -5,9 +5,15 @@ const POLL_MS = 1500;
 const FINISHED = new Set(["ready", "failed", "stale"]);
 
 const region = document.getElementById("export-status");
-if (region) {
+const announcement = document.getElementById("export-announcement");
+if (region && announcement) {
   start(region);
 }
+
+// Screen readers hear this once: the status message (role="status") is the page's one live region.
+const announce = (text) => {
+  announcement.textContent = text.replace(/\s+/g, " ").trim();
+};
 
 function start(region) {
   const { state, prepareUrl, statusUrl, csrfToken } = region.dataset;
@@ -19,13 +25,17 @@ function start(region) {
   const show = (answer) => {
     region.dataset.state = answer.state;
     region.innerHTML = answer.html;
+    const heading = region.querySelector("[data-export-announce]");
+    if (heading) announce(`${heading.textContent}.`);
     const focus = region.querySelector("[data-export-focus]");
     if (focus) focus.focus();
   };
 
   const problem = () => {
     const message = region.querySelector("[data-export-message]");
-    if (message) message.textContent = "We could not check on your file. Reload the page to see whether it is ready.";
+    const text = "We could not check on your file. Reload the page to see whether it is ready.";
+    if (message) message.textContent = text;
+    announce(text);
   };
 
   const handle = async (response) => {
