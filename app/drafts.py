@@ -32,6 +32,7 @@ from app.extensions import db, login_manager
 from app.models import PendingDraft, User
 from app.models.base import utcnow
 from app.services.tokens import hash_token, new_token
+from app.text import clean_text
 
 DRAFT_DAYS = 7
 # Endpoints whose unauthorised POSTs are kept, with the field that must hold something to keep.
@@ -131,7 +132,7 @@ def keep_draft() -> str | None:
     if user_id is None or not _made_here(request.form.get("csrf_token")):
         return None
     data = {
-        name: value
+        name: clean_text(value)
         for name, value in request.form.items()
         if name != "csrf_token" and "password" not in name.lower()
     }

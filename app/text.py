@@ -37,6 +37,24 @@ def count_words(text: str | None) -> int:
     return len(_WORD.findall(text))
 
 
+# C0 control characters but tab, line feed and carriage return: no one means to type them (they
+# come from pasting), a page cannot show them, and PostgreSQL refuses NUL in text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_LINE_BREAK = re.compile("\r\n|[\r\n]")
+
+
+def clean_text(value: str) -> str:
+    """Typed text without control characters (tab and line breaks stay). Every form's input is
+    cleaned so (app/forms.py, BaseForm), and the text kept when a session ends (app/drafts.py)."""
+    return _CONTROL.sub("", value)
+
+
+def clean_line(value: str) -> str:
+    """A one-line field's text: no control characters, line breaks made spaces, no spaces at
+    either end (a line break in a round's title would cut the subject of every email about it)."""
+    return _LINE_BREAK.sub(" ", clean_text(value)).strip()
+
+
 def normalise(text: str | None) -> str:
     """The text to store: Windows and old Mac line endings made \\n, no blank lines or spaces at
     either end (a browser drops a textarea's first newline anyway)."""

@@ -133,7 +133,7 @@ def test_resending_an_invitation_replaces_the_old_link(app, world, signed_in, sm
         ({"full_name": ""}, "full_name", "Enter their full name"),
         ({"role": ""}, "role", "Select their role"),
         ({"role": "lead_staff"}, "role", "Choose CSP manager or CSP contributor for someone in a CSP"),
-        ({"organisation": "999999"}, "organisation", "Not a valid choice"),
+        ({"organisation": "999999"}, "organisation", "Select one of the options shown"),
         ({"email": "admin@a.example.org"}, "email", "An account with this email address already exists"),
     ],
 )

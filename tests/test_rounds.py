@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -67,7 +68,7 @@ def test_round_form_errors_keep_the_input(world, signed_in):
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Enter a title for the round" in page
-    assert "Enter a time like 12pm, 9:30am or 17:00" in page
+    assert "Enter a time for the funder's deadline like 12pm, 9:30am or 17:00" in html.unescape(page)
     assert "Internal deadline for CSP contributions must be a real date" in page
     assert 'href="#internal_date-day"' in page
     assert 'value="Home Office"' in page

@@ -5,7 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from app.admin import bp
 from app.admin.forms import CSPForm, EditUserForm, InviteUserForm, RequireTwoFactorForm
 from app.extensions import db
-from app.forms import ActionForm
+from app.forms import ActionForm, as_id
 from app.models import Role
 from app.policy import authorise, get_csp_or_404, get_user_or_404, rule_required
 from app.services import ServiceError, accounts, audit, organisations, two_factor
@@ -133,8 +133,8 @@ def users():
 def invite_user():
     form = InviteUserForm()
     form.organisation.choices = _organisation_choices()
-    if request.method == "GET" and request.args.get("organisation", type=int):
-        form.organisation.data = request.args.get("organisation", type=int)
+    if request.method == "GET" and as_id(request.args.get("organisation")):
+        form.organisation.data = as_id(request.args.get("organisation"))
         org = organisations.organisation_for(current_user, form.organisation.data)
         if org is not None and not org.is_lead_bidder:
             form.role.data = Role.CSP_MANAGER.value

@@ -6,6 +6,8 @@ from app.forms import BaseForm, Required, email_field, password_field
 
 
 class SignInForm(BaseForm):
+    # A wrong email address or password is one message on both fields, listed once.
+    shared_messages = frozenset({"Enter a correct email address and password"})
     email = email_field()
     password = password_field("Password", "Enter your password")
     submit = SubmitField("Sign in", widget=GovSubmitInput())

@@ -8,13 +8,14 @@ from wtforms.validators import Length
 
 from app.contributions.section_forms import FORMAT_HINT
 from app.forms import BaseForm
+from app.models.base import as_id
 from app.services.sections import MAX_CHARACTERS
 
 
 def _version(field) -> int:
     """The version the page was loaded at; -1 (which never matches) if the page sent nonsense."""
-    value = (field.data or "").strip()
-    return int(value) if value.isdigit() else -1
+    version = as_id(field.data)
+    return -1 if version is None else version
 
 
 class MergedTextForm(BaseForm):

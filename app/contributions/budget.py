@@ -18,6 +18,7 @@ from app.contributions import bp
 from app.contributions.budget_forms import BudgetLineForm, CompletedForm, DeleteItemForm, OutcomeForm, PartnerForm
 from app.contributions.loading import editable, locked_reason, viewable
 from app.extensions import db
+from app.forms import as_id
 from app.models import BudgetLine, Contribution, Outcome, PartnerInvolvement
 from app.policy import CSP_ANY, SIGNED_IN, can_edit_contribution, get_contribution_part_or_404, roles_required
 from app.services import ServiceError
@@ -154,9 +155,9 @@ def add_budget_line(contribution_id: int):
     if locked:
         return locked
     form = BudgetLineForm(contribution.round).without_version()
-    if request.method == "GET" and request.args.get("financial_year", type=int):
+    if request.method == "GET" and as_id(request.args.get("financial_year")):
         # "Save and add another" keeps the year of the line just added.
-        form.financial_year.data = request.args.get("financial_year", type=int)
+        form.financial_year.data = as_id(request.args.get("financial_year"))
     if form.validate_on_submit():
         try:
             line = service.add_line(current_user, contribution, **form.values())

@@ -19,7 +19,7 @@ from wtforms import Field, HiddenField, RadioField, StringField, SubmitField, Te
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, StopValidation
 
-from app.forms import ActionForm, BaseForm, MoneyField, MoneyRequired, Required
+from app.forms import ActionForm, BaseForm, MoneyField, MoneyRequired, Required, as_id
 from app.models import MatchType, Round
 from app.services import budget as rules
 
@@ -45,7 +45,7 @@ def _choice_field(label: str, message: str, coerce=int, **kwargs) -> RadioField:
 def _version_given(form, field) -> None:
     """A change or delete must say which version of the item it was loaded with. A page without
     it (sent by hand, or from before versions existed) is refused, never saved blindly."""
-    if not (field.data or "").strip().isdigit():
+    if as_id(field.data) is None:
         noun = getattr(form, "item_noun", "item")
         raise StopValidation(
             f"We could not tell which version of this {noun} you opened, so nothing was saved. "
@@ -77,7 +77,7 @@ class VersionedMixin:
 
     @property
     def expected_version(self) -> int:
-        return int(self.version.data.strip())
+        return as_id(self.version.data)
 
     def show_conflict(self, conflict) -> None:
         """Nothing was saved: say so, and send the current version with the next save (what the

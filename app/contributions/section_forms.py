@@ -7,6 +7,7 @@ from wtforms import HiddenField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
 from app.forms import BaseForm
+from app.models.base import as_id
 from app.services.sections import MAX_CHARACTERS
 
 FORMAT_HINT = (
@@ -40,8 +41,8 @@ class SectionForm(BaseForm):
     @property
     def expected_version(self) -> int:
         """The version the editor loaded; -1 (which never matches) if the page sent nonsense."""
-        value = (self.version.data or "").strip()
-        return int(value) if value.isdigit() else -1
+        version = as_id(self.version.data)
+        return -1 if version is None else version
 
     @property
     def completing(self) -> bool:

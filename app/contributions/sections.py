@@ -17,6 +17,7 @@ from app.contributions import bp
 from app.contributions.loading import locked_reason, viewable
 from app.contributions.section_forms import CompareForm, SectionForm
 from app.extensions import db
+from app.forms import as_id
 from app.policy import SIGNED_IN, can, can_edit_contribution, roles_required, why_not
 from app.services import ServiceError
 from app.services import sections as service
@@ -203,8 +204,8 @@ def section_revision(contribution_id: int, section_id: int, number: int):
 def section_diff(contribution_id: int, section_id: int):
     contribution, section = _load(contribution_id, section_id)
     response = service.current_response(contribution, section)
-    older = service.revision(response, request.args.get("older", type=int) or 0)
-    newer = service.revision(response, request.args.get("newer", type=int) or 0)
+    older = service.revision(response, as_id(request.args.get("older")) or 0)
+    newer = service.revision(response, as_id(request.args.get("newer")) or 0)
     if older is None or newer is None:
         abort(404)
     if older.number > newer.number:

@@ -14,6 +14,19 @@ from sqlalchemy.types import TypeDecorator
 MAX_ID = 2**31 - 1
 
 
+def as_id(value) -> int | None:
+    """A number sent by a page or a link (an id, a version, a revision number) as an int when it is
+    whole, written in digits and small enough for the id columns; else None, so that nonsense and
+    numbers too large (PostgreSQL: "integer out of range") are never put in a query."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value <= MAX_ID else None
+    text = str(value).strip() if value is not None else ""
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

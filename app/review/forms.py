@@ -13,7 +13,7 @@ from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField,
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from app.forms import BaseForm, Required
+from app.forms import BaseForm, Required, as_id
 from app.models import ContributionStatus
 from app.services.review import MAX_MESSAGE
 
@@ -51,10 +51,7 @@ class VersionedForm(BaseForm):
 
     @property
     def expected_version(self) -> int | None:
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return None
+        return as_id(self.version.data)
 
 
 class DecisionForm(VersionedForm):
@@ -80,10 +77,10 @@ class CommentForm(BaseForm):
 
     @property
     def section_id(self) -> int | None:
-        try:
-            return int(self.section.data) if self.section.data else None
-        except ValueError:
-            return -1  # not one of the contribution's sections: the service says so
+        if not self.section.data:
+            return None
+        section_id = as_id(self.section.data)
+        return -1 if section_id is None else section_id  # -1: not one of its sections, the service says so
 
 
 class RequestChangesForm(VersionedForm):

@@ -11,6 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
+from app.forms import as_id
 from app.models.base import utcnow
 from app.policy import (
     LEAD_ANY,
@@ -125,8 +126,8 @@ def comments(contribution_id: int):
     if request.method == "POST" and not can_comment:
         authorise("contribution.comment", contribution)
     form = _comment_form(contribution, formdata=None if request.method == "GET" else request.form)
-    if request.method == "GET" and request.args.get("section", "").isdigit():
-        form.section.data = request.args["section"]
+    if request.method == "GET" and as_id(request.args.get("section")):
+        form.section.data = str(as_id(request.args.get("section")))
     if request.method == "POST" and form.validate():
         try:
             comment = service.add_comment(current_user, contribution, form.section_id, form.body.data)

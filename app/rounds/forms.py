@@ -29,21 +29,37 @@ class DeadlineMixin:
         try:
             return london_to_utc(day.data, parse_time(at.data))
         except TimeError as exc:
-            at.errors = [*at.errors, str(exc)]
+            at.errors = [*at.errors, name_the_time(str(exc), TIME_OF.get(at.name))]
             return None
 
     def validate_time_text(self, field):
         try:
             parse_time(field.data)
         except TimeError as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError(name_the_time(str(exc), TIME_OF.get(field.name))) from None
 
 
-def _time_field(label: str) -> StringField:
+# What each time field is the time of, in its messages: a form with two times ("Enter a time" twice)
+# says which one is wrong.
+TIME_OF = {
+    "funder_time": "the funder's deadline",
+    "internal_time": "the internal deadline",
+    "until_time": "the new deadline",
+}
+
+
+def name_the_time(message: str, of: str | None) -> str:
+    """"Enter a time like 12pm" -> "Enter a time for the internal deadline like 12pm"."""
+    if of and message.startswith("Enter a time"):
+        return message.replace("Enter a time", f"Enter a time for {of}", 1)
+    return message
+
+
+def _time_field(label: str, of: str) -> StringField:
     return StringField(
         label,
         description="For example, 12pm, 9:30am or 17:00",
-        validators=[Required(message="Enter a time")],
+        validators=[Required(message=f"Enter a time for {of}")],
         filters=[_strip],
         widget=GovTextInput(),
     )
@@ -91,13 +107,13 @@ class RoundDetailsForm(BaseForm, DeadlineMixin):
         validators=[Required(message="Enter the funder's deadline")],
         description="For example, 14 9 2018",
     )
-    funder_time = _time_field("Time of the funder's deadline")
+    funder_time = _time_field("Time of the funder's deadline", TIME_OF["funder_time"])
     internal_date = GovDateField(
         "Internal deadline for CSP contributions",
         validators=[Required(message="Enter the internal deadline")],
         description="Well before the funder's deadline, to leave time to review and merge. For example, 31 8 2018",
     )
-    internal_time = _time_field("Time of the internal deadline")
+    internal_time = _time_field("Time of the internal deadline", TIME_OF["internal_time"])
     submit = SubmitField("Save and continue", widget=GovSubmitInput())
 
     def validate_funder_time(self, field):
@@ -191,7 +207,7 @@ class ExtensionForm(BaseForm, DeadlineMixin):
         validators=[Required(message="Enter the new deadline")],
         description="For example, 21 9 2018",
     )
-    until_time = _time_field("Time of the new deadline")
+    until_time = _time_field("Time of the new deadline", TIME_OF["until_time"])
     reason = TextAreaField(
         "Reason",
         description="The CSP manager sees this, and it is kept in the round's history.",
@@ -212,16 +228,46 @@ def participants_form_class(csps, managers_by_csp):
     from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput
     from wtforms import BooleanField
 
-    attrs = {"submit": SubmitField("Save CSPs taking part", widget=GovSubmitInput())}
+    attrs = {
+        "submit": SubmitField("Save CSPs taking part", widget=GovSubmitInput()),
+        # The service's "Select the CSPs taking part" links to the first checkbox (id "csps").
+        "error_anchors": {"csps": "#csps"},
+    }
     for csp in csps:
         attrs[f"take_part_{csp.id}"] = BooleanField(csp.name, widget=GovCheckboxInput())
         choices = [SelectChoice("", "Choose a CSP manager")] + [
             SelectChoice(str(u.id), u.full_name) for u in managers_by_csp.get(csp.id, [])
         ]
         attrs[f"manager_{csp.id}"] = SelectField(
-            f"Manager for {csp.name}", choices=choices, widget=GovSelect(), validate_choice=False
+            f"Manager for {csp.name}",
+            choices=choices,
+            widget=GovSelect(),
+            validators=[_manager_in_list(csp)],
+            validate_choice=False,
         )
     return type("ParticipantsForm", (BaseForm,), attrs)
+
+
+def _manager_in_list(csp):
+    """A manager from the CSP's own list (or none yet): anything else is an error, not a lookup.
+    Only for a CSP ticked: an unticked CSP's manager is not used (nor shown)."""
+
+    def check(form, field):
+        chosen = form[f"take_part_{csp.id}"].data
+        if chosen and field.data and field.data not in {value for value, *_ in field.iter_choices()}:
+            raise ValidationError(f"Choose the CSP manager for {csp.name} from the list")
+
+    return check
+
+
+def chosen_participants(form, csps) -> dict[int, int | None]:
+    """The CSPs ticked, each with its chosen manager's id (or None)."""
+    chosen = {}
+    for csp in csps:
+        if form[f"take_part_{csp.id}"].data:
+            manager = form[f"manager_{csp.id}"].data
+            chosen[csp.id] = int(manager) if manager else None
+    return chosen
 
 
 MAX_YEARS = 5

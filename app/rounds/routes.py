@@ -26,6 +26,7 @@ from app.rounds.forms import (
     RoundDetailsForm,
     SectionForm,
     budget_rules_form_class,
+    chosen_participants,
     participants_form_class,
 )
 from app.services import ServiceError, organisations
@@ -300,15 +301,11 @@ def participants(round_id: int):
             defaults[f"manager_{csp.id}"] = str(managers[csp.id][0].id)
     form = form_class(data=defaults) if request.method == "GET" else form_class()
     if form.validate_on_submit():
-        chosen = {}
-        for csp in csps:
-            if getattr(form, f"take_part_{csp.id}").data:
-                manager = getattr(form, f"manager_{csp.id}").data
-                chosen[csp.id] = int(manager) if manager else None
+        chosen = chosen_participants(form, csps)
         try:
             service.set_participants(current_user, rnd, chosen)
         except ServiceError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(exc.field, exc.message)
         else:
             db.session.commit()
             flash(f"{len(chosen)} CSPs are taking part", "success")

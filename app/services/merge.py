@@ -473,11 +473,17 @@ def _write(
     return revision
 
 
+EMPTY_REQUIRED = "Enter the merged text: the funder requires this section"
+
+
 def save_text(
     actor: User, bid: CollectiveBid, section: SectionTemplate, text: str, expected_version: int
 ) -> MergedRevision | None:
     """The lead's own edit. None when nothing had changed. Over the word limit is allowed (work is
-    never lost); the pages warn."""
+    never lost); the pages warn. A section the funder requires cannot be emptied (an optional one
+    can: leaving it out of the bid)."""
+    if section.required and not normalise(text):
+        raise ServiceError(EMPTY_REQUIRED, field="text")
     return _write(actor, bid, section, text, expected_version, note=None, action="merge.saved",
                   summary="saved the merged text")
 

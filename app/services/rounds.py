@@ -24,7 +24,7 @@ from app.models import (
     SectionTemplate,
     User,
 )
-from app.models.base import utcnow
+from app.models.base import as_id, utcnow
 from app.policy import lifecycle, require
 from app.services import ServiceError
 from app.services.audit import record
@@ -72,7 +72,8 @@ def create_round(
             raise ServiceError("Choose where to start from", field="start_from")
         _apply_template(rnd, template)
     elif kind == "round":
-        source = db.session.get(Round, int(ref)) if ref.isdigit() else None
+        source_id = as_id(ref)
+        source = db.session.get(Round, source_id) if source_id is not None else None
         if source is None or source.lead_bidder_id != actor.lead_bidder_id:
             raise ServiceError("Choose where to start from", field="start_from")
         _copy_round(rnd, source)
@@ -316,7 +317,7 @@ def set_participants(actor: User, rnd: Round, managers_by_csp: dict[int, int | N
     """Choose the CSPs taking part (keys) and the manager responsible for each (values)."""
     require(actor, "round.change_participants", rnd)
     if not managers_by_csp:
-        raise ServiceError("Select at least one CSP", field="csps")
+        raise ServiceError("Select the CSPs taking part", field="csps")
     csps = {
         c.id: c
         for c in db.session.scalars(
