@@ -179,10 +179,13 @@ _RULES = [
     # organisation, people (record: the lead bidder's Organisation / a CSP / a User)
     Rule("organisation.view", LEAD_ROLES, "See the lead bidder's organisation, CSPs and people"),
     Rule("organisation.manage", LEAD_ADMINS, "Add, change, deactivate and reactivate CSPs and users"),
+    Rule("organisation.export_activity", LEAD_ADMINS, "Download the lead bidder's audit trail as a CSV file"),
     Rule("user.deactivate", LEAD_ADMINS, "Deactivate someone's account (never your own)",
          lambda user, person: "You cannot deactivate your own account"
          if user is not None and person.id == user.id else None),
     Rule("account.use", ALL_ROLES, "Use your own account: password, calendar address"),
+    Rule("account.stay_signed_in", ALL_ROLES, "Keep your own session going when warned it will time out"),
+    Rule("account.discard_draft", ALL_ROLES, "Discard what was kept for you when your session ended"),
     # rounds (record: Round)
     Rule("round.view", LEAD_ROLES, "See a round, its deadlines, review overview and collective bid"),
     Rule("round.create", LEAD_ADMINS, "Set up a new funding round"),
