@@ -108,8 +108,10 @@ export function initTimeoutWarning(dialog = document.querySelector("dialog[data-
       });
       const type = response.headers.get("Content-Type") || "";
       if (!response.ok || !type.includes("application/json")) throw new Error("not extended");
-      const { seconds_left: seconds } = await response.json();
+      const { seconds_left: seconds, csrf_token: token } = await response.json();
       endsAt = Date.now() + seconds * 1000;
+      // A fresh security token for every form on the page, so what is typed next can be saved.
+      for (const input of document.querySelectorAll("input[name='csrf_token']")) input.value = token;
       close();
       schedule();
       dialog.dispatchEvent(new CustomEvent("timeout-warning:extended", { detail: seconds }));
