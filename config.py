@@ -58,6 +58,8 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
     SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 8 * 60)
+    # The time-out warning (static/js/timeout-warning.mjs) opens this long before the idle limit.
+    SESSION_WARNING_SECONDS = env_int("SESSION_WARNING_SECONDS", 2 * 60)
     # Flask refuses a session cookie this long after it was last written, even while the user is
     # busy (a non-permanent cookie is not re-signed on every request). Idle time is enforced on the
     # server (UserSession.last_seen_at), so this is only an outer limit.

@@ -175,6 +175,12 @@ def register_template_context(app: Flask) -> None:
     app.add_template_global(can, "can")
     app.add_template_global(why_not, "why_not")
     app.add_template_global(lifecycle, "lifecycle")
+    # The time-out warning (templates/main/_timeout_warning.html): the signed-in session's time left.
+    from app.services.sessions import seconds_left
+
+    app.add_template_global(
+        lambda: seconds_left(current_user) if current_user.is_authenticated else None, "session_seconds_left"
+    )
 
     @app.context_processor
     def _globals():

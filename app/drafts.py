@@ -1,9 +1,10 @@
-"""Text kept when someone presses Save after their session has ended.
+"""What someone typed, kept when they press Save after their session has ended.
 
 The "11pm before the deadline" case: a CSP manager writes a section for an hour, their session
 ends while they type, and they press Save. Flask-Login would send them to sign in and the text
-would be gone. Instead, for the forms listed in KEEP, the unauthorised POST is kept in a
-PendingDraft row:
+would be gone. Instead, for every form that creates or edits content (KEEP: sections, budget
+lines, outcomes, partners, comments, the merged text, the lead bidder's budget lines, a round's
+details ...), the unauthorised POST is kept in a PendingDraft row:
 
 - only when this browser says who last signed in on it, and the form carries a security token
   that this service made (even if it has expired). Who signed in is kept in a cookie of its own,
@@ -13,20 +14,35 @@ PendingDraft row:
   cookie is SameSite=Lax, so another site's form never carries it and nothing is kept from one;
 - bound to that user id, with a random token stored hashed; the token travels in the sign-in
   page's `next` link (signing in clears the session, so it cannot wait there);
-- never saved into the contribution: after signing in the person sees the page filled in with
-  what they sent, with a message, and saves it themselves;
-- deleted once shown, and after DRAFT_DAYS days in any case.
+- never saved for them: after signing in the person sees the page with its form filled in with
+  what they sent (every field, dates and choices too: BaseForm asks `refill()`), with a message,
+  and saves it themselves;
+- shown as often as they open that link: a GET only reads it (a GET never writes). It is
+  deleted when they save that form (a successful POST to the same page, by them), when they
+  press "Discard what was kept", or after DRAFT_DAYS days (purged when drafts are next kept).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from flask import after_this_request, current_app, flash, has_request_context, redirect, request
-from flask_login import login_url, user_logged_in, user_logged_out
+from flask import (
+    after_this_request,
+    before_render_template,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    request,
+)
+from flask_login import current_user, login_url, user_logged_in, user_logged_out
+from flask_wtf import FlaskForm
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import delete, select
+from werkzeug.datastructures import MultiDict
 
 from app.extensions import db, login_manager
 from app.models import PendingDraft, User
@@ -35,15 +51,29 @@ from app.services.tokens import hash_token, new_token
 from app.text import clean_text
 
 DRAFT_DAYS = 7
-# Endpoints whose unauthorised POSTs are kept, with the field that must hold something to keep.
-KEEP = {"contributions.edit_section": "text"}
+# Endpoints whose unauthorised POSTs are kept: every form that creates or edits content. Each
+# has a GET at the same address showing the same form, which is where the person is taken back.
+KEEP = frozenset({
+    "contributions.edit_section",
+    "contributions.add_budget_line", "contributions.edit_budget_line",
+    "contributions.add_outcome", "contributions.edit_outcome",
+    "contributions.add_partner", "contributions.edit_partner",
+    "review.comments", "review.request_changes",
+    "bid.save_section",
+    "bid.consolidation_add_line", "bid.consolidation_edit_line",
+    "rounds.new", "rounds.edit", "rounds.add_section", "rounds.edit_section", "rounds.budget_rules",
+    "rounds.outcome", "rounds.extension", "deadlines.change", "reminders.schedule",
+    "admin.add_csp", "admin.edit_csp", "admin.invite_user", "admin.edit_user",
+})  # fmt: skip
+# Fields that say nothing typed on their own: a POST with only these is not kept.
+NOT_CONTENT = frozenset({"csrf_token", "version", "save", "submit", "continue", "complete", "return_to"})
 # The id of the last user who signed in on this browser, signed (see the module's docstring).
 OWNER_COOKIE = "pb_last_user"
 OWNER_SALT = "pending-draft-owner"
 QUERY_ARG = "draft"
 MAX_KEPT_CHARACTERS = 200_000
 
-KEPT_MESSAGE = "We kept the text you sent when your session had ended. Check it and save it."
+KEPT_MESSAGE = "We kept what you sent when your session had ended. Check it and save it."
 SIGN_IN_MESSAGE = (
     "Your session had ended, so the text you sent has not been saved. We have kept it: "
     "sign in again to check it and save it"
@@ -51,10 +81,16 @@ SIGN_IN_MESSAGE = (
 
 
 def init_app(app) -> None:
-    """Called from create_app(): our handler for unauthorised requests, and remembering who signed in."""
+    """Called from create_app(): our handler for unauthorised requests, remembering who signed in,
+    finding a kept draft for a GET of its page, and forgetting it once that form is saved."""
     login_manager.unauthorized_handler(unauthorized)
     user_logged_in.connect(remember_user, app, weak=False)
     user_logged_out.connect(forget_user, app, weak=False)
+    app.before_request(_find_kept)
+    app.after_request(_forget_when_saved)
+    app.add_template_global(kept_draft)
+    app.jinja_env.globals.update(kept_message=KEPT_MESSAGE, kept_days=DRAFT_DAYS)
+    before_render_template.connect(_refill_page_form, app, weak=False)
 
 
 def _owner_serializer() -> URLSafeTimedSerializer:
@@ -131,14 +167,15 @@ def keep_draft() -> str | None:
     user_id = last_user_id()
     if user_id is None or not _made_here(request.form.get("csrf_token")):
         return None
+    # One value per name as a string, several (a date's day, month and year) as a list.
     data = {
-        name: clean_text(value)
-        for name, value in request.form.items()
+        name: clean_text(values[0]) if len(values) == 1 else [clean_text(v) for v in values]
+        for name, values in request.form.lists()
         if name != "csrf_token" and "password" not in name.lower()
     }
-    if not (data.get(KEEP[request.endpoint]) or "").strip():
+    if not any(_typed(value) for name, value in data.items() if name not in NOT_CONTENT):
         return None
-    if sum(len(v) for v in data.values()) > MAX_KEPT_CHARACTERS:
+    if sum(len(v) for value in data.values() for v in _values(value)) > MAX_KEPT_CHARACTERS:
         return None
     user = db.session.get(User, user_id)
     if user is None or not user.active:
@@ -152,19 +189,113 @@ def keep_draft() -> str | None:
     return token
 
 
-def take_draft(user: User, token: str | None, path: str) -> dict | None:
-    """The form kept for this user on this page under this token, deleted as it is handed over
-    (the caller commits). Anyone else, another page or an unknown token gets None."""
+def _values(value) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _typed(value) -> bool:
+    return any(v.strip() for v in _values(value))
+
+
+@dataclass(frozen=True)
+class KeptDraft:
+    token: str
+    path: str
+    data: dict
+
+    def formdata(self) -> MultiDict:
+        return MultiDict([(name, v) for name, value in self.data.items() for v in _values(value)])
+
+
+def find_draft(user: User, token: str | None, path: str) -> KeptDraft | None:
+    """The form kept for this user on this page under this token, within DRAFT_DAYS days; None
+    for anyone else, another page or an unknown token. Only reads."""
     if not token:
         return None
-    purge_expired()
     row = db.session.scalar(select(PendingDraft).where(PendingDraft.token_hash == hash_token(token)))
     if row is None or row.user_id != user.id or row.path != path:
         return None
-    data = dict(row.form_data or {})
+    if row.created_at < utcnow() - timedelta(days=DRAFT_DAYS):
+        return None
+    return KeptDraft(token=token, path=row.path, data=dict(row.form_data or {}))
+
+
+def _find_kept() -> None:
+    """Before a GET that carries a kept draft's token: find it (g.kept_draft) for the page's form."""
+    g.kept_draft = None
+    if request.method != "GET" or QUERY_ARG not in request.args:
+        return
+    if not current_user.is_authenticated:
+        return
+    g.kept_draft = find_draft(current_user, request.args.get(QUERY_ARG), request.path)
+
+
+def kept_draft() -> KeptDraft | None:
+    """The draft this page shows, if any (templates: the banner and the unsaved-changes warning)."""
+    return g.get("kept_draft") if has_request_context() else None
+
+
+def refill(form) -> bool:
+    """Fill `form` with the kept draft of this page, if there is one and it is this form's (it
+    names one of the form's own inputs). The first form that fits takes it."""
+    kept = kept_draft()
+    if kept is None or g.get("kept_draft_used") or not isinstance(form, FlaskForm):
+        return False
+    inputs = {name for name, field in form._fields.items() if field.type not in ("SubmitField", "CSRFTokenField")}
+    if not any(name in inputs and name not in NOT_CONTENT and _typed(value) for name, value in kept.data.items()):
+        return False
+    g.kept_draft_used = True
+    form.process(formdata=kept.formdata())
+    return True
+
+
+def mark_used() -> None:
+    """A view that fills its form from the kept draft itself (the section editor) says so."""
+    g.kept_draft_used = True
+
+
+def _refill_page_form(sender, template, context, **extra) -> None:
+    """As a page is rendered (Flask's before_render_template signal), after the view has filled its
+    form from what is saved: a kept draft for this page replaces that with what was sent. So every
+    form in KEEP is refilled without its view knowing about drafts."""
+    if g.get("kept_draft") is None or g.get("kept_draft_used"):
+        return
+    for value in list(context.values()):
+        if refill(value):
+            return
+
+
+def _forget_when_saved(response):
+    """After the person saved a form (a POST to a KEEP page that succeeded and moved on), what was
+    kept for them on that page has done its job."""
+    if (
+        request.method == "POST"
+        and request.endpoint in KEEP
+        and 300 <= response.status_code < 400
+        and current_user.is_authenticated
+        and request.cookies.get(OWNER_COOKIE)
+    ):
+        result = db.session.execute(
+            delete(PendingDraft).where(PendingDraft.user_id == current_user.id, PendingDraft.path == request.path)
+        )
+        if result.rowcount:
+            db.session.commit()
+        else:
+            db.session.rollback()
+    return response
+
+
+def discard(user: User, token: str | None) -> str | None:
+    """Delete the draft kept for this user under this token (they chose not to use it); the page
+    it was for, or None. The caller commits."""
+    if not token:
+        return None
+    row = db.session.scalar(select(PendingDraft).where(PendingDraft.token_hash == hash_token(token)))
+    if row is None or row.user_id != user.id:
+        return None
+    path = row.path
     db.session.delete(row)
-    db.session.flush()
-    return data
+    return path
 
 
 def purge_expired(now=None) -> int:

@@ -69,12 +69,20 @@ def register(app) -> None:
             return render_error(exc.code)
         return exc
 
+    def _loggable_path() -> str:
+        """The path, with a secret link's token (invitation, password reset, calendar feed) left out."""
+        path = request.path
+        for name, value in (request.view_args or {}).items():
+            if "token" in name and isinstance(value, str) and value:
+                path = path.replace(value, f"<{name}>")
+        return path
+
     @app.errorhandler(Exception)
     def server_error(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_error(exc)
         reference = secrets.token_hex(4).upper()
-        log.exception("Unhandled error, reference %s, on %s %s", reference, request.method, request.path)
+        log.exception("Unhandled error, reference %s, on %s %s", reference, request.method, _loggable_path())
         try:
             db.session.rollback()
         except Exception:  # pragma: no cover - the database may be what failed

@@ -160,7 +160,8 @@ def test_word_bid_has_sections_in_order_with_merged_text(app, bid_world):
     expected = _expected(app, bid_world)
     doc, _ = _docx(app, bid_world)
     headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
-    assert headings[0] == "Contents"
+    assert headings[:2] == ["Summary", "Contents"]
+    headings = headings[1:]
     assert headings[1:len(expected["sections"]) + 1] == expected["sections"]
     assert headings[len(expected["sections"]) + 1:] == ["Budget", "Outcomes", "Partners", "Supporting documents"]
     assert "Requested by CSP" in [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
@@ -392,3 +393,54 @@ def test_unanswered_contribution_says_not_answered(app, world):
     assert [p.text for p in doc.paragraphs].count("Not answered") == len(content.sections) > 0
     flat = re.sub(r"\s+", " ", "".join(p.extract_text() for p in pdf.pages))
     assert flat.count("Not answered") == len(content.sections)
+
+
+# --- Accessibility of the files ------------------------------------------------------------------
+
+def test_pdf_is_tagged_pdf_ua_with_title_language_and_xmp(app, bid_world):
+    reader, _ = _pdf(app, bid_world)
+    root = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root  # tagged: headings, lists and tables reach a screen reader
+    assert bool(root["/MarkInfo"]["/Marked"]) is True
+    assert root["/ViewerPreferences"]["/DisplayDocTitle"]
+    assert root["/Lang"] == "en-GB"
+    xmp = root["/Metadata"].get_object().get_data().decode()
+    assert 'pdfuaid:part="1"' in xmp
+    with app.app_context():
+        title = bid_content(_round(bid_world)).title
+    assert title in xmp and reader.metadata.title == title
+    # The structure tree holds the document's headings and tables.
+    kinds: set[str] = set()
+
+    def walk(node, depth=0):
+        node = node.get_object()
+        if depth > 60:
+            return
+        if hasattr(node, "get") and node.get("/S"):
+            kinds.add(str(node["/S"]))
+        kids = node.get("/K") if hasattr(node, "get") else None
+        for kid in (kids if isinstance(kids, list) else [kids] if kids is not None else []):
+            if hasattr(kid, "get_object") and hasattr(kid.get_object(), "get"):
+                walk(kid, depth + 1)
+
+    walk(root["/StructTreeRoot"])
+    assert {"/H1", "/Table", "/TH"} <= kinds
+
+
+def test_word_headings_never_start_at_level_two_and_contents_links_reach_their_headings(app, bid_world):
+    doc, _ = _docx(app, bid_world)
+    levels = [int(p.style.name.split()[-1]) for p in doc.paragraphs if p.style.name.startswith("Heading ")]
+    assert levels[0] == 1
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), "a heading level is skipped"
+    body = doc.element.body
+    bookmarks = {
+        b.get(qn("w:name")): b.getparent() for b in body.iter(qn("w:bookmarkStart"))
+    }
+    links = list(body.iter(qn("w:hyperlink")))
+    assert links, "the contents list links to its headings"
+    for link in links:
+        anchor = link.get(qn("w:anchor"))
+        paragraph = bookmarks[anchor]
+        style = paragraph.find(qn("w:pPr")).find(qn("w:pStyle")).get(qn("w:val"))
+        text = "".join(t.text for t in paragraph.iter(qn("w:t")))
+        assert style == "Heading1" and text == "".join(t.text for t in link.iter(qn("w:t")))

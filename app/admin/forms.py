@@ -1,10 +1,12 @@
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSelect, GovSubmitInput, GovTextInput
 from wtforms import RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, Regexp, ValidationError
 
+from app.contributions.budget_forms import GovDateField
 from app.forms import BaseForm, Required, email_field
 from app.models import ROLE_HINTS, ROLE_LABELS, Role
+from app.services.audit import ActivityFilter, action_label
 
 
 def _strip(value):
@@ -91,3 +93,47 @@ class RequireTwoFactorForm(BaseForm):
         widget=GovRadioInput(),
     )
     submit = SubmitField("Save", widget=GovSubmitInput())
+
+
+class ActivityFilterForm(BaseForm):
+    """Narrow the activity page (and its CSV download) by who, what, when and which record.
+    Sent with GET: a filter changes nothing, so it carries no security token."""
+
+    class Meta:
+        csrf = False
+
+    who = SelectField("Who", coerce=str, validate_choice=False, widget=GovSelect())
+    action = SelectField("What they did", coerce=str, validate_choice=False, widget=GovSelect())
+    since = GovDateField("From", validators=[Optional()], description="For example, 27 3 2026")
+    until = GovDateField("To", validators=[Optional()], description="For example, 31 3 2026")
+    record_type = SelectField("Kind of record", coerce=str, validate_choice=False, widget=GovSelect())
+    record_id = StringField(
+        "Record number (optional)",
+        description="The number in the record's address, for example 12 in /admin/users/12",
+        validators=[Optional(), Regexp(r"^[0-9]{1,15}$", message="Record number must be a whole number, like 12")],
+        filters=[_strip],
+        widget=GovTextInput(),
+    )
+    submit = SubmitField("Apply filters", widget=GovSubmitInput())
+
+    def fill_choices(self, choices) -> None:
+        self.who.choices = [("", "Anyone"), *((str(i), name) for i, name in choices.people)]
+        self.action.choices = [("", "Any action"), *((a, action_label(a)) for a in choices.actions)]
+        self.record_type.choices = [("", "Any kind of record"), *((k, k) for k in choices.record_types)]
+
+    def validate_until(self, field) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("The ‘To’ date must be the same as or after the ‘From’ date")
+
+    def filters(self) -> ActivityFilter:
+        def whole(value):
+            return int(value) if value and str(value).isdigit() else None
+
+        return ActivityFilter(
+            actor_id=whole(self.who.data),
+            action=self.action.data or None,
+            since=self.since.data,
+            until=self.until.data,
+            object_type=self.record_type.data or None,
+            object_id=whole(self.record_id.data),
+        )

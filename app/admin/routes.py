@@ -1,14 +1,15 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp
-from app.admin.forms import CSPForm, EditUserForm, InviteUserForm, RequireTwoFactorForm
+from app.admin.forms import ActivityFilterForm, CSPForm, EditUserForm, InviteUserForm, RequireTwoFactorForm
 from app.extensions import db
 from app.forms import ActionForm, as_id
 from app.models import Role
+from app.models.base import utcnow
 from app.policy import authorise, get_csp_or_404, get_user_or_404, rule_required
-from app.services import ServiceError, accounts, audit, organisations, two_factor
+from app.services import ServiceError, accounts, audit, organisations, pages, two_factor
 
 
 def _organisation_choices(include_inactive_id: int | None = None) -> list[SelectChoice]:
@@ -264,8 +265,36 @@ def resend_invitation(user_id: int):
     return redirect(url_for("admin.user", user_id=person.id))
 
 
+def _activity_filter() -> tuple[ActivityFilterForm, bool]:
+    """The filter form read from the query string, and whether what it holds can be used."""
+    form = ActivityFilterForm(formdata=request.args)
+    form.fill_choices(audit.activity_choices(current_user))
+    return form, form.validate()
+
+
 @bp.get("/activity")
 @rule_required("organisation.manage")
 def activity():
-    events = audit.activity_for(current_user, request.args.get("page"))
-    return render_template("admin/activity.html", title="Activity", events=events)
+    form, valid = _activity_filter()
+    if not valid:
+        # The events are not narrowed by a date that is not a date: the form says what to fix.
+        events = pages.empty()
+        return render_template("admin/activity.html", title="Activity", events=events, form=form), 400
+    events = audit.activity_for(current_user, request.args.get("page"), form.filters())
+    csv_url = url_for("admin.activity_csv", **{k: v for k, v in request.args.lists() if k != "page"})
+    return render_template("admin/activity.html", title="Activity", events=events, form=form, csv_url=csv_url)
+
+
+@bp.get("/activity.csv")
+@rule_required("organisation.export_activity")
+def activity_csv():
+    form, valid = _activity_filter()
+    if not valid:
+        return redirect(url_for("admin.activity", **request.args.to_dict(flat=False)))
+    data = audit.activity_csv(current_user, form.filters())
+    stamp = utcnow().strftime("%Y-%m-%d")
+    return Response(
+        data,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="activity-{stamp}.csv"', "Cache-Control": "no-store"},
+    )

@@ -63,12 +63,12 @@ def edit_section(contribution_id: int, section_id: int):
 
     response = service.current_response(contribution, section)
     if request.method == "GET":
-        token = request.args.get(drafts.QUERY_ARG)
-        kept = drafts.take_draft(current_user, token, request.path) if token else None
-        if token:
-            db.session.commit()  # a kept draft is shown once (and drafts past their time are gone)
+        # Text kept from an ended session (app/drafts.py) only reads here: it is removed when the
+        # section is saved, when the person discards it, or after its days are up.
+        kept = drafts.kept_draft()
         if kept is not None:
-            form = SectionForm.for_section(section, data={"text": kept.get("text", ""), "version": kept.get("version")})
+            form = SectionForm.for_section(section, formdata=kept.formdata())
+            drafts.mark_used()
             return _edit_page(contribution, section, form, response, draft=True)
         form = SectionForm.for_section(
             section, data={"text": response.text if response else "", "version": response.version if response else 0}

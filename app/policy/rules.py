@@ -198,6 +198,7 @@ _RULES = [
     # organisation, people (record: the lead bidder's Organisation / a CSP / a User)
     Rule("organisation.view", LEAD_ROLES, "See the lead bidder's organisation, CSPs and people"),
     Rule("organisation.manage", LEAD_ADMINS, "Add, change, deactivate and reactivate CSPs and users"),
+    Rule("organisation.export_activity", LEAD_ADMINS, "Download the lead bidder's audit trail as a CSV file"),
     Rule("user.deactivate", LEAD_ADMINS, "Deactivate someone's account (never your own)",
          lambda user, person: "You cannot deactivate your own account"
          if user is not None and person.id == user.id else None),
@@ -210,6 +211,8 @@ _RULES = [
          "Reset someone's two-factor sign-in (they set it up again at their next sign-in)",
          _not_yourself("You cannot reset your own two-factor sign-in. Ask another administrator")),
     Rule("csp.require_two_factor", LEAD_ADMINS, "Require (or stop requiring) two-factor sign-in of a CSP's users"),
+    Rule("account.stay_signed_in", ALL_ROLES, "Keep your own session going when warned it will time out"),
+    Rule("account.discard_draft", ALL_ROLES, "Discard what was kept for you when your session ended"),
     # rounds (record: Round)
     Rule("round.view", LEAD_ROLES, "See a round, its deadlines, review overview and collective bid"),
     Rule("round.create", LEAD_ADMINS, "Set up a new funding round"),

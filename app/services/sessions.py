@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -49,7 +49,31 @@ def load_session_user(token: str) -> User | None:
         row.last_seen_at = now
         db.session.commit()
     user._session_token = token
+    user._session_ends_at = row.last_seen_at + idle  # the time-out warning counts down to this
     return user
+
+
+def stay_signed_in(user: User) -> int:
+    """The signed-in person asked to keep their session going (the time-out warning): its idle
+    time starts again now. The seconds it now has left."""
+    token = getattr(user, "_session_token", None)
+    now = utcnow()
+    if token:
+        db.session.execute(
+            update(UserSession).where(UserSession.token_hash == hash_token(token)).values(last_seen_at=now)
+        )
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    user._session_ends_at = now + idle
+    return int(idle.total_seconds())
+
+
+def seconds_left(user: User) -> int | None:
+    """How long the signed-in person's session lasts if they do nothing more (for the time-out
+    warning), or None when it is not known (signed in some other way, as in some tests)."""
+    ends_at = getattr(user, "_session_ends_at", None)
+    if ends_at is None:
+        return None
+    return max(0, int((ends_at - utcnow()).total_seconds()))
 
 
 def end_session(token: str | None) -> None:

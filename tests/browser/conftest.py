@@ -142,7 +142,7 @@ class LiveServer:
             pytest.fail(f"gunicorn has exited with code {code}. Its log:\n{server_log_tail()}", pytrace=False)
 
 
-def _start_gunicorn(database_url: str, mail_port: int) -> LiveServer:
+def _start_gunicorn(database_url: str, mail_port: int, extra_env: dict[str, str] | None = None) -> LiveServer:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -152,6 +152,7 @@ def _start_gunicorn(database_url: str, mail_port: int) -> LiveServer:
         "TEST_MAIL_PORT": str(mail_port),
         "BASE_URL": url,
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     command = [
         sys.executable, "-m", "gunicorn",

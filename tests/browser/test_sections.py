@@ -181,7 +181,7 @@ def test_text_sent_after_the_session_ended_comes_back_after_signing_in(page, wor
     sign_in(page, world.emails["csp_manager"])
     expect(page).to_have_url(re.compile(re.escape(section_path(world)) + r"\?draft="))
     expect(page.locator("main")).to_contain_text(
-        "We kept the text you sent when your session had ended. Check it and save it."
+        "We kept what you sent when your session had ended. Check it and save it."
     )
     expect(text_box(page)).to_have_value("Written late at night, just before the deadline.")
     page.click_button("Save and come back later")

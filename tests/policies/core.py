@@ -14,6 +14,8 @@ ROUTES = [
     Route("main.privacy", "GET", PUBLIC),
     Route("main.help", "GET", PUBLIC),
     Route("main.healthz", "GET", PUBLIC),
+    Route("main.stay_signed_in", "POST", "account.stay_signed_in"),
+    Route("main.discard_draft", "POST", "account.discard_draft"),
     # auth
     Route("auth.sign_in", "GET POST", PUBLIC),
     Route("auth.two_factor_code", "GET POST", PUBLIC),
@@ -49,4 +51,5 @@ ROUTES = [
     Route("admin.resend_invitation", "POST", "organisation.manage", MANAGER_A1),
     Route("admin.reset_two_factor", "POST", "user.reset_two_factor", MANAGER_A1),
     Route("admin.activity", "GET", "organisation.manage"),
+    Route("admin.activity_csv", "GET", "organisation.export_activity", download="text/csv"),
 ]

@@ -7,6 +7,8 @@
 - Every section heading, and Budget, Outcomes, Partners and Supporting documents, is an <h1>, so
   WeasyPrint makes each one a PDF bookmark; table subheadings are <h2> (second-level bookmarks).
 - Tables repeat their header row on each page and never break inside a row.
+- Tagged, PDF/UA-1 (pdf_variant="pdf/ua-1"): /StructTreeRoot, /MarkInfo Marked, /Lang en-GB,
+  DisplayDocTitle and XMP metadata with the title, for assistive technology.
 - Nothing is fetched: the stylesheet is inline, the fonts are the machine's own (Liberation Sans,
   falling back to DejaVu Sans) and are embedded in the file, and the URL fetcher refuses every URL.
 - Renders with the application's Jinja environment (its filters: money, govuk_date ...), not
@@ -80,4 +82,6 @@ def html_for(content: ExportContent) -> str:
 def render_pdf(content: ExportContent) -> bytes:
     document = HTML(string=html_for(content), base_url=None, url_fetcher=_NoFetching()).render()
     document.metadata.lang = "en-GB"
-    return document.write_pdf()
+    # PDF/UA-1: a tagged PDF (structure tree, MarkInfo), the title shown in the window's title bar
+    # (DisplayDocTitle) and XMP metadata, so screen readers read headings, lists and tables as such.
+    return document.write_pdf(pdf_variant="pdf/ua-1")

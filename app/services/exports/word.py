@@ -10,7 +10,8 @@ Decisions:
   on its heading), not a Word TOC field: a
   TOC field is empty until someone updates the fields in Word, and page numbers would be wrong in
   any other reader. The headings use the real Heading 1 / Heading 2 styles, so Word's navigation
-  pane and "Insert table of contents" work as usual.
+  pane and "Insert table of contents" work as usual. No Heading 2 comes before the first Heading 1
+  (the cover's "Total requested by year" sits under its "Summary").
 - Every table's header row repeats on each page (w:tblHeader) and rows do not split across pages
   (w:cantSplit). Money is right-aligned, "£12,345.67".
 - Signed-off exports say "Signed off by X on date" on the cover and in every page header;
@@ -280,6 +281,9 @@ def _cover(doc, content: ExportContent) -> None:
     else:
         mark_run.font.color.rgb = RGBColor(0xD4, 0x35, 0x1C)
 
+    # The cover's own headings sit under a Heading 1, so the outline never starts at level 2
+    # (a screen reader's list of headings, Word's navigation pane and accessibility checkers).
+    doc.add_heading("Summary", level=1)
     facts = _Table(doc, ["", ""], [False, False], widths=[5.0, 11.6])
     facts.table._tbl.remove(facts.table._tbl.tr_lst[0])  # a list of facts needs no header row
     facts.row(["Fund", content.fund_name])
