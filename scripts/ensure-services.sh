@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite needs is here: PostgreSQL answering on 127.0.0.1:5432 with a
-# database "test", Debian's Chromium for the browser tests, Pango and fonts for PDF exports and
+# database "test", Redis on 127.0.0.1:6379 (rate-limit counts shared by workers), Debian's Chromium for the browser tests, Pango and fonts for PDF exports and
 # poppler-utils to look at them. Installs and starts them when
 # missing and we are root (as in CI); otherwise says what to do.
 set -euo pipefail
@@ -9,6 +9,8 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v pg_isready >/dev/null 2>&1 || need_apt+=(postgresql postgresql-client)
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
+redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; }
+redis_up || command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # PDF exports (WeasyPrint) need Pango and a font to embed.
 ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
 fc-list 2>/dev/null | grep -qi 'dejavu' || need_apt+=(fonts-dejavu-core fontconfig)
@@ -44,4 +46,13 @@ fi
 if ! psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='test'" | grep -q 1; then
   psql -h 127.0.0.1 -U postgres -c "create database test" >/dev/null
 fi
-echo "Services ready: PostgreSQL at 127.0.0.1:5432 (database test), $(chromium --version 2>/dev/null | head -n 1)"
+if ! redis_up; then
+  # Nothing kept on disk: the tests' counts are throwaway.
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  for _ in $(seq 1 30); do redis_up && break; sleep 1; done
+fi
+if ! redis_up; then
+  echo "Redis is not answering on 127.0.0.1:6379 and could not be started." >&2
+  exit 1
+fi
+echo "Services ready: PostgreSQL at 127.0.0.1:5432 (database test), Redis at 127.0.0.1:6379, $(chromium --version 2>/dev/null | head -n 1)"

@@ -350,3 +350,43 @@ def test_a_busy_user_stays_signed_in_all_day_and_night(app, world):
     for hour in range(1, 16):
         with time_machine.travel(start + timedelta(hours=hour), tick=False):
             assert browser.get("/home").status_code == 200, f"signed out after {hour} hours"
+
+
+# A separate process (another gunicorn worker, another server) asking the same Redis whether this
+# address may try again: a wrong-password count kept in one worker's memory would let it through.
+_OTHER_WORKER = """
+import sys
+from app import create_app
+from tests.test_auth import _from, _try
+app = create_app("testing", RATELIMIT_STORAGE_URI=sys.argv[1], RATELIMIT_KEY_PREFIX=sys.argv[2],
+                 SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP="3 per minute", SIGN_IN_LIMIT_PER_IP="100 per 15 minutes")
+print(_try(_from(app, sys.argv[3]), sys.argv[4], sys.argv[5]).status_code)
+"""
+
+
+def test_wrong_passwords_counted_in_redis_slow_that_address_in_every_worker(make_app, world):
+    """Production keeps the counts in Redis (as on this machine, at TEST_REDIS_URL), shared by
+    every worker: the guessing address waits whichever worker it reaches; the owner does not."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    prefix = f"test-{secrets.token_hex(4)}"  # counts of this test alone
+    strict = make_app(RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix,
+                      SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP="3 per minute", SIGN_IN_LIMIT_PER_IP="100 per 15 minutes")
+    manager = world.emails["csp_manager"]
+    assert [_try(_from(strict, "203.0.113.9"), manager, f"wrong guess {i}!").status_code
+            for i in range(3)] == [400, 400, 400]
+
+    def other_worker(address: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _OTHER_WORKER, redis_url, prefix, address, manager, PASSWORD],
+                             cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
+                             env=os.environ | {"FLASK_DEBUG": "0"}, check=False)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return int(out.stdout.strip().splitlines()[-1])
+
+    assert other_worker("203.0.113.9") == 429  # the right password waits, in another process too
+    assert other_worker("198.51.100.7") == 302  # the owner, elsewhere, signs in
