@@ -31,7 +31,17 @@ from app.models import Contribution, ExportRecord, Organisation, Role, Round, Ro
 from app.models.base import utcnow
 from app.policy import ALLOWED, RULES, Decision, decide
 from app.policy.rules import visible_to_csps
-from tests.access_policy import CHECKED_INSIDE, NOT_TRIED, OBJECTS, POLICY, PUBLIC, SIGNED_IN, STATES, Route
+from tests.access_policy import (
+    CHECKED_INSIDE,
+    MORE_STATES,
+    NOT_TRIED,
+    OBJECTS,
+    POLICY,
+    PUBLIC,
+    SIGNED_IN,
+    STATES,
+    Route,
+)
 from tests.conftest import csrf_token, empty_tables, keep_rows, kept_rows, restore_rows, sign_in_directly, take_rows
 
 ANONYMOUS = "anonymous"
@@ -146,7 +156,7 @@ def _build(app, request, state: str) -> StateSnapshot:
             files.update(made.pop("files", {}))
             vars(w).update(made)
         db.session.commit()
-        STATES[state](w)
+        (STATES.get(state) or MORE_STATES[state])(w)
         db.session.commit()
     sessions = {}
     for user, email in [(ANONYMOUS, None), *world.emails.items()]:
