@@ -19,10 +19,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, event, or_, select
 
 from app.extensions import db
-from app.models import ContributionStatus, Organisation, OrganisationKind, Role, User
+from app.models import AuditEvent, ContributionStatus, Organisation, OrganisationKind, Role, User
 from app.models.base import UTCDateTime, utcnow
 from app.services.passwords import hash_password, password_problem
 
@@ -236,12 +236,19 @@ class _Clock:
     """Dates the 2018 round's history. Each step is done through the services (so the records, the
     rulebook's checks and the audit events are the real ones), passing the historic time where a
     service takes `now`; `at(...)` marks the start of a step. `back_date()` then sets every
-    timestamp written during a step (audit events, revisions, updated_at, outbox rows...) to the
-    step's historic time."""
+    timestamp written during a step (revisions, updated_at, outbox rows...) to the step's historic
+    time; audit events, which are append-only, get theirs as they are written."""
 
     def __init__(self) -> None:
         self.started: list[datetime] = []  # the real time each step started, in order
         self.historic: list[datetime] = []  # the time it happened
+        # Audit events are append-only (on PostgreSQL a trigger refuses UPDATE), so they are not
+        # back-dated afterwards: each is written with its step's historic time in the first place.
+        event.listen(AuditEvent, "before_insert", self._date_audit_event)
+
+    def _date_audit_event(self, mapper, connection, target) -> None:
+        if self.historic and (target.created_at is None or target.created_at >= self.started[0]):
+            target.created_at = self.historic[-1]
 
     def at(self, day: date, hour: int, minute: int = 0) -> datetime:
         when = _london(day, hour, minute)
@@ -257,10 +264,11 @@ class _Clock:
         from bisect import bisect_right
 
         db.session.flush()
+        event.remove(AuditEvent, "before_insert", self._date_audit_event)
         first, end = self.started[0], utcnow()
         for table in db.metadata.sorted_tables:
             columns = [c for c in table.columns if isinstance(c.type, UTCDateTime)]
-            if not columns:
+            if not columns or table is AuditEvent.__table__:  # dated as written (see __init__)
                 continue
             keys = list(table.primary_key.columns)
             rows = db.session.execute(

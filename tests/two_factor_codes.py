@@ -39,16 +39,18 @@ def _engine(url: str):
     return create_engine(url)
 
 
-def _last_step(email: str, app=None) -> int | None:
-    """The last time step the service accepted a code for (from the test database)."""
-    query = text("SELECT totp_last_step FROM user_account WHERE email = :email")
+def _account(email: str, app=None):
+    """(key, key being set up, last time step accepted) of this person, from the test database:
+    the database, not this process's memory, says which key is theirs now (a test's database is
+    put back after it, with whatever key the world had)."""
+    query = text("SELECT totp_secret, totp_pending_secret, totp_last_step FROM user_account WHERE email = :email")
     if app is not None:
         from app.extensions import db
 
         with app.app_context(), db.engine.connect() as conn:
-            return conn.scalar(query, {"email": email})
+            return conn.execute(query, {"email": email}).first()
     with _engine(os.environ["TEST_DATABASE_URL"]).connect() as conn:
-        return conn.scalar(query, {"email": email})
+        return conn.execute(query, {"email": email}).first()
 
 
 def _run(statement: str, params: dict, app=None):
@@ -77,9 +79,12 @@ def next_code(email: str, app=None) -> str:
     accepts one in this 30 seconds, else a fresh recovery code (so a test may sign the same person
     in any number of times, however fast the machine)."""
     email = email.strip().lower()
-    secret = _secrets.get(email, TOTP_SECRET)
+    current, pending, last = _account(email, app) or (None, None, None)
+    remembered = _secrets.get(email)
+    # The key set up through the pages while it is still this person's (being set up, or set up);
+    # else the key the database has (the world's, after a test put the database back).
+    secret = remembered if remembered and remembered in (current, pending) else (current or pending or TOTP_SECRET)
     now = int(time.time()) // 30
-    last = _last_step(email, app)
     step = now - 1 if last is None else max(now - 1, last + 1)
     if step > now + 1:
         return _fresh_recovery_code(email, app)
