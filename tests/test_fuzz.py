@@ -36,12 +36,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.routing import BuildError
 
-from app.extensions import limiter
 from app.urls import MAX_ID
 from tests import conftest
 from tests.access_policy import MORE_STATES, POLICY, STATES, Route
-from tests.conftest import empty_tables, keep_rows
-from tests.test_access_policy import ANONYMOUS, _client, _restore, _snapshots, expected
+from tests.test_access_policy import (  # noqa: F401 - _clean: the access test's autouse fixture, used here too
+    ANONYMOUS,
+    _clean,
+    _client,
+    _restore,
+    _snapshots,
+    expected,
+)
 
 FORM_EXAMPLES = 10
 BUTTON_EXAMPLES = 2  # a form with no field but its button (sign out, open the round, make an export)
@@ -253,26 +258,12 @@ def _form_fields(app, client, route: Route, url: str, values: dict) -> dict:
 CASES = [pytest.param(route, id=route.name) for route in sorted(POLICY, key=lambda r: r.method != "GET")]
 
 
-@pytest.fixture(autouse=True)
-def _clean(app, smtp_server):
-    """Replaces conftest's _clean here (as the access test does): after a page, which changes
-    nothing, the next test may start from its state's tables as they are."""
-    smtp_server.start()
-    untouched: dict[str, str] = {}
-    yield untouched
-    with app.app_context():
-        limiter.reset()
-    if "state" in untouched:
-        keep_rows(untouched["state"])
-    else:
-        empty_tables(app)
-
 SETTINGS = {"derandomize": True, "deadline": None, "database": None, "print_blob": False,
             "suppress_health_check": list(HealthCheck)}
 
 
 @pytest.mark.parametrize("route", CASES)
-def test_hostile_input(app, request, _clean, route: Route):
+def test_hostile_input(app, request, _clean, route: Route):  # noqa: F811 - the imported fixture
     found = _allowed_user(app, request, route)
     if found is None:
         pytest.skip(f"{route.name}: no user of the world may use it in any state tried")

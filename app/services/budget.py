@@ -499,15 +499,17 @@ def summary_of_totals(rnd, totals) -> BudgetSummary:
     return summary
 
 
+def line_totals(lines) -> list[LineTotals]:
+    """Each budget line (a CSP's or the lead's) as LineTotals of its own."""
+    return [LineTotals(line.financial_year_id, line.cost_category_id, line.match_type, line.amount_pence,
+                       line.match_pence, 1) for line in lines]
+
+
 def budget_summary(contribution: Contribution) -> BudgetSummary:
     """A contribution's budget (or any object with a round and budget lines), totalled, with its
     lines grouped by financial year."""
     lines = list(contribution.budget_lines)
-    summary = summary_of_totals(contribution.round, (
-        LineTotals(line.financial_year_id, line.cost_category_id, line.match_type, line.amount_pence,
-                   line.match_pence, 1)
-        for line in lines
-    ))
+    summary = summary_of_totals(contribution.round, line_totals(lines))
     years, categories = summary.years, summary.categories
     cat_pos = {c.id: i for i, c in enumerate(categories)}
     for year in years:

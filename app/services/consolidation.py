@@ -41,6 +41,7 @@ from app.services.budget import (
     allowed_match_types,
     budget_summary,
     delete_if_version,
+    line_totals,
     prepare_change,
     summary_of_totals,
     update_if_version,
@@ -231,11 +232,6 @@ def _accepted_totals(rnd: Round) -> list[LineTotals]:
             for year, category, kind, amount, match, count in rows]
 
 
-def _line_totals(lines) -> list[LineTotals]:
-    return [LineTotals(line.financial_year_id, line.cost_category_id, line.match_type, line.amount_pence,
-                       line.match_pence, 1) for line in lines]
-
-
 def budget_totals(rnd: Round, bid: CollectiveBid | None = None, *, lines_loaded: bool = False) -> BudgetTotals:
     """The totals and cap checks alone (the checklist's): no per-partnership tables, and no budget
     line read unless `lines_loaded` (the accepted contributions' lines are in hand already):
@@ -243,10 +239,10 @@ def budget_totals(rnd: Round, bid: CollectiveBid | None = None, *, lines_loaded:
     bid = bid if bid is not None else find_bid(rnd)
     lead_lines = list(bid.lead_lines) if bid is not None else []
     if lines_loaded:
-        csp_totals = _line_totals(line for c in accepted_contributions(rnd) for line in c.budget_lines)
+        csp_totals = line_totals(line for c in accepted_contributions(rnd) for line in c.budget_lines)
     else:
         csp_totals = _accepted_totals(rnd)
-    summary = summary_of_totals(rnd, csp_totals + _line_totals(lead_lines))
+    summary = summary_of_totals(rnd, csp_totals + line_totals(lead_lines))
     counted_types = allowed_match_types(rnd)
     counted = sum(summary.match_by_type.get(t, 0) for t in counted_types)
     return BudgetTotals(
