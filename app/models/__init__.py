@@ -31,6 +31,7 @@ from app.models.deadline import (
 )
 from app.models.draft import PendingDraft
 from app.models.export import ExportRecord, ExportStatus
+from app.models.notification import Notification, NotificationKind
 from app.models.organisation import Organisation, OrganisationKind, csps_of
 from app.models.outbox import OutboxEmail, OutboxStatus
 from app.models.review import ChangeRequest, ReviewComment
@@ -95,6 +96,8 @@ __all__ = [
     "LEAD_ADMINS",
     "LEAD_EDITORS",
     "LEAD_ROLES",
+    "Notification",
+    "NotificationKind",
     "Organisation",
     "OrganisationKind",
     "OutboxEmail",

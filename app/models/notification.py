@@ -1,0 +1,99 @@
+"""Notifications: one row per person per event that matters to them ("What's new").
+
+A service that changes something people need to know about calls
+`app.services.notifications.notify()` in the same transaction; it writes one row per
+recipient (never the person who acted) and hands the rows to email delivery, which follows
+each person's email preferences. A row is read when its person opens it or marks all as read.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import TenantScoped, UTCDateTime, utcnow
+from app.models.user import User
+
+
+class NotificationKind(enum.StrEnum):
+    """What happened. The value is stored; `label` is what the What's new page calls it."""
+
+    COMMENT = "comment"
+    CHANGES_REQUESTED = "changes_requested"
+    ACCEPTED = "accepted"
+    EXCLUDED = "excluded"
+    INCLUDED = "included"
+    SUBMITTED = "submitted"
+    RESUBMITTED = "resubmitted"
+    DEADLINE_CHANGED = "deadline_changed"
+    EXTENSION_GRANTED = "extension_granted"
+    ASSIGNED = "assigned"
+    ROUND_OPENED = "round_opened"
+    ROUND_CLOSED = "round_closed"
+    BID_SIGNED_OFF = "bid_signed_off"
+    BID_SUBMITTED = "bid_submitted"
+    BID_REOPENED = "bid_reopened"
+    OUTCOME = "outcome"
+
+    @property
+    def label(self) -> str:
+        return NOTIFICATION_LABELS[self]
+
+
+NOTIFICATION_LABELS = {
+    NotificationKind.COMMENT: "Comment",
+    NotificationKind.CHANGES_REQUESTED: "Changes requested",
+    NotificationKind.ACCEPTED: "Accepted",
+    NotificationKind.EXCLUDED: "Excluded from the bid",
+    NotificationKind.INCLUDED: "Included in the bid again",
+    NotificationKind.SUBMITTED: "Submitted",
+    NotificationKind.RESUBMITTED: "Resubmitted",
+    NotificationKind.DEADLINE_CHANGED: "Deadline changed",
+    NotificationKind.EXTENSION_GRANTED: "Extension granted",
+    NotificationKind.ASSIGNED: "Assigned to you",
+    NotificationKind.ROUND_OPENED: "Round opened",
+    NotificationKind.ROUND_CLOSED: "Round closed",
+    NotificationKind.BID_SIGNED_OFF: "Bid signed off",
+    NotificationKind.BID_SUBMITTED: "Bid submitted",
+    NotificationKind.BID_REOPENED: "Bid reopened",
+    NotificationKind.OUTCOME: "Outcome",
+}
+
+
+class Notification(TenantScoped, db.Model):
+    __tablename__ = "notification"
+    __table_args__ = (
+        # The same event never notifies the same person twice (a retried request, a re-run).
+        UniqueConstraint("user_id", "event_key"),
+        # The header's unread count and the What's new page: a person's rows, unread first.
+        Index("ix_notification_user_read", "user_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_bidder_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    # One line saying what happened, e.g. "Thames Valley CSP resubmitted their contribution".
+    summary: Mapped[str] = mapped_column(String(300))
+    # Where it happened: a path inside the service (never an absolute URL).
+    link: Mapped[str] = mapped_column(String(500))
+    event_key: Mapped[str] = mapped_column(String(200))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("funding_round.id", ondelete="CASCADE"), index=True)
+    contribution_id: Mapped[int | None] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+    @property
+    def kind_label(self) -> str:
+        try:
+            return NotificationKind(self.kind).label
+        except ValueError:
+            return self.kind.replace("_", " ").capitalize()

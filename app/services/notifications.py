@@ -1,0 +1,151 @@
+"""Notifications: tell the right people what happened, in the service and by email.
+
+A service that changes something people need to know about calls `notify()` in the same
+transaction as the change. It writes one Notification per recipient (never the person who
+acted; never twice for the same event) and hands the new rows to `deliver()`, which emails
+them through the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask import current_app, has_request_context, url_for
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Contribution, Notification, NotificationKind, Role, Round, User
+from app.models.base import utcnow
+from app.services.outbox import queue_email
+
+
+@dataclass(frozen=True)
+class Email:
+    """The email that goes with a notification: a template in templates/email/ and its context.
+    Each recipient's email gets `user` (the recipient) added to the context."""
+
+    template: str
+    context: dict = field(default_factory=dict)
+
+
+def link_to(endpoint: str, **values) -> str:
+    """A notification's link: the path of a page in the service (not an absolute URL, so it
+    works whatever address the service is reached at)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    with current_app.test_request_context("/"):
+        return url_for(endpoint, **values)
+
+
+def notify(
+    kind: NotificationKind,
+    recipients: Iterable[User],
+    *,
+    summary: str,
+    link: str,
+    event_key: str,
+    lead_bidder_id: int,
+    actor: User | None = None,
+    round: Round | None = None,  # noqa: A002 - the round the event is about
+    contribution: Contribution | None = None,
+    email: Email | None = None,
+) -> list[Notification]:
+    """Write the notifications of one event and deliver them. Returns the rows written.
+
+    Recipients who are inactive, the actor themself, duplicates and people already notified
+    of this event (a retried request) are left out."""
+    people: dict[int, User] = {}
+    for user in recipients:
+        if user is None or not user.active or (actor is not None and user.id == actor.id):
+            continue
+        people.setdefault(user.id, user)
+    if not people:
+        return []
+    already = set(
+        db.session.scalars(
+            select(Notification.user_id).where(
+                Notification.event_key == event_key, Notification.user_id.in_(list(people))
+            )
+        )
+    )
+    now = utcnow()
+    rows = [
+        Notification(
+            lead_bidder_id=lead_bidder_id,
+            user_id=user.id,
+            user=user,
+            kind=NotificationKind(kind).value,
+            summary=summary[:300],
+            link=link,
+            event_key=event_key,
+            actor_id=actor.id if actor is not None else None,
+            round_id=round.id if round is not None else (contribution.round_id if contribution is not None else None),
+            contribution_id=contribution.id if contribution is not None else None,
+            created_at=now,
+        )
+        for user_id, user in people.items()
+        if user_id not in already
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    if email is not None:
+        deliver(rows, email)
+    return rows
+
+
+def deliver(rows: list[Notification], email: Email) -> None:
+    """Email each new notification through the outbox, at once."""
+    for row in rows:
+        queue_email(
+            row.user.email,
+            email.template,
+            idempotency_key=f"{row.event_key}:{row.user.email}"[:200],
+            lead_bidder_id=row.lead_bidder_id,
+            **{**email.context, "user": row.user},
+        )
+
+
+# --- who should hear about what -------------------------------------------------------------------
+
+def csp_people(csp_id: int) -> list[User]:
+    """The CSP's active people who have signed up (managers and contributors)."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.organisation_id == csp_id,
+                User.role.in_([Role.CSP_MANAGER, Role.CSP_CONTRIBUTOR]),
+                User.active.is_(True),
+                User.password_hash.is_not(None),
+            )
+            .order_by(User.id)
+        )
+    )
+
+
+def lead_people(lead_bidder_id: int, roles=(Role.LEAD_ADMIN, Role.LEAD_STAFF)) -> list[User]:
+    """The lead bidder's active people of the given roles who have signed up."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.organisation_id == lead_bidder_id,
+                User.role.in_(list(roles)),
+                User.active.is_(True),
+                User.password_hash.is_not(None),
+            )
+            .order_by(User.id)
+        )
+    )
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+def unread_count(user: User) -> int:
+    """How many of the person's notifications are not read yet: one statement."""
+    return db.session.scalar(
+        select(func.count()).select_from(Notification).where(
+            Notification.user_id == user.id, Notification.read_at.is_(None)
+        )
+    ) or 0
