@@ -27,7 +27,17 @@ from flask import g, url_for
 from sqlalchemy import select, update
 
 from app.extensions import db, limiter
-from app.models import Contribution, ExportRecord, Organisation, Role, Round, RoundStatus, User, UserSession
+from app.models import (
+    Contribution,
+    ExportRecord,
+    InternalNote,
+    Organisation,
+    Role,
+    Round,
+    RoundStatus,
+    User,
+    UserSession,
+)
 from app.models.base import utcnow
 from app.policy import ALLOWED, RULES, Decision, decide
 from app.policy.rules import visible_to_csps
@@ -218,11 +228,13 @@ def _client(app, snapshot: StateSnapshot, user: str):
 # --- what the rulebook expects ------------------------------------------------------------------------
 
 def record_named_by(values: dict):
-    """The record a URL names, for the rulebook: an export's contribution (or round), else the
-    contribution, round, CSP or user whose id it carries; None for a URL that names nothing."""
+    """The record a URL names, for the rulebook: an export's contribution (or round), an internal note,
+    else the contribution, round, CSP or user whose id it carries; None for a URL that names nothing."""
     if "export_id" in values:
         export = db.session.get(ExportRecord, values["export_id"])
         return export.contribution or export.round
+    if "note_id" in values:  # an internal note: its rule asks who wrote it
+        return db.session.get(InternalNote, values["note_id"])
     for key, model in (("contribution_id", Contribution), ("round_id", Round), ("csp_id", Organisation),
                        ("user_id", User)):
         if key in values:

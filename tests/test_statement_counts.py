@@ -31,8 +31,8 @@ PAGES = {
     "lead home": ("lead_staff", "/home", 6),
     "rounds": ("lead_staff", "/rounds", 4),
     "round": ("lead_staff", "/rounds/{round}", 6),
-    "round overview": ("lead_staff", "/review/rounds/{round}", 7),
-    "review of a contribution": ("lead_staff", "/review/contributions/{reviewed}", 13),
+    "round overview": ("lead_staff", "/review/rounds/{round}", 8),  # + the internal notes' counts
+    "review of a contribution": ("lead_staff", "/review/contributions/{reviewed}", 14),  # + its internal notes
     "bid overview": ("lead_staff", "/bid/rounds/{round}", 13),
     "merged section": ("lead_staff", "/bid/rounds/{round}/sections/{bid_section}", 10),
     "consolidated budget": ("lead_staff", "/bid/rounds/{round}/budget", 8),

@@ -179,6 +179,21 @@ def merged_text_changeable(user, merged) -> str | None:
     return None
 
 
+def _notes_open(rnd) -> str:
+    return "The round has been archived, so internal notes cannot be added or deleted unless it is restored"
+
+
+internal_notes_open = _round_in(lc.INTERNAL_NOTES_OPEN, _notes_open)
+
+
+def internal_note_deletable(user, note) -> str | None:
+    """The note's own author, while its contribution's round is not archived."""
+    reason = internal_notes_open(user, note.contribution)
+    if reason:
+        return reason
+    if user is not None and note.author_id != user.id:
+        return "You can only delete internal notes you wrote"
+    return None
 
 
 def two_factor_required(user) -> bool:
@@ -253,6 +268,11 @@ _RULES = [
          _contribution_transition("include", lc.REVIEWABLE, _review_round)),
     Rule("contribution.export", LEAD_EDITORS | CSP_ROLES, "Make a Word or PDF file of a contribution",
          visible_to_csps),
+    # internal notes: the lead bidder's own, never shown to CSPs (record: Contribution, or InternalNote)
+    Rule("contribution.view_internal_notes", LEAD_ROLES, "Read the lead bidder's internal notes on a contribution"),
+    Rule("contribution.add_internal_note", LEAD_EDITORS,
+         "Add an internal note on a contribution or one of its sections", internal_notes_open),
+    Rule("internal_note.delete", LEAD_EDITORS, "Delete an internal note you wrote", internal_note_deletable),
     # the collective bid (record: Round, CollectiveBid or MergedSection)
     Rule("bid.edit", LEAD_EDITORS, "Merge sections, order contributions, change lead-held budget lines",
          bid_changeable),

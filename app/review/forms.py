@@ -15,6 +15,7 @@ from wtforms.validators import Length
 
 from app.forms import BaseForm, Required, as_id
 from app.models import ContributionStatus
+from app.services.internal_notes import MAX_NOTE
 from app.services.review import MAX_MESSAGE
 
 
@@ -81,6 +82,37 @@ class CommentForm(BaseForm):
             return None
         section_id = as_id(self.section.data)
         return -1 if section_id is None else section_id  # -1: not one of its sections, the service says so
+
+
+class InternalNoteForm(BaseForm):
+    """A note the CSP never sees. Its labels say so (the page gives the lead bidder's and CSP's names)."""
+
+    section = SelectField(
+        "What is your note about?", choices=[SelectChoice("", "")], validate_choice=False, widget=GovSelect()
+    )
+    body = TextAreaField(
+        "Internal note",
+        validators=[
+            Required(message="Enter the note"),
+            Length(max=MAX_NOTE, message=f"The note must be {MAX_NOTE:,} characters or fewer"),
+        ],
+        filters=[_strip],
+        widget=GovTextArea(),
+    )
+    # Where to go back to after adding it: the review page, or the internal notes page.
+    return_to = HiddenField()
+    submit = SubmitField("Add internal note", widget=GovSubmitInput())
+
+    @property
+    def section_id(self) -> int | None:
+        if not self.section.data:
+            return None
+        section_id = as_id(self.section.data)
+        return -1 if section_id is None else section_id  # -1: not one of its sections, the service says so
+
+
+class DeleteInternalNoteForm(BaseForm):
+    submit = SubmitField("Delete internal note", widget=GovSubmitInput())
 
 
 class RequestChangesForm(VersionedForm):

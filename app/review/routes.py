@@ -19,15 +19,26 @@ from app.policy import (
     authorise,
     can,
     get_contribution_or_404,
+    get_internal_note_or_404,
     get_round_or_404,
     redirect_unless,
     roles_required,
     rule_required,
 )
 from app.review import bp
-from app.review.forms import CommentForm, DecisionForm, ExcludeForm, OverviewFilterForm, RequestChangesForm, choices
+from app.review.forms import (
+    CommentForm,
+    DecisionForm,
+    DeleteInternalNoteForm,
+    ExcludeForm,
+    InternalNoteForm,
+    OverviewFilterForm,
+    RequestChangesForm,
+    choices,
+)
 from app.services import ServiceError
 from app.services import contributions as contributions_service
+from app.services import internal_notes as notes_service
 from app.services import review as service
 
 
@@ -74,6 +85,7 @@ def overview(round_id: int):
         title=f"Review contributions: {rnd.title}",
         round=rnd,
         rows=shown,
+        note_counts=notes_service.counts(current_user, [r.contribution for r in shown]),
         totals=service.totals(rows),
         filter_form=form,
         filtered=form.chosen_status is not None or form.at_risk.data,
@@ -96,6 +108,7 @@ def contribution(contribution_id: int):
     for c in comments:
         by_section.setdefault(c.section_id, []).append(c)
     titles = service.task_titles(contribution)
+    notes = notes_service.notes(current_user, contribution)
     answers = contributions_service.answers(contribution)
     all_tasks = contributions_service.tasks(contribution, contributions_service.facts_of_answers(contribution, answers))
     return render_template(
@@ -115,6 +128,9 @@ def contribution(contribution_id: int):
         can_include=can(current_user, "contribution.include", contribution),
         decision_form=DecisionForm(formdata=None, data={"version": contribution.version}),
         comment_form=_comment_form(contribution, formdata=None, data={"return_to": "review"}),
+        notes_by_section=notes_service.by_section(notes),
+        can_view_notes=notes_service.can_view(current_user, contribution),
+        can_add_note=notes_service.can_add(current_user, contribution),
     )
 
 
@@ -284,6 +300,79 @@ def timeline(contribution_id: int):
         "review/timeline.html",
         title=f"Activity on {contribution.csp.name}'s contribution",
         contribution=contribution,
-        entries=service.timeline(contribution),
+        entries=service.timeline(contribution, notes_service.notes(current_user, contribution)),
         is_lead=can(current_user, "round.view"),  # back to the review page, not the task list
     )
+
+
+# --- internal notes: the lead bidder's own, never shown to the CSP ----------------------------------
+
+
+def _note_form(contribution, **kwargs) -> InternalNoteForm:
+    form = InternalNoteForm(**kwargs)
+    form.section.choices = choices(service.section_choices(contribution))
+    return form
+
+
+@bp.route("/contributions/<int:contribution_id>/internal-notes", methods=["GET", "POST"])
+@rule_required("contribution.view_internal_notes")
+def internal_notes(contribution_id: int):
+    contribution = get_contribution_or_404(current_user, contribution_id, "contribution.view_internal_notes")
+    if request.method == "POST":
+        authorise("contribution.add_internal_note", contribution)
+    form = _note_form(contribution, formdata=None if request.method == "GET" else request.form)
+    if request.method == "GET" and as_id(request.args.get("section")):
+        form.section.data = str(as_id(request.args.get("section")))
+    if request.method == "POST" and form.validate():
+        try:
+            note = notes_service.add_note(current_user, contribution, form.section_id, form.body.data)
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash(f"Your internal note has been added. {contribution.csp.name} cannot see it", "success")
+            return _after_note(contribution, note.section_id, form.return_to.data)
+    return render_template(
+        "review/internal_notes.html",
+        title=f"Internal notes on {contribution.csp.name}'s contribution",
+        contribution=contribution,
+        notes=notes_service.notes(current_user, contribution),
+        form=form,
+        can_add_note=notes_service.can_add(current_user, contribution),
+        cannot_add_note=notes_service.why_not_add(current_user, contribution),
+    ), (400 if form.errors else 200)
+
+
+def _after_note(contribution, section_id: int | None, return_to: str | None):
+    if return_to == "review":
+        anchor = f"section-{section_id}" if section_id else "internal-notes"
+        return redirect(url_for("review.contribution", contribution_id=contribution.id, _anchor=anchor))
+    return redirect(url_for("review.internal_notes", contribution_id=contribution.id))
+
+
+@bp.route("/contributions/<int:contribution_id>/internal-notes/<int:note_id>/delete", methods=["GET", "POST"])
+@rule_required("internal_note.delete")
+def delete_internal_note(contribution_id: int, note_id: int):
+    contribution = get_contribution_or_404(current_user, contribution_id, "contribution.view_internal_notes")
+    note = get_internal_note_or_404(current_user, contribution, note_id, "internal_note.delete")
+    return_to = request.values.get("return_to")
+    form = DeleteInternalNoteForm() if request.method == "POST" else DeleteInternalNoteForm(formdata=None)
+    if form.validate_on_submit():
+        section_id = note.section_id
+        try:
+            notes_service.delete_note(current_user, note)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "info")
+        else:
+            db.session.commit()
+            flash("Your internal note has been deleted", "success")
+        return _after_note(contribution, section_id, return_to)
+    return render_template(
+        "review/delete_internal_note.html",
+        title="Delete your internal note",
+        contribution=contribution,
+        note=note,
+        form=form,
+        return_to="review" if return_to == "review" else "notes",
+    ), (400 if form.errors else 200)

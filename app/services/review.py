@@ -422,8 +422,10 @@ class TimelineEntry:
     kind: str = "event"
 
 
-def timeline(contribution: Contribution) -> list[TimelineEntry]:
-    """What happened to the contribution, newest first: status changes, extensions, comments."""
+def timeline(contribution: Contribution, internal_notes: list | None = None) -> list[TimelineEntry]:
+    """What happened to the contribution, newest first: status changes, extensions, comments, and
+    the lead bidder's internal notes when the caller passes them (app.services.internal_notes.notes,
+    which gives none to anyone who may not read them)."""
     titles = task_titles(contribution)
     events = db.session.scalars(
         select(AuditEvent).where(
@@ -456,6 +458,18 @@ def timeline(contribution: Contribution) -> list[TimelineEntry]:
                 text=c.body,
                 section=c.section,
                 kind="comment",
+            )
+        )
+    for note in internal_notes or []:
+        where = f"section {note.section.number}. {note.section.title}" if note.section else "the whole contribution"
+        entries.append(
+            TimelineEntry(
+                at=note.created_at,
+                title=f"Internal note on {where}",
+                who=note.author,
+                text=note.body,
+                section=note.section,
+                kind="internal-note",
             )
         )
     entries.sort(key=lambda x: x.at, reverse=True)
