@@ -26,7 +26,7 @@ from app.policy import (
 )
 from app.review import bp
 from app.review.forms import CommentForm, DecisionForm, ExcludeForm, OverviewFilterForm, RequestChangesForm, choices
-from app.services import ServiceError
+from app.services import ServiceError, changes
 from app.services import contributions as contributions_service
 from app.services import review as service
 
@@ -98,6 +98,7 @@ def contribution(contribution_id: int):
     titles = service.task_titles(contribution)
     answers = contributions_service.answers(contribution)
     all_tasks = contributions_service.tasks(contribution, contributions_service.facts_of_answers(contribution, answers))
+    latest = changes.latest_change_request(contribution)  # open, or answered by a resubmission
     return render_template(
         "review/contribution.html",
         title=f"Review {contribution.csp.name}'s contribution",
@@ -106,7 +107,9 @@ def contribution(contribution_id: int):
         tasks=all_tasks,
         done=sum(1 for t in all_tasks if t.status == contributions_service.COMPLETED),
         comments_by_section=by_section,
-        change_request=service.open_change_request(contribution),
+        change_request=latest if latest is not None and latest.resolved_at is None else None,
+        latest_change_request=latest,
+        can_see_changes=can(current_user, "contribution.see_changes", contribution),
         titles=titles,
         can_act=can(current_user, "contribution.review", contribution),
         can_request_changes=can(current_user, "contribution.request_changes", contribution),
@@ -115,6 +118,22 @@ def contribution(contribution_id: int):
         can_include=can(current_user, "contribution.include", contribution),
         decision_form=DecisionForm(formdata=None, data={"version": contribution.version}),
         comment_form=_comment_form(contribution, formdata=None, data={"return_to": "review"}),
+    )
+
+
+@bp.get("/contributions/<int:contribution_id>/changes")
+@rule_required("contribution.see_changes")
+def changes_since_request(contribution_id: int):
+    contribution = get_contribution_or_404(current_user, contribution_id)
+    authorise("contribution.see_changes", contribution)
+    latest = changes.latest_change_request(contribution)
+    return render_template(
+        "review/changes.html",
+        title=f"What changed in {contribution.csp.name}’s contribution",
+        contribution=contribution,
+        changed=changes.what_changed(contribution, latest, contributions_service.csp_sections(contribution))
+        if latest is not None else None,
+        titles=service.task_titles(contribution),
     )
 
 

@@ -16,4 +16,6 @@ ROUTES = [
     Route("review.exclude", "GET POST", "contribution.exclude", A1),
     Route("review.include", "POST", "contribution.include", A1),
     Route("review.timeline", "GET", "contribution.view", A1),
+    # What changed since the lead asked for changes: the lead bidder's (CSPs have their own history).
+    Route("review.changes_since_request", "GET", "contribution.see_changes", A1),
 ]
