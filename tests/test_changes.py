@@ -153,10 +153,12 @@ def test_excluding_is_a_decision_and_including_again_does_not_bring_the_flag_bac
     ask_for_changes(world, staff)
     rewrite_and_resubmit(app, world, manager, "A new text.")
     assert TAG in staff.get(overview).get_data(as_text=True)
-    response = post_form(staff, review_url(world, "/exclude"), {"reason": "Out of area", "version": _version(app, world)})
+    response = post_form(staff, review_url(world, "/exclude"),
+                         {"reason": "Out of area", "version": _version(app, world)})
     assert response.status_code == 302
     assert TAG not in staff.get(overview).get_data(as_text=True)
-    response = post_form(staff, review_url(world, "/include"), {"version": _version(app, world)}, page=review_url(world))
+    response = post_form(staff, review_url(world, "/include"), {"version": _version(app, world)},
+                         page=review_url(world))
     assert response.status_code == 302
     page = staff.get(overview).get_data(as_text=True)
     assert TAG not in page and "Resubmitted" in page

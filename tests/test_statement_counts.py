@@ -33,6 +33,7 @@ PAGES = {
     "round": ("lead_staff", "/rounds/{round}", 6),
     "round overview": ("lead_staff", "/review/rounds/{round}", 8),  # 8: resubmissions with changes to review
     "review of a contribution": ("lead_staff", "/review/contributions/{reviewed}", 13),
+    "what changed": ("lead_staff", "/review/contributions/{reviewed}/changes", 13),
     "bid overview": ("lead_staff", "/bid/rounds/{round}", 13),
     "merged section": ("lead_staff", "/bid/rounds/{round}/sections/{bid_section}", 10),
     "consolidated budget": ("lead_staff", "/bid/rounds/{round}/budget", 8),

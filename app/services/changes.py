@@ -174,7 +174,7 @@ def _texts_then(contribution: Contribution, at: datetime) -> dict[int, str]:
         .join(latest, (latest.c.response_id == SectionRevision.response_id)
               & (latest.c.number == SectionRevision.number))
     )
-    return {section_id: text for section_id, text in rows}
+    return dict(rows.tuples().all())
 
 
 def _line_name(line: dict) -> str:
