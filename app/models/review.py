@@ -37,7 +37,12 @@ class ChangeRequest(TenantScoped, db.Model):
     """The lead bidder sends a contribution back: which parts to revisit, and why.
 
     `items` holds task keys as in services.contributions.tasks(): "section-<id>", "budget",
-    "outcomes", "partners", "documents". resolved_at is set when the CSP resubmits."""
+    "outcomes", "partners", "documents". resolved_at is set when the CSP resubmits; reviewed_at
+    when the lead bidder next decides (accepts, asks for changes again or excludes) after that.
+
+    Sections keep every revision, so their text when changes were asked for is the revision
+    current at created_at. Budget lines, outcomes and partners keep no history: `snapshot` holds
+    them as they were then (services.changes.snapshot_of), so the reviewer can see what changed."""
 
     __tablename__ = "change_request"
     __tenant_parent__ = "contribution"  # no lead_bidder_id: scoped through its contribution
@@ -49,6 +54,8 @@ class ChangeRequest(TenantScoped, db.Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    snapshot: Mapped[dict | None] = mapped_column(JSON)
 
     contribution: Mapped[Contribution] = relationship()
     created_by: Mapped[User] = relationship()

@@ -266,6 +266,8 @@ _RULES = [
          _contribution_transition("exclude", lc.REVIEWABLE, _review_round)),
     Rule("contribution.include", LEAD_EDITORS, "Include an excluded contribution again",
          _contribution_transition("include", lc.REVIEWABLE, _review_round)),
+    Rule("contribution.see_changes", LEAD_ROLES,
+         "See what a CSP changed since the lead bidder asked for changes (CSPs have their own history)"),
     Rule("contribution.export", LEAD_EDITORS | CSP_ROLES, "Make a Word or PDF file of a contribution",
          visible_to_csps),
     # internal notes: the lead bidder's own, never shown to CSPs (record: Contribution, or InternalNote)
@@ -274,6 +276,7 @@ _RULES = [
          "Add an internal note on a contribution or one of its sections", internal_notes_open),
     Rule("internal_note.delete", LEAD_EDITORS, "Delete an internal note you wrote", internal_note_deletable),
     # the collective bid (record: Round, CollectiveBid or MergedSection)
+    Rule("bid.view_whole", LEAD_ROLES, "Read the whole collective bid on one page, and print it"),
     Rule("bid.edit", LEAD_EDITORS, "Merge sections, order contributions, change lead-held budget lines",
          bid_changeable),
     Rule("bid.edit_text", LEAD_EDITORS, "Change a merged section's text", merged_text_changeable),

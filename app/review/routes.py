@@ -36,7 +36,7 @@ from app.review.forms import (
     RequestChangesForm,
     choices,
 )
-from app.services import ServiceError
+from app.services import ServiceError, changes
 from app.services import contributions as contributions_service
 from app.services import internal_notes as notes_service
 from app.services import review as service
@@ -111,6 +111,7 @@ def contribution(contribution_id: int):
     notes = notes_service.notes(current_user, contribution)
     answers = contributions_service.answers(contribution)
     all_tasks = contributions_service.tasks(contribution, contributions_service.facts_of_answers(contribution, answers))
+    latest = changes.latest_change_request(contribution)  # open, or answered by a resubmission
     return render_template(
         "review/contribution.html",
         title=f"Review {contribution.csp.name}'s contribution",
@@ -119,7 +120,9 @@ def contribution(contribution_id: int):
         tasks=all_tasks,
         done=sum(1 for t in all_tasks if t.status == contributions_service.COMPLETED),
         comments_by_section=by_section,
-        change_request=service.open_change_request(contribution),
+        change_request=latest if latest is not None and latest.resolved_at is None else None,
+        latest_change_request=latest,
+        can_see_changes=can(current_user, "contribution.see_changes", contribution),
         titles=titles,
         can_act=can(current_user, "contribution.review", contribution),
         can_request_changes=can(current_user, "contribution.request_changes", contribution),
@@ -131,6 +134,22 @@ def contribution(contribution_id: int):
         notes_by_section=notes_service.by_section(notes),
         can_view_notes=notes_service.can_view(current_user, contribution),
         can_add_note=notes_service.can_add(current_user, contribution),
+    )
+
+
+@bp.get("/contributions/<int:contribution_id>/changes")
+@rule_required("contribution.see_changes")
+def changes_since_request(contribution_id: int):
+    contribution = get_contribution_or_404(current_user, contribution_id)
+    authorise("contribution.see_changes", contribution)
+    latest = changes.latest_change_request(contribution)
+    return render_template(
+        "review/changes.html",
+        title=f"What changed in {contribution.csp.name}’s contribution",
+        contribution=contribution,
+        changed=changes.what_changed(contribution, latest, contributions_service.csp_sections(contribution))
+        if latest is not None else None,
+        titles=service.task_titles(contribution),
     )
 
 

@@ -35,4 +35,6 @@ ROUTES = [
     Route("review.internal_notes", "GET", "contribution.view_internal_notes", A1),
     Route("review.internal_notes", "POST", "contribution.add_internal_note", A1),
     Route("review.delete_internal_note", "GET POST", "internal_note.delete", NOTE),
+    # What changed since the lead asked for changes: the lead bidder's (CSPs have their own history).
+    Route("review.changes_since_request", "GET", "contribution.see_changes", A1),
 ]

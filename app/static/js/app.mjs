@@ -9,6 +9,11 @@ initWordCounts();
 initTableScrolls();
 initTimeoutWarning();
 
+// <button data-module="pb-print">: "Print this page" (shown only when JavaScript runs, see _print.scss).
+for (const button of document.querySelectorAll('[data-module="pb-print"]')) {
+  button.addEventListener("click", () => window.print());
+}
+
 // <form data-warn-unsaved>: warn when leaving the page after typing in it, but not when sending it.
 // <form data-warn-unsaved="changed">: the page shows text that is not saved yet (a conflict, or
 // text kept when a session had ended), so warn even before any typing.
