@@ -1,5 +1,6 @@
 // Start GOV.UK Frontend's components, and warn before leaving a form with unsaved changes.
 import { initAll } from "../dist/govuk-frontend.min.js";
+import { initSelectAll } from "./select-all.mjs";
 import { initTableScrolls } from "./table-scroll.mjs";
 import { initTimeoutWarning } from "./timeout-warning.mjs";
 import { initWordCounts } from "./word-count.mjs";
@@ -8,6 +9,7 @@ initAll();
 initWordCounts();
 initTableScrolls();
 initTimeoutWarning();
+initSelectAll();
 
 // <form data-warn-unsaved>: warn when leaving the page after typing in it, but not when sending it.
 // <form data-warn-unsaved="changed">: the page shows text that is not saved yet (a conflict, or
