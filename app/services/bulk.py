@@ -151,9 +151,10 @@ class DraftsResult(Result):
 def build_all_drafts(actor: User, bid: CollectiveBid) -> DraftsResult:
     """Build the first draft of every section the CSPs write (merge.build_draft each), except:
     sections marked as final (listed, with the reason); sections whose text was edited since its
-    last automatic draft (returned in `edited`, for the user to choose); sections whose automatic
-    draft is already what a new one would be (`up_to_date`). Lead-only sections have no CSP text
-    to merge and are left alone."""
+    last automatic draft (returned in `edited`, for the user to choose); sections never drafted
+    that no accepted contribution has written yet (listed: an empty draft would help nobody);
+    sections whose automatic draft is already what a new one would be (`up_to_date`). Lead-only
+    sections have no CSP text to merge and are left alone."""
     require(actor, "bid.edit", bid)
     sections = [s for s in bid.round.sections if s.csp_contributes]
     workspaces = merge_service.workspaces(bid, sections)
@@ -167,6 +168,9 @@ def build_all_drafts(actor: User, bid: CollectiveBid) -> DraftsResult:
             result.outcomes.append(Outcome(name, False, reason, section.id))
         elif ws.edited_since_draft:
             result.edited.append(EditedSection(section, ws.merged.version, ws.words))
+        elif not ws.drafted and not any(p.text for p in ws.parts):
+            result.outcomes.append(Outcome(name, False, "none of the accepted contributions has text for it yet",
+                                           section.id))
         elif ws.drafted and merge_service.draft_text(ws) == ws.text and not ws.changed and not ws.missing:
             result.up_to_date.append(section)
         else:
