@@ -94,7 +94,7 @@ def accept_contributions(actor: User, rnd: Round, versions: dict[int, int | None
         except ServiceError as exc:
             result.outcomes.append(Outcome(name, False, exc.message, contribution.id))
         else:
-            result.outcomes.append(Outcome(name, True, "accepted, and its manager emailed", contribution.id))
+            result.outcomes.append(Outcome(name, True, "accepted", contribution.id))
     return result
 
 
