@@ -151,5 +151,35 @@ class ExcludeForm(VersionedForm):
     submit = SubmitField("Exclude from the bid", widget=GovSubmitInput())
 
 
+class SelectedContributionsForm(BaseForm):
+    """The contributions ticked on the review overview, for "Accept selected" (which asks first)
+    and "Send a reminder to selected". The checkboxes are drawn by the page, one a row."""
+
+    contributions = SelectMultipleField("Contributions", choices=[], validate_choice=False)
+    # A unique value of the page the form came from: sending the same form twice (a double click,
+    # a retried POST) reminds nobody twice.
+    request_key = HiddenField()
+    # "yes" once the lead has confirmed accepting them (the confirmation page).
+    confirm = HiddenField()
+
+    NONE_SELECTED = "Select the contributions you want to accept or remind"
+
+    @property
+    def ids(self) -> list[int]:
+        return [i for i in (as_id(v) for v in self.contributions.data or []) if i is not None]
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirm.data == "yes"
+
+    def versions(self, formdata) -> dict[int, int | None]:
+        """Each chosen contribution's version as the confirmation page showed it (version-<id>)."""
+        versions = {i: as_id(formdata.get(f"version-{i}")) for i in self.ids}
+        return {i: -1 if v is None else v for i, v in versions.items()}  # -1 never matches: not accepted
+
+    def none_selected(self) -> None:
+        self.contributions.errors = [self.NONE_SELECTED]
+
+
 def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]

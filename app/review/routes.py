@@ -7,10 +7,13 @@ exclude and include again. The CSP's own users see the comments and the timeline
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
+from app.flashes import flash_outcomes
 from app.forms import as_id
 from app.models.base import utcnow
 from app.policy import (
@@ -34,9 +37,10 @@ from app.review.forms import (
     InternalNoteForm,
     OverviewFilterForm,
     RequestChangesForm,
+    SelectedContributionsForm,
     choices,
 )
-from app.services import ServiceError, changes
+from app.services import ServiceError, bulk, changes
 from app.services import contributions as contributions_service
 from app.services import internal_notes as notes_service
 from app.services import review as service
@@ -77,9 +81,17 @@ def _back_to_review(contribution):
 @roles_required(LEAD_ANY)
 def overview(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
+    return _overview_page(rnd)
+
+
+def _overview_page(rnd, selection: SelectedContributionsForm | None = None):
     form = OverviewFilterForm(formdata=request.args or None)
     rows = service.overview(rnd)
     shown = service.filter_rows(rows, form.chosen_status, bool(form.at_risk.data))
+    if selection is None:  # a new unique value each time the page is shown (see the form)
+        selection = SelectedContributionsForm(formdata=None, data={"request_key": uuid4().hex})
+    can_accept = can(current_user, "round.accept_contributions", rnd)
+    can_remind = can(current_user, "round.remind_contributions", rnd)
     return render_template(
         "review/overview.html",
         title=f"Review contributions: {rnd.title}",
@@ -90,7 +102,73 @@ def overview(round_id: int):
         filter_form=form,
         filtered=form.chosen_status is not None or form.at_risk.data,
         at_risk_days=service.AT_RISK_DAYS,
-    )
+        selection=selection,
+        chosen=set(selection.ids),
+        can_accept_selected=can_accept,
+        can_remind_selected=can_remind,
+        error_list=selection.error_list,
+    ), (400 if selection.errors else 200)
+
+
+def _overview_url(rnd) -> str:
+    return url_for("review.overview", round_id=rnd.id)
+
+
+def _selection(rnd, action: str):
+    """The ticked contributions' form, or the answer to give instead (refused, timed out, none ticked)."""
+    refused = redirect_unless(action, rnd, _overview_url(rnd))
+    if refused:
+        return None, refused
+    form = SelectedContributionsForm()
+    if not form.validate_on_submit():
+        flash("Your request timed out. Try again", "info")
+        return None, redirect(_overview_url(rnd))
+    if not form.ids:
+        form.none_selected()
+        return None, _overview_page(rnd, form)
+    return form, None
+
+
+@bp.post("/rounds/<int:round_id>/accept-selected")
+@rule_required("round.accept_contributions")
+def accept_selected(round_id: int):
+    """Accept the ticked contributions: first a page that lists what will happen (which can be
+    accepted, which cannot and why), then, confirmed, each one accepted at the version shown."""
+    rnd = get_round_or_404(current_user, round_id)
+    form, answer = _selection(rnd, "round.accept_contributions")
+    if answer is not None:
+        return answer
+    if not form.confirmed:
+        return render_template(
+            "review/accept_confirm.html",
+            title=f"Accept the selected contributions: {rnd.title}",
+            round=rnd,
+            preview=bulk.accept_preview(current_user, rnd, form.ids),
+            form=SelectedContributionsForm(formdata=None, data={"confirm": "yes"}),
+        )
+    result = bulk.accept_contributions(current_user, rnd, form.versions(request.form))
+    db.session.commit()
+    flash_outcomes(result, "{n} accepted (their managers have been emailed)", "{n} not accepted")
+    return redirect(_overview_url(rnd))
+
+
+@bp.post("/rounds/<int:round_id>/remind-selected")
+@rule_required("round.remind_contributions")
+def remind_selected(round_id: int):
+    """Send the CSPs of the ticked contributions a reminder now, once per contribution and form."""
+    rnd = get_round_or_404(current_user, round_id)
+    form, answer = _selection(rnd, "round.remind_contributions")
+    if answer is not None:
+        return answer
+    try:
+        result = bulk.remind_contributions(current_user, rnd, form.ids, form.request_key.data)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "info")
+        return redirect(_overview_url(rnd))
+    db.session.commit()
+    flash_outcomes(result, "{n} reminded now", "{n} not reminded")
+    return redirect(_overview_url(rnd))
 
 
 def _comment_form(contribution, **kwargs) -> CommentForm:

@@ -22,6 +22,9 @@ def objects(w) -> dict:
 
 ROUTES = [
     Route("review.overview", "GET", "round.view", RA),
+    # Several contributions at once: each one is then contribution.accept's / contribution.remind's.
+    Route("review.accept_selected", "POST", "round.accept_contributions", RA),
+    Route("review.remind_selected", "POST", "round.remind_contributions", RA),
     # The review page of one contribution is the lead bidder's (CSP users have the task list).
     Route("review.contribution", "GET", "round.view", A1),
     Route("review.comments", "GET", "contribution.view", A1),
