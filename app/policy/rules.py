@@ -179,6 +179,15 @@ def merged_text_changeable(user, merged) -> str | None:
     return None
 
 
+def section_assignable(user, record) -> str | None:
+    """A merged section can be given to someone while the bid can be changed (the round, bid or
+    merged section named), and not once the section is marked as final."""
+    reason = bid_changeable(user, record)
+    if reason:
+        return reason
+    if getattr(record, "state", None) == lc.SectionState.FINAL:
+        return "This section has been marked as final. Mark it as a draft to give it to someone"
+    return None
 
 
 def two_factor_required(user) -> bool:
@@ -253,6 +262,9 @@ _RULES = [
          _contribution_transition("include", lc.REVIEWABLE, _review_round)),
     Rule("contribution.export", LEAD_EDITORS | CSP_ROLES, "Make a Word or PDF file of a contribution",
          visible_to_csps),
+    Rule("contribution.assign", CSP_MANAGERS,
+         "Give an item of the contribution to a colleague of the CSP (or take it back), with a due date",
+         contribution_editable),
     # the collective bid (record: Round, CollectiveBid or MergedSection)
     Rule("bid.edit", LEAD_EDITORS, "Merge sections, order contributions, change lead-held budget lines",
          bid_changeable),
@@ -267,6 +279,11 @@ _RULES = [
     Rule("bid.reopen", LEAD_ADMINS, "Reopen a signed-off or submitted bid, with a reason",
          _round_transition("reopen_bid")),
     Rule("bid.export", LEAD_EDITORS, "Make Word, PDF, Excel, CSV and ZIP files of the bid"),
+    Rule("bid.assign", LEAD_EDITORS,
+         "Give a merged section of the bid to a lead bidder colleague (or take it back), with a due date",
+         section_assignable),
+    # tasks (record: none: the signed-in person's own)
+    Rule("tasks.view", ALL_ROLES, "See the items given to you, across your organisation's rounds"),
 ]
 
 RULES: dict[str, Rule] = {r.action: r for r in _RULES}
