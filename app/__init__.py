@@ -126,8 +126,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.account import bp as account_bp
-    from app.assignments import bp as assignments_bp
     from app.admin import bp as admin_bp
+    from app.assignments import bp as assignments_bp
     from app.auth import bp as auth_bp
     from app.bid import bp as bid_bp
     from app.calendar import bp as calendar_bp

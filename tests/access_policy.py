@@ -216,13 +216,13 @@ CHECKED_INSIDE = {
 }
 
 
+from tests.policies import assignments as assignments_policy  # noqa: E402
 from tests.policies import bid_consolidation, bid_merge, contributions, core, documents, review, rounds, sections  # noqa: E402
 from tests.policies import budget as budget_policy  # noqa: E402
 from tests.policies import calendar as calendar_policy  # noqa: E402
 from tests.policies import deadlines as deadlines_policy  # noqa: E402
 from tests.policies import exports as exports_policy  # noqa: E402
 from tests.policies import reminders as reminders_policy  # noqa: E402
-from tests.policies import assignments as assignments_policy  # noqa: E402
 
 AREAS = [
     core,

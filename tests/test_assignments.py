@@ -87,7 +87,7 @@ def test_a_part_is_never_given_to_anyone_outside_the_csp(app, world, who):
         [manager, outsider] = people(world, "csp_manager", who)
         with pytest.raises(ServiceError) as refused:
             service.assign_item(manager, a1(world), "budget", outsider, None)
-        assert refused.value.message == "Select someone from Reading Community Safety Partnership"
+        assert refused.value.message == "Select someone at Reading Community Safety Partnership"
         assert refused.value.field == "assignee"
 
 
@@ -139,7 +139,7 @@ def test_a_lead_user_gives_a_merged_section_to_a_lead_colleague(app, world):
         for outsider in people(world, "viewer", "csp_manager", "other_lead_staff"):
             with pytest.raises(ServiceError) as refused:
                 service.assign_section(staff, bid, section, outsider, None)
-            assert refused.value.message == f"Select someone from {rnd.lead_bidder.display_name}"
+            assert refused.value.message == f"Select someone at {rnd.lead_bidder.display_name}"
         funder_day = rnd.funder_deadline.astimezone(LONDON).date()
         with pytest.raises(ServiceError) as late:
             service.assign_section(staff, bid, section, admin, funder_day + timedelta(days=1))

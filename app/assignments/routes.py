@@ -17,10 +17,8 @@ from app.policy import (
     redirect_unless,
     rule_required,
 )
-from app.services import ServiceError
+from app.services import ServiceError, merge
 from app.services import assignments as service
-from app.services import merge
-
 
 # --- a CSP's items ---------------------------------------------------------------------------------
 

@@ -6,8 +6,7 @@ from app.contributions.loading import editable, viewable
 from app.extensions import db
 from app.forms import ActionForm
 from app.policy import CSP_MANAGER, SIGNED_IN, can, can_edit_contribution, can_submit_contribution, roles_required
-from app.services import ServiceError
-from app.services import assignments
+from app.services import ServiceError, assignments
 from app.services import contributions as service
 
 

@@ -166,12 +166,12 @@ def assign_item(actor: User, contribution: Contribution, key: str, assignee: Use
         or assignee.organisation_id != contribution.csp_id
         or assignee.lead_bidder_id != contribution.lead_bidder_id
     ):
-        raise ServiceError(f"Select someone from {contribution.csp.name}", field="assignee")
+        raise ServiceError(f"Select someone at {contribution.csp.name}", field="assignee")
     _check_due(due_date, contribution.deadline, now)
     assignment = _upsert(
-        dict(contribution_id=contribution.id, item_key=key),
-        dict(lead_bidder_id=contribution.lead_bidder_id, round_id=contribution.round_id,
-             contribution_id=contribution.id, item_key=key, section_id=_section_of(key)),
+        {"contribution_id": contribution.id, "item_key": key},
+        {"lead_bidder_id": contribution.lead_bidder_id, "round_id": contribution.round_id,
+         "contribution_id": contribution.id, "item_key": key, "section_id": _section_of(key)},
         actor, assignee, due_date,
     )
     record(
@@ -258,14 +258,14 @@ def assign_section(actor: User, bid: CollectiveBid, section: SectionTemplate, as
         or assignee.organisation_id != rnd.lead_bidder_id
         or assignee.lead_bidder_id != rnd.lead_bidder_id
     ):
-        raise ServiceError(f"Select someone from {rnd.lead_bidder.display_name}", field="assignee")
+        raise ServiceError(f"Select someone at {rnd.lead_bidder.display_name}", field="assignee")
     _check_due(due_date, rnd.funder_deadline, now)
     merged = _merged_section(bid, section)
     require(actor, "bid.assign", merged)
     assignment = _upsert(
-        dict(merged_section_id=merged.id),
-        dict(lead_bidder_id=rnd.lead_bidder_id, round_id=rnd.id, merged_section_id=merged.id,
-             section_id=section.id),
+        {"merged_section_id": merged.id},
+        {"lead_bidder_id": rnd.lead_bidder_id, "round_id": rnd.id, "merged_section_id": merged.id,
+         "section_id": section.id},
         actor, assignee, due_date,
     )
     record(
