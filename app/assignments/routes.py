@@ -60,6 +60,7 @@ def contribution_item(contribution_id: int, item: str):
         current=current,
         latest=service.last_day(contribution.deadline),
         deadline_words="your CSP's deadline",
+        people_hint=f"Someone at {contribution.csp.name}. They see it in their tasks.",
         back=back,
         remove_url=url_for("assignments.unassign_contribution_item", contribution_id=contribution.id, item=item),
     ), (400 if request.method == "POST" else 200)
@@ -127,6 +128,8 @@ def bid_section(round_id: int, section_id: int):
         current=current,
         latest=service.last_day(rnd.funder_deadline),
         deadline_words="the funder's deadline",
+        people_hint=f"An administrator or member of staff at {rnd.lead_bidder.display_name}. "
+        "They see it in their tasks.",
         back=back,
         remove_url=url_for("assignments.unassign_bid_section", round_id=rnd.id, section_id=section.id),
     ), (400 if request.method == "POST" else 200)
