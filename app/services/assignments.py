@@ -21,11 +21,13 @@ a merged section while the bid can be changed and the section is not marked as f
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import url_for
 from sqlalchemy import and_, case, false, func, not_, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from app.dates import LONDON, govuk_date
@@ -51,8 +53,7 @@ from app.services import ServiceError, insert_for_dialect
 from app.services.audit import record
 from app.services.pages import Page, paginate
 
-PART_KEYS = ("budget", "outcomes", "partners", "documents")
-DEACTIVATED = "account deactivated"
+log = logging.getLogger(__name__)
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -368,10 +369,15 @@ def _mine(user: User):
 
 
 def open_count(user: User) -> int:
-    """How many open items are given to the person (the navigation shows it): one query."""
+    """How many open items are given to the person (the navigation shows it): one query. The count
+    is a nicety: a page (the error page shown when the database is down) never fails for it."""
     if not getattr(user, "is_authenticated", False):
         return 0
-    return db.session.scalar(_with_state(select(func.count(Assignment.id))).where(_mine(user), _open())) or 0
+    try:
+        return db.session.scalar(_with_state(select(func.count(Assignment.id))).where(_mine(user), _open())) or 0
+    except SQLAlchemyError:
+        log.warning("The navigation could not count open tasks", exc_info=True)
+        return 0
 
 
 @dataclass
@@ -451,11 +457,3 @@ def open_with_due_dates(round_ids: list[int]) -> dict[int, list[Assignment]]:
     ).unique():
         result.setdefault(a.round_id, []).append(a)
     return result
-
-
-def who(assignment: Assignment | None) -> str:
-    """The assignee as pages show them: "Sam Patel", or "Sam Patel – account deactivated"."""
-    if assignment is None:
-        return ""
-    person = assignment.assignee
-    return person.full_name if person.active else f"{person.full_name} – {DEACTIVATED}"
