@@ -372,3 +372,14 @@ def test_a_merged_sections_assignee_is_reminded_too(app, world, smtp_server):
     [message] = smtp_server.to(world.emails["lead_admin"])
     assert message.subject == f"Early Intervention Youth Fund 2018: {title} is due today"
     assert f"/bid/rounds/{world.round_a}/sections/{world.section_a}" in message.text
+
+
+def test_task_reminders_are_listed_on_the_rounds_reminders_page_and_are_not_sent_again_from_it(
+        app, world, smtp_server, signed_in):
+    set_round(app, world, internal=NOON_1_APRIL, funder=NOON_29_APRIL, **QUIET)
+    _give_budget(app, world, date(2026, 3, 20))
+    assert run(app, utc(2026, 3, 18, 9, 5)).written == 1
+    deliver(app)
+    shown = page(signed_in("lead_admin"), f"/rounds/{world.round_a}/reminders")
+    assert "Task due soon" in shown
+    assert "Send again" not in shown.split("Task due soon", 1)[1].split("</tr>", 1)[0]
