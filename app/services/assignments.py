@@ -12,7 +12,7 @@
   Nobody is emailed here: the services return the assignment (a notification can be added by the
   caller in one line). Reminders follow each due date: app.services.reminders (task_slots).
 - A deactivated assignee keeps the item (pages say "(name) – account deactivated" so that the
-  manager gives it to someone else); they are not reminded and it is not in anyone's tasks.
+  manager gives it to someone else); nobody is reminded of it until it is.
 
 "Open" (Your tasks, the navigation's count, reminders): the item is not completed and can still be
 changed: a CSP item while the round is open for contributions and the CSP holds the contribution;
