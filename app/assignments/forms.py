@@ -39,5 +39,7 @@ class AssignForm(BaseForm):
         from app.models import ROLE_LABELS
 
         return [
-            {"hint": {"text": f"{ROLE_LABELS[p.role]}, {p.email}"}} for p in self.people
+            # An email address is one long word: it wraps rather than push the page wider at 320px.
+            {"hint": {"text": f"{ROLE_LABELS[p.role]}, {p.email}", "classes": "pb-assignee-hint"}}
+            for p in self.people
         ]
