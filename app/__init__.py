@@ -127,6 +127,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.account import bp as account_bp
     from app.admin import bp as admin_bp
+    from app.assignments import bp as assignments_bp
     from app.auth import bp as auth_bp
     from app.bid import bp as bid_bp
     from app.calendar import bp as calendar_bp
@@ -150,6 +151,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(deadlines_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(assignments_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -43,6 +43,11 @@ def navigation_for(user, endpoint: str | None) -> list[dict]:
         items.append(("admin.organisation", "Organisation"))
     if can(user, "organisation.manage"):
         items.append(("admin.users", "Users"))
+    if can(user, "tasks.view"):
+        from app.services.assignments import open_count
+
+        n = open_count(user)  # one query
+        items.append(("assignments.tasks", f"Your tasks ({n})" if n else "Your tasks"))
     items.append(("account.overview", "Your account"))
     current = section_of(endpoint)
     return [{"href": url_for(target), "text": text, "active": target == current} for target, text in items]

@@ -221,6 +221,7 @@ CHECKED_INSIDE = {
 }
 
 
+from tests.policies import assignments as assignments_policy  # noqa: E402
 from tests.policies import bid_consolidation, bid_merge, contributions, core, documents, review, rounds, sections  # noqa: E402
 from tests.policies import budget as budget_policy  # noqa: E402
 from tests.policies import calendar as calendar_policy  # noqa: E402
@@ -242,6 +243,7 @@ AREAS = [
     deadlines_policy,
     reminders_policy,
     calendar_policy,
+    assignments_policy,
 ]
 
 POLICY: list[Route] = expand([route for area in AREAS for route in area.ROUTES])

@@ -131,6 +131,16 @@ def build(csps: int, revisions: int) -> SizedRound:
                           completed=True)
     contribution_service.submit(changed.manager, changed)
     review.accept(staff, changed)
+    # Every part of the contributions in progress given to their managers, every section of the bid
+    # to the lead's staff: the task lists, the bid and "Your tasks" show who has each.
+    from app.services import assignments
+
+    due = assignments.today()
+    for contribution in by_state["in_progress"]:
+        for key in assignments.item_titles(contribution):
+            assignments.assign_item(contribution.manager, contribution, key, contribution.manager, due)
+    for n, section in enumerate(written):
+        assignments.assign_section(staff, bid, section, (staff, admin)[n % 2], due)
     export = request_export(staff, rnd, "docx")
     db.session.commit()
     prepare(export.id)

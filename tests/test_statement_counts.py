@@ -21,7 +21,7 @@ from tests.conftest import empty_tables, sign_in_directly
 # that adds a statement to a page fails here until the budget is raised on purpose.
 PAGES = {
     "CSP home": ("csp_manager", "/home", 7),
-    "task list": ("csp_manager", "/contributions/{contribution}", 8),
+    "task list": ("csp_manager", "/contributions/{contribution}", 9),  # + who has each part
     "section editor": ("csp_manager", "/contributions/{contribution}/sections/{csp_section}", 8),
     "budget": ("csp_manager", "/contributions/{contribution}/budget", 7),
     "outcomes": ("csp_manager", "/contributions/{contribution}/outcomes", 4),
@@ -34,7 +34,7 @@ PAGES = {
     "round overview": ("lead_staff", "/review/rounds/{round}", 9),  # resubmissions to review; internal notes' counts
     "review of a contribution": ("lead_staff", "/review/contributions/{reviewed}", 14),  # + its internal notes
     "what changed": ("lead_staff", "/review/contributions/{reviewed}/changes", 13),
-    "bid overview": ("lead_staff", "/bid/rounds/{round}", 13),
+    "bid overview": ("lead_staff", "/bid/rounds/{round}", 14),  # + who has each section
     "merged section": ("lead_staff", "/bid/rounds/{round}/sections/{bid_section}", 10),
     "consolidated budget": ("lead_staff", "/bid/rounds/{round}/budget", 8),
     "bid outcomes": ("lead_staff", "/bid/rounds/{round}/outcomes", 4),
@@ -44,7 +44,11 @@ PAGES = {
     "deadlines": ("lead_admin", "/rounds/{round}/deadlines", 5),
     "reminders": ("lead_admin", "/rounds/{round}/reminders", 10),
     "exports": ("lead_staff", "/rounds/{round}/exports", 12),
+    "your tasks": ("csp_manager", "/tasks", 4),
 }
+# Every page's service navigation counts the signed-in person's open tasks ("Your tasks (3)"): one
+# statement on top of each page's own budget above.
+NAVIGATION = 1
 
 
 @contextmanager
@@ -105,5 +109,5 @@ def test_statements_do_not_grow_with_the_round(counts, page):
 def test_statements_within_the_page_budget(counts, page):
     _, large = counts
     n, statements = large[page]
-    budget = PAGES[page][2]
+    budget = PAGES[page][2] + NAVIGATION
     assert n <= budget, f"{page}: {n} statements, budget {budget}\n" + "\n".join(statements)[:6000]

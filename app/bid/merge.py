@@ -31,7 +31,7 @@ from app.policy import (
     roles_required,
     why_not,
 )
-from app.services import ServiceError, bulk, consolidation
+from app.services import ServiceError, assignments, bulk, consolidation
 from app.services import merge as service
 from app.text import count_words, diff_texts, normalise
 
@@ -73,6 +73,9 @@ def overview(round_id: int):
         can_edit=service.can_edit(current_user, bid),
         read_only=service.read_only_reason(bid),
         action_form=ActionForm(),
+        assignments=assignments.for_bid(bid),
+        can_assign=can(current_user, "bid.assign", rnd),
+        overdue=assignments.is_overdue,
     )
 
 

@@ -5,8 +5,8 @@ from app.contributions import bp
 from app.contributions.loading import editable, viewable
 from app.extensions import db
 from app.forms import ActionForm
-from app.policy import CSP_MANAGER, SIGNED_IN, can_edit_contribution, can_submit_contribution, roles_required
-from app.services import ServiceError
+from app.policy import CSP_MANAGER, SIGNED_IN, can, can_edit_contribution, can_submit_contribution, roles_required
+from app.services import ServiceError, assignments
 from app.services import contributions as service
 
 
@@ -25,6 +25,9 @@ def task_list(contribution_id: int):
         can_edit=can_edit_contribution(current_user, contribution),
         can_submit=can_submit_contribution(current_user, contribution),
         todo=service.still_to_do(contribution, tasks),
+        assignments=assignments.for_contribution(contribution),
+        can_assign=can(current_user, "contribution.assign", contribution),
+        overdue=assignments.is_overdue,
     )
 
 

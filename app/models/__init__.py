@@ -1,5 +1,6 @@
 """All models, importable from one place (and so known to Alembic)."""
 
+from app.models.assignment import Assignment
 from app.models.audit import AuditEvent
 from app.models.bid import (
     BidStatus,
@@ -55,6 +56,7 @@ from app.models.user import (
 
 __all__ = [
     "AccountToken",
+    "Assignment",
     "Attachment",
     "AuditEvent",
     "BidStatus",

@@ -100,6 +100,10 @@ class ReminderKind(enum.StrEnum):
     CSP_OVERDUE = "csp_overdue"  # n days after
     LEAD_DIGEST = "lead_digest"  # daily status of the round for lead staff
     FUNDER_BEFORE = "funder_before"  # n days before the funder's deadline (0 = on the day)
+    # An assigned item's own due date (app.services.assignments): its assignee only.
+    TASK_BEFORE = "task_before"  # n days before the due date
+    TASK_DUE = "task_due"  # on the due date
+    TASK_OVERDUE = "task_overdue"  # the day after, once
 
     @property
     def label(self) -> str:
@@ -109,6 +113,9 @@ class ReminderKind(enum.StrEnum):
             "csp_overdue": "Contribution overdue",
             "lead_digest": "Daily round status",
             "funder_before": "Funder’s deadline",
+            "task_before": "Task due soon",
+            "task_due": "Task due today",
+            "task_overdue": "Task overdue",
         }[self.value]
 
 

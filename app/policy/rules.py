@@ -220,6 +220,17 @@ def internal_note_deletable(user, note) -> str | None:
     return None
 
 
+def section_assignable(user, record) -> str | None:
+    """A merged section can be given to someone while the bid can be changed (the round, bid or
+    merged section named), and not once the section is marked as final."""
+    reason = bid_changeable(user, record)
+    if reason:
+        return reason
+    if getattr(record, "state", None) == lc.SectionState.FINAL:
+        return "This section has been marked as final. Mark it as a draft to give it to someone"
+    return None
+
+
 def two_factor_required(user) -> bool:
     """Whether this person must sign in with a second factor: lead bidder administrators and staff
     always; anyone at a CSP whose administrator has required it. Until they have set it up, they
@@ -306,6 +317,9 @@ _RULES = [
     Rule("contribution.add_internal_note", LEAD_EDITORS,
          "Add an internal note on a contribution or one of its sections", internal_notes_open),
     Rule("internal_note.delete", LEAD_EDITORS, "Delete an internal note you wrote", internal_note_deletable),
+    Rule("contribution.assign", CSP_MANAGERS,
+         "Give an item of the contribution to a colleague of the CSP (or take it back), with a due date",
+         contribution_editable),
     # the collective bid (record: Round, CollectiveBid or MergedSection)
     Rule("bid.view_whole", LEAD_ROLES, "Read the whole collective bid on one page, and print it"),
     Rule("bid.edit", LEAD_EDITORS, "Merge sections, order contributions, change lead-held budget lines",
@@ -321,6 +335,11 @@ _RULES = [
     Rule("bid.reopen", LEAD_ADMINS, "Reopen a signed-off or submitted bid, with a reason",
          _round_transition("reopen_bid")),
     Rule("bid.export", LEAD_EDITORS, "Make Word, PDF, Excel, CSV and ZIP files of the bid"),
+    Rule("bid.assign", LEAD_EDITORS,
+         "Give a merged section of the bid to a lead bidder colleague (or take it back), with a due date",
+         section_assignable),
+    # tasks (record: none: the signed-in person's own)
+    Rule("tasks.view", ALL_ROLES, "See the items given to you, across your organisation's rounds"),
 ]
 
 RULES: dict[str, Rule] = {r.action: r for r in _RULES}

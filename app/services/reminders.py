@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 REMINDED_STATUSES = CSP_HOLDS
 REMINDED_ROUNDS = lifecycle.CSP_REMINDERS | lifecycle.LEAD_REMINDERS
 CSP_KINDS = (ReminderKind.CSP_BEFORE, ReminderKind.CSP_DUE, ReminderKind.CSP_OVERDUE)
+TASK_KINDS = (ReminderKind.TASK_BEFORE, ReminderKind.TASK_DUE, ReminderKind.TASK_OVERDUE)
 MAX_DAYS_BEFORE = 60
 MAX_OVERDUE_LIMIT = 30
 MAX_DIGEST_DAYS = 60
@@ -230,6 +231,7 @@ class Slot:
     key: str
     group: tuple  # (what, object id, user id): only the latest due slot of a group is sent
     contribution: Contribution | None = None
+    task: object | None = None  # the Assignment a task reminder is about
 
 
 def _local_date(value: datetime) -> date:
@@ -382,6 +384,73 @@ def lead_slots(
                 )
             )
     return slots
+
+
+def task_moments(due_date: date, at) -> list[tuple[ReminderKind, int, datetime]]:
+    """When the assignee of an item is reminded of its due date: 2 days before, on the day and,
+    once, the day after it (overdue), each at the round's send time (UK). The one place these
+    moments are worked out."""
+    return [
+        (ReminderKind.TASK_BEFORE, 2, _at(due_date - timedelta(days=2), at)),
+        (ReminderKind.TASK_DUE, 0, _at(due_date, at)),
+        (ReminderKind.TASK_OVERDUE, 1, _at(due_date + timedelta(days=1), at)),
+    ]
+
+
+def task_slots(schedule: ReminderSchedule, rnd: Round, assignments: list, due_by: datetime | None = None) -> list[Slot]:
+    """The reminders of the round's open assignments with a due date, to their (active) assignees.
+    A key names the assignment, its due date and its assignee: giving the item to someone else or
+    changing its due date makes new keys."""
+    at = send_time_of(schedule)
+    slots = []
+    for assignment in assignments:
+        user = assignment.assignee
+        if assignment.due_date is None or not user.active:
+            continue
+        ends = london_to_utc(assignment.due_date + timedelta(days=1), at.replace(hour=0, minute=0))
+        for kind, n, slot_at in task_moments(assignment.due_date, at):
+            if due_by is not None and slot_at > due_by:
+                continue
+            short = kind.value.removeprefix("task_")
+            slots.append(
+                Slot(
+                    kind=kind,
+                    round_id=rnd.id,
+                    user=user,
+                    slot_at=slot_at,
+                    deadline_at=ends,
+                    days=n,
+                    key=f"{task_key_prefix(assignment)}{assignment.due_date:%Y%m%d}:{user.id}:{short}:{n}",
+                    group=("task", assignment.id, user.id),
+                    contribution=assignment.contribution,
+                    task=assignment,
+                )
+            )
+    return slots
+
+
+def task_key_prefix(assignment) -> str:
+    return f"r:task:{assignment.id}:"
+
+
+def cancel_task_reminders(assignment) -> int:
+    """Cancel the reminders about an assignment that are in the outbox but not sent yet (it was
+    given to someone else, its due date changed, or it was taken back). Returns how many."""
+    pending = db.session.execute(
+        select(Reminder, OutboxEmail)
+        .join(OutboxEmail, Reminder.outbox_email_id == OutboxEmail.id)
+        .where(
+            Reminder.round_id == assignment.round_id,
+            Reminder.key.startswith(task_key_prefix(assignment), autoescape=True),
+            OutboxEmail.status == OutboxStatus.PENDING,
+        )
+    ).all()
+    for reminder, email in pending:
+        email.status = OutboxStatus.CANCELLED
+        email.last_error = "Cancelled: the task was given to someone else, its due date changed or it was taken back"
+        email.claimed_until = None
+        reminder.cancelled_reason = "The task changed"
+    return len(pending)
 
 
 @dataclass
@@ -570,6 +639,13 @@ def _plan(now: datetime, report: Report, round_id: int | None = None) -> list[_P
         rnd.id: due_now(slots_for(rnd, schedules[rnd.id], due_by=now, people=people), now, not_before=rnd.opened_at)
         for rnd in rounds
     }
+    from app.services.assignments import open_with_due_dates
+
+    tasks = open_with_due_dates([rnd.id for rnd in rounds])
+    for rnd in rounds:
+        if tasks.get(rnd.id):
+            due[rnd.id] += due_now(task_slots(schedules[rnd.id], rnd, tasks[rnd.id], due_by=now), now,
+                                   not_before=rnd.opened_at)
     known: set[str] = set()
     for keys in _chunks([slot.key for slots in due.values() for slot in slots], 5000):
         known.update(db.session.scalars(select(Reminder.key).where(Reminder.key.in_(keys))))
@@ -607,7 +683,10 @@ def _plan_round(rnd: Round, slots: list[Slot], late: set[str], facts: RoundFacts
                 f"{int(window.total_seconds() // 3600)} hours later"
             )
         else:
-            template, context = email_for(rnd, slot.kind, slot.user, slot.contribution, slot.days, now, facts)
+            if slot.task is not None:
+                template, context = task_email(rnd, slot, now)
+            else:
+                template, context = email_for(rnd, slot.kind, slot.user, slot.contribution, slot.days, now, facts)
             emails[slot.key] = email_row(
                 slot.user.email, template, slot.key, lead_bidder_id=rnd.lead_bidder_id, **context
             )
@@ -785,11 +864,34 @@ def email_for(rnd: Round, kind: ReminderKind, user: User, contribution, days: in
     }
 
 
+def task_email(rnd: Round, slot: Slot, now: datetime):
+    """The email reminding an assignee of their item's due date."""
+    from app.services.assignments import target
+
+    title, where, endpoint, values = target(slot.task)
+    from app.urls import absolute_url
+
+    return "reminder_task", {
+        "round": rnd,
+        "user": slot.user,
+        "kind": slot.kind,
+        "days": slot.days,
+        "now": now,
+        "title": title,
+        "where": where,
+        "due_date": slot.task.due_date,
+        "link": absolute_url(endpoint, **values),
+    }
+
+
 # --- deadline moved, upcoming, send again -------------------------------------------------------
 
 
 def current_deadline(reminder: Reminder) -> datetime | None:
-    """The deadline this kind of reminder is about, as it is now."""
+    """The deadline this kind of reminder is about, as it is now (a task's due date: as written;
+    changing it cancels its reminders, app.services.assignments)."""
+    if reminder.kind in TASK_KINDS:
+        return reminder.deadline_at
     if reminder.kind in CSP_KINDS:
         return reminder.contribution.deadline if reminder.contribution is not None else None
     if reminder.kind == ReminderKind.LEAD_DIGEST:
@@ -870,6 +972,8 @@ def history(rnd: Round, page=1) -> Page[tuple[Reminder, OutboxEmail | None]]:
 
 
 def can_send_again(reminder: Reminder) -> bool:
+    if reminder.kind in TASK_KINDS:  # about one assignment, which may have changed since
+        return False
     email = reminder.outbox_email
     return email is not None and email.status in (OutboxStatus.SENT, OutboxStatus.FAILED)
 

@@ -2,7 +2,7 @@
 never sees, in a table of their own
 
 Revision ID: 0014_internal_notes
-Revises: 0012_notifications
+Revises: 0013_assignments
 Create Date: 2026-11-30 21:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0014_internal_notes'
-down_revision = '0012_notifications'
+down_revision = '0013_assignments'
 branch_labels = None
 depends_on = None
 
