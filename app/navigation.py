@@ -28,6 +28,8 @@ def section_of(endpoint: str | None) -> str | None:
         return "rounds.index"
     if endpoint.startswith("bid."):  # the collective bid (issue 4.2)
         return "rounds.index"
+    if endpoint.startswith("team."):
+        return "team.index"
     if endpoint.startswith("account."):
         return "account.overview"
     return endpoint
@@ -43,6 +45,8 @@ def navigation_for(user, endpoint: str | None) -> list[dict]:
         items.append(("admin.organisation", "Organisation"))
     if can(user, "organisation.manage"):
         items.append(("admin.users", "Users"))
+    if can(user, "team.view"):
+        items.append(("team.index", "Your team"))
     items.append(("account.overview", "Your account"))
     current = section_of(endpoint)
     return [{"href": url_for(target), "text": text, "active": target == current} for target, text in items]
