@@ -42,6 +42,7 @@ PAGES = {
     "deadlines": ("lead_admin", "/rounds/{round}/deadlines", 5),
     "reminders": ("lead_admin", "/rounds/{round}/reminders", 10),
     "exports": ("lead_staff", "/rounds/{round}/exports", 12),
+    "your team": ("csp_manager", "/team", 4),
 }
 
 
