@@ -138,11 +138,13 @@ def register_blueprints(app: Flask) -> None:
     from app.reminders import bp as reminders_bp
     from app.review import bp as review_bp
     from app.rounds import bp as rounds_bp
+    from app.team import bp as team_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(team_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(contributions_bp)
     app.register_blueprint(review_bp)

@@ -63,7 +63,7 @@ KEEP = frozenset({
     "bid.consolidation_add_line", "bid.consolidation_edit_line",
     "rounds.new", "rounds.edit", "rounds.add_section", "rounds.edit_section", "rounds.budget_rules",
     "rounds.outcome", "rounds.extension", "deadlines.change", "reminders.schedule",
-    "admin.add_csp", "admin.edit_csp", "admin.invite_user", "admin.edit_user",
+    "admin.add_csp", "admin.edit_csp", "admin.invite_user", "admin.edit_user", "team.invite", "team.change",
 })  # fmt: skip
 # Fields that say nothing typed on their own: a POST with only these is not kept.
 NOT_CONTENT = frozenset({"csrf_token", "version", "save", "submit", "continue", "complete", "return_to"})

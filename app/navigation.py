@@ -28,6 +28,8 @@ def section_of(endpoint: str | None) -> str | None:
         return "rounds.index"
     if endpoint.startswith("bid."):  # the collective bid (issue 4.2)
         return "rounds.index"
+    if endpoint.startswith("team."):
+        return "team.index"
     if endpoint.startswith("account."):
         return "account.overview"
     return endpoint
@@ -48,6 +50,8 @@ def navigation_for(user, endpoint: str | None) -> list[dict]:
 
         n = open_count(user)  # one query
         items.append(("assignments.tasks", f"Your tasks ({n})" if n else "Your tasks"))
+    if can(user, "team.view"):
+        items.append(("team.index", "Your team"))
     items.append(("account.overview", "Your account"))
     current = section_of(endpoint)
     return [{"href": url_for(target), "text": text, "active": target == current} for target, text in items]

@@ -228,6 +228,7 @@ from tests.policies import calendar as calendar_policy  # noqa: E402
 from tests.policies import deadlines as deadlines_policy  # noqa: E402
 from tests.policies import exports as exports_policy  # noqa: E402
 from tests.policies import reminders as reminders_policy  # noqa: E402
+from tests.policies import team as team_policy  # noqa: E402
 
 AREAS = [
     core,
@@ -244,6 +245,7 @@ AREAS = [
     reminders_policy,
     calendar_policy,
     assignments_policy,
+    team_policy,
 ]
 
 POLICY: list[Route] = expand([route for area in AREAS for route in area.ROUTES])

@@ -134,7 +134,7 @@ def test_resending_an_invitation_replaces_the_old_link(app, world, signed_in, sm
         ({"role": ""}, "role", "Select their role"),
         ({"role": "lead_staff"}, "role", "Choose CSP manager or CSP contributor for someone in a CSP"),
         ({"organisation": "999999"}, "organisation", "Select one of the options shown"),
-        ({"email": "admin@a.example.org"}, "email", "An account with this email address already exists"),
+        ({"email": "admin@a.example.org"}, "email", "A person with this email address already has an account"),
     ],
 )
 def test_invitation_form_errors_keep_the_input(world, signed_in, overrides, field, message):

@@ -45,6 +45,7 @@ PAGES = {
     "reminders": ("lead_admin", "/rounds/{round}/reminders", 10),
     "exports": ("lead_staff", "/rounds/{round}/exports", 12),
     "your tasks": ("csp_manager", "/tasks", 4),
+    "your team": ("csp_manager", "/team", 4),
 }
 # Every page's service navigation counts the signed-in person's open tasks ("Your tasks (3)"): one
 # statement on top of each page's own budget above.

@@ -281,7 +281,7 @@ def test_inviting_an_address_used_in_another_lead_bidder_is_refused_politely(app
         },
     )
     assert response.status_code == 400
-    assert "An account with this email address already exists" in response.get_data(as_text=True)
+    assert "A person with this email address already has an account" in response.get_data(as_text=True)
 
 
 def test_a_calendar_feed_is_its_owners_whoever_is_signed_in(app, full_world, signed_in):

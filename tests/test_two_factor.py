@@ -266,7 +266,7 @@ def test_changing_someones_email_address_emails_both_addresses(app, world, signe
     taken = post_form(admin, url, {"full_name": "Person", "email": world.emails["viewer"],
                                    "organisation": str(world.csp_a1), "role": "csp_manager"})
     assert taken.status_code == 400
-    assert "An account with this email address already exists" in taken.get_data(as_text=True)
+    assert "A person with this email address already has an account" in taken.get_data(as_text=True)
     response = post_form(admin, url, {"full_name": "Person", "email": "New.Address@Reading.example.org",
                                       "organisation": str(world.csp_a1), "role": "csp_manager"})
     assert response.status_code == 302

@@ -41,7 +41,14 @@ class CSPForm(BaseForm):
     submit = SubmitField("Save", widget=GovSubmitInput())
 
 
-ROLE_CHOICES = [SelectChoice(role.value, ROLE_LABELS[role]) for role in Role]
+def role_field(roles=tuple(Role)) -> RadioField:
+    """The role to give someone, out of these roles (each with its hint: see role_items)."""
+    return RadioField(
+        "Role",
+        choices=[SelectChoice(role.value, ROLE_LABELS[role]) for role in roles],
+        validators=[Required(message="Select their role")],
+        widget=GovRadioInput(),
+    )
 
 
 class InviteUserForm(BaseForm):
@@ -67,16 +74,13 @@ class InviteUserForm(BaseForm):
         validators=[Required(message="Select their organisation")],
         widget=GovSelect(),
     )
-    role = RadioField(
-        "Role",
-        choices=ROLE_CHOICES,
-        validators=[Required(message="Select their role")],
-        widget=GovRadioInput(),
-    )
+    role = role_field()
     submit = SubmitField("Send invitation", widget=GovSubmitInput())
 
     def role_items(self):
-        return [{"value": r.value, "text": ROLE_LABELS[r], "hint": {"text": ROLE_HINTS[r]}} for r in Role]
+        """The radios of the roles this form offers, each with its hint."""
+        roles = [Role(choice.value) for choice in self.role.choices]
+        return [{"value": r.value, "text": ROLE_LABELS[r], "hint": {"text": ROLE_HINTS[r]}} for r in roles]
 
 
 class EditUserForm(InviteUserForm):

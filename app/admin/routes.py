@@ -2,7 +2,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.admin import bp
+from app.admin import bp, people
 from app.admin.forms import ActivityFilterForm, CSPForm, EditUserForm, InviteUserForm, RequireTwoFactorForm
 from app.extensions import db
 from app.forms import ActionForm, as_id
@@ -139,24 +139,12 @@ def invite_user():
         org = organisations.organisation_for(current_user, form.organisation.data)
         if org is not None and not org.is_lead_bidder:
             form.role.data = Role.CSP_MANAGER.value
-    if form.validate_on_submit():
-        org = organisations.organisation_for(current_user, form.organisation.data)
-        if org is None:
-            form.add_error("organisation", "Select their organisation")
-        else:
-            try:
-                user = accounts.invite_user(
-                    current_user, form.email.data, form.full_name.data, Role(form.role.data), org, form.job_title.data
-                )
-            except ServiceError as exc:
-                form.add_error(exc.field, exc.message)
-            else:
-                db.session.commit()
-                flash(f"Invitation sent to {user.email}", "success")
-                return redirect(url_for("admin.user", user_id=user.id))
-    return render_template("admin/invite_user.html", title="Invite someone", form=form), (
-        400 if form.errors else 200
-    )
+    return people.invite(form, _chosen_organisation, lambda person: url_for("admin.user", user_id=person.id),
+                         url_for("admin.users"))
+
+
+def _chosen_organisation(form):
+    return organisations.organisation_for(current_user, form.organisation.data)
 
 
 @bp.get("/users/<int:user_id>")
@@ -183,24 +171,7 @@ def edit_user(user_id: int):
         }
     )
     form.organisation.choices = _organisation_choices(include_inactive_id=person.organisation_id)
-    if form.validate_on_submit():
-        org = organisations.organisation_for(current_user, form.organisation.data)
-        if org is None:
-            form.add_error("organisation", "Select their organisation")
-        else:
-            try:
-                accounts.update_user(
-                    current_user, person, form.full_name.data, form.job_title.data, Role(form.role.data), org,
-                    email=form.email.data,
-                )
-            except ServiceError as exc:
-                form.add_error(exc.field, exc.message)
-            else:
-                db.session.commit()
-                flash(f"{person.full_name}'s details have been updated", "success")
-                return redirect(url_for("admin.user", user_id=person.id))
-    return render_template("admin/edit_user.html", title=f"Change {person.full_name}'s details", form=form,
-                           person=person), (400 if form.errors else 200)
+    return people.change(person, form, _chosen_organisation, url_for("admin.user", user_id=person.id))
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
@@ -208,29 +179,14 @@ def edit_user(user_id: int):
 def deactivate_user(user_id: int):
     person = get_user_or_404(current_user, user_id)
     authorise("user.deactivate", person)
-    form = ActionForm()
-    if form.validate_on_submit():
-        accounts.deactivate_user(current_user, person)
-        db.session.commit()
-        flash(f"{person.full_name}'s account has been deactivated and they have been signed out", "success")
-        return redirect(url_for("admin.user", user_id=person.id))
-    return render_template("admin/confirm_deactivate_user.html", title=f"Deactivate {person.full_name}",
-                           person=person, form=form)
+    return people.deactivate(person, url_for("admin.user", user_id=person.id))
 
 
 @bp.post("/users/<int:user_id>/reactivate")
 @rule_required("organisation.manage")
 def reactivate_user(user_id: int):
     person = get_user_or_404(current_user, user_id)
-    form = ActionForm()
-    if form.validate_on_submit():
-        if not person.organisation.active:
-            flash(f"Reactivate {person.organisation.name} first", "info")
-        else:
-            accounts.reactivate_user(current_user, person)
-            db.session.commit()
-            flash(f"{person.full_name}'s account has been reactivated", "success")
-    return redirect(url_for("admin.user", user_id=person.id))
+    return people.reactivate(person, url_for("admin.user", user_id=person.id))
 
 
 @bp.post("/users/<int:user_id>/two-factor/reset")
@@ -238,31 +194,16 @@ def reactivate_user(user_id: int):
 def reset_two_factor(user_id: int):
     person = get_user_or_404(current_user, user_id)
     authorise("user.reset_two_factor", person)
-    if ActionForm().validate_on_submit():
-        try:
-            two_factor.reset(current_user, person)
-        except ServiceError as exc:
-            flash(exc.message, "info")
-        else:
-            db.session.commit()
-            flash(f"{person.full_name}'s two-factor sign-in has been reset and they have been signed out", "success")
-    return redirect(url_for("admin.user", user_id=person.id))
+    return people.button(lambda: two_factor.reset(current_user, person),
+                         f"{person.full_name}'s two-factor sign-in has been reset and they have been signed out",
+                         url_for("admin.user", user_id=person.id))
 
 
 @bp.post("/users/<int:user_id>/resend-invitation")
 @rule_required("organisation.manage")
 def resend_invitation(user_id: int):
     person = get_user_or_404(current_user, user_id)
-    form = ActionForm()
-    if form.validate_on_submit():
-        try:
-            accounts.resend_invitation(current_user, person)
-        except ServiceError as exc:
-            flash(exc.message, "info")
-        else:
-            db.session.commit()
-            flash(f"A new invitation has been sent to {person.email}. Earlier links no longer work", "success")
-    return redirect(url_for("admin.user", user_id=person.id))
+    return people.resend_invitation(person, url_for("admin.user", user_id=person.id))
 
 
 def _activity_filter() -> tuple[ActivityFilterForm, bool]:

@@ -24,6 +24,7 @@ from app.models.user import (
     LEAD_EDITORS,
     LEAD_ROLES,
     TWO_FACTOR_ROLES,
+    Role,
 )
 from app.policy import lifecycle as lc
 
@@ -242,6 +243,73 @@ def _not_yourself(words: str) -> StateCheck:
     return lambda user, person: words if user is not None and person.id == user.id else None
 
 
+# --- people: who manages whose account ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Placement:
+    """A role at an organisation that someone is about to be given (an invitation, a change of
+    role): the record the rules on giving roles are asked about. Its lead bidder and CSP are read
+    as a person's are, so giving a role at another CSP is refused as acting on that CSP's record."""
+
+    organisation: object  # an Organisation
+    role: Role
+
+    @property
+    def lead_bidder_id(self) -> int:
+        return self.organisation.tenant_id
+
+    @property
+    def csp_id(self) -> int | None:
+        return None if self.organisation.is_lead_bidder else self.organisation.id
+
+
+# A CSP manager runs their CSP's team: roles at a CSP, never above their own.
+_CSP_RANK = {Role.CSP_CONTRIBUTOR: 1, Role.CSP_MANAGER: 2}
+
+
+def csp_role_givable(user, record) -> str | None:
+    """The role of a Placement (or of a person being invited again) is one a CSP manager may give."""
+    if record.role not in _CSP_RANK:
+        return "Choose CSP manager or CSP contributor"
+    if user is not None and _CSP_RANK[record.role] > _CSP_RANK.get(user.role, 0):
+        return "You cannot give someone a role above your own"
+    return None
+
+
+def team_member(doing: str, yourself: str) -> StateCheck:
+    """A person a CSP manager may act on: a contributor of their CSP (the CSP is checked before any
+    state), not themselves. Other managers of the CSP are the lead bidder administrator's to change
+    or deactivate, so a CSP can never lock out its own managers. A Placement (the role someone is
+    to be given) is checked by csp_role_givable."""
+
+    def check(user, record):
+        if isinstance(record, Placement):
+            return csp_role_givable(user, record)
+        if user is not None and record.id == user.id:
+            return yourself
+        if record.role != Role.CSP_CONTRIBUTOR:
+            return f"Only a lead bidder administrator can {doing} a CSP manager's account"
+        return None
+
+    return check
+
+
+# Managing people, by the actor's side: a lead bidder administrator manages everyone at their lead
+# bidder (the admin pages), a CSP manager their own CSP's team (the team pages). The accounts
+# service requires the actor's rule for each verb, so both sets of pages call the same services.
+PEOPLE_RULES = {
+    "invite": ("organisation.manage", "team.invite"),
+    "change": ("organisation.manage", "team.change"),
+    "deactivate": ("user.deactivate", "team.deactivate"),
+    "reactivate": ("organisation.manage", "team.reactivate"),
+}
+
+
+def people_rule(actor, verb: str) -> str:
+    lead_rule, team_rule = PEOPLE_RULES[verb]
+    return team_rule if actor is not None and actor.is_csp else lead_rule
+
+
 # --- the rules ------------------------------------------------------------------------------------
 
 _RULES = [
@@ -252,6 +320,17 @@ _RULES = [
     Rule("user.deactivate", LEAD_ADMINS, "Deactivate someone's account (never your own)",
          lambda user, person: "You cannot deactivate your own account"
          if user is not None and person.id == user.id else None),
+    # a CSP's own team (record: a person of the CSP, or the Placement of a role being given there)
+    Rule("team.view", CSP_MANAGERS, "See the people of your own CSP, their roles and whether they have signed up"),
+    Rule("team.invite", CSP_MANAGERS,
+         "Invite someone to your own CSP as a CSP contributor or manager (or send a new invitation)",
+         csp_role_givable),
+    Rule("team.change", CSP_MANAGERS, "Change the name, job title and role of a contributor of your own CSP",
+         team_member("change", "You cannot change your own role. Ask a lead bidder administrator")),
+    Rule("team.deactivate", CSP_MANAGERS, "Deactivate a contributor of your own CSP (never yourself or a manager)",
+         team_member("deactivate", "You cannot deactivate your own account")),
+    Rule("team.reactivate", CSP_MANAGERS, "Reactivate a deactivated contributor of your own CSP",
+         team_member("reactivate", "You cannot reactivate your own account")),
     Rule("account.use", ALL_ROLES, "Use your own account: password, calendar address"),
     Rule("account.two_factor", ALL_ROLES, "Set up your own two-factor sign-in, make new recovery codes"),
     Rule("account.turn_off_two_factor", ALL_ROLES,

@@ -71,19 +71,40 @@ def _check_role_fits(role: Role, organisation: Organisation) -> None:
         raise ServiceError("Choose CSP manager or CSP contributor for someone in a CSP", field="role")
 
 
-def invite_user(
-    actor: User, email: str, full_name: str, role: Role, organisation: Organisation, job_title: str | None = None
-) -> User:
-    email = normalise_email(email)
-    if organisation.tenant_id != actor.lead_bidder_id:
-        raise ServiceError("Select an organisation from the list", field="organisation")
-    if not organisation.active:
-        raise ServiceError("This organisation has been deactivated. Reactivate it first", field="organisation")
-    _check_role_fits(role, organisation)
+def _require_to_manage(actor: User, verb: str, record) -> None:
+    """The actor's rule for managing people (app/policy/rules.py PEOPLE_RULES): a lead bidder
+    administrator's for anyone at their lead bidder, a CSP manager's for their own CSP's team."""
+    from app.policy import require
+    from app.policy.rules import people_rule
+
+    require(actor, people_rule(actor, verb), record)
+
+
+EMAIL_TAKEN = "A person with this email address already has an account"
+
+
+def _check_email_free(email: str) -> None:
     with unscoped():  # unique in the whole installation, not only in the actor's lead bidder
         taken = db.session.scalar(select(func.count()).select_from(User).where(User.email == email))
     if taken:
-        raise ServiceError("An account with this email address already exists", field="email")
+        raise ServiceError(EMAIL_TAKEN, field="email")
+
+
+def invite_user(
+    actor: User, email: str, full_name: str, role: Role, organisation: Organisation, job_title: str | None = None
+) -> User:
+    """Invite someone to an organisation of the actor's lead bidder: a lead bidder administrator
+    anyone anywhere in it; a CSP manager a contributor or manager of their own CSP."""
+    from app.policy.rules import Placement
+
+    email = normalise_email(email)
+    if organisation.tenant_id != actor.lead_bidder_id:
+        raise ServiceError("Select an organisation from the list", field="organisation")
+    _require_to_manage(actor, "invite", Placement(organisation, role))
+    if not organisation.active:
+        raise ServiceError("This organisation has been deactivated. Reactivate it first", field="organisation")
+    _check_role_fits(role, organisation)
+    _check_email_free(email)
     user = User(
         email=email,
         full_name=full_name.strip(),
@@ -123,6 +144,7 @@ def _send_invitation(actor: User, user: User) -> None:
 
 
 def resend_invitation(actor: User, user: User) -> None:
+    _require_to_manage(actor, "invite", user)
     if user.has_password:
         raise ServiceError(f"{user.full_name} has already accepted their invitation")
     if not user.active:
@@ -254,8 +276,14 @@ def update_user(
     organisation: Organisation,
     email: str | None = None,
 ):
+    """Change someone's details: a lead bidder administrator anyone's at their lead bidder (and
+    their organisation and email address); a CSP manager a contributor's of their own CSP."""
+    from app.policy.rules import Placement
+
     if organisation.tenant_id != actor.lead_bidder_id:
         raise ServiceError("Select an organisation from the list", field="organisation")
+    _require_to_manage(actor, "change", user)  # the person as they are ...
+    _require_to_manage(actor, "change", Placement(organisation, role))  # ... and the role they are given
     _check_role_fits(role, organisation)
     if user.id == actor.id and role != Role.LEAD_ADMIN:
         raise ServiceError("You cannot remove your own administrator role", field="role")
@@ -279,10 +307,7 @@ def update_user(
 def _change_email(actor: User, user: User, email: str) -> list[str]:
     """Give the account a new email address (its sign-in name). Both addresses are told; links
     already sent to the old one (a password reset, an invitation) stop working."""
-    with unscoped():  # unique in the whole installation
-        taken = db.session.scalar(select(func.count()).select_from(User).where(User.email == email))
-    if taken:
-        raise ServiceError("An account with this email address already exists", field="email")
+    _check_email_free(email)
     old = user.email
     user.email = email
     db.session.execute(
@@ -307,9 +332,8 @@ def _change_email(actor: User, user: User, email: str) -> list[str]:
 
 
 def deactivate_user(actor: User, user: User) -> None:
-    from app.policy import require
-
-    require(actor, "user.deactivate", user)
+    """Deactivate an account: its sessions end at once and it can no longer sign in."""
+    _require_to_manage(actor, "deactivate", user)
     if not user.active:
         return
     user.active = False
@@ -319,8 +343,11 @@ def deactivate_user(actor: User, user: User) -> None:
 
 
 def reactivate_user(actor: User, user: User) -> None:
+    _require_to_manage(actor, "reactivate", user)
     if user.active:
         return
+    if not user.organisation.active:
+        raise ServiceError(f"Reactivate {user.organisation.name} first")
     user.active = True
     user.deactivated_at = None
     record(actor, "user.reactivated", user, f"Reactivated {user.full_name} ({user.email})")
