@@ -35,6 +35,7 @@ from app.models.organisation import Organisation, OrganisationKind, csps_of
 from app.models.outbox import OutboxEmail, OutboxStatus
 from app.models.review import ChangeRequest, ReviewComment
 from app.models.round import BidOutcome, CostCategory, FinancialYear, Round, RoundStatus, SectionTemplate
+from app.models.search import SearchEntry
 from app.models.user import (
     ALL_ROLES,
     CSP_MANAGERS,
@@ -86,6 +87,7 @@ __all__ = [
     "ExportStatus",
     "Round",
     "RoundStatus",
+    "SearchEntry",
     "SectionResponse",
     "SectionRevision",
     "SectionTemplate",
