@@ -42,6 +42,8 @@ PAGES = {
     "deadlines": ("lead_admin", "/rounds/{round}/deadlines", 5),
     "reminders": ("lead_admin", "/rounds/{round}/reminders", 10),
     "exports": ("lead_staff", "/rounds/{round}/exports", 12),
+    "search (lead)": ("lead_staff", "/search?q=partnership", 3),
+    "search (CSP)": ("csp_manager", "/search?q=youth+OR+partnership", 3),
 }
 
 
