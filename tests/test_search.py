@@ -10,6 +10,8 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 from werkzeug.datastructures import FileStorage
 
@@ -348,6 +350,22 @@ def test_the_words_typed_mean_the_same_on_both_databases(words, fts5, websearch)
     query = search.parse(words)
     assert query.fts5() == fts5
     assert query.websearch() == websearch
+
+
+def test_any_text_at_all_searches_without_error(app, world):
+    """Hypothesis types anything (NUL, surrogates' neighbours, operators, quotes): the service reads
+    it as words, so the database never sees a syntax it refuses."""
+    fill(app, world)
+
+    @settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(st.text(max_size=80))
+    def check(text):
+        with app.test_request_context("/"):
+            for who in ("lead_staff", "csp_manager"):
+                search.search(_user(world, who), text)
+            db.session.rollback()
+
+    check()
 
 
 def test_only_words_to_leave_out_find_nothing(app, world):

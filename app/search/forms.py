@@ -1,7 +1,8 @@
-"""The search form: one box, sent with GET (a search changes nothing, so it carries no security token)."""
+"""The search form: one box, sent with GET (a search changes nothing, so it carries no security
+token). Its button is the template's (a plain button: no name, so the address holds only q)."""
 
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
-from wtforms import StringField, SubmitField
+from govuk_frontend_wtf.wtforms_widgets import GovTextInput
+from wtforms import StringField
 from wtforms.validators import Length
 
 from app.forms import BaseForm, Required
@@ -20,4 +21,3 @@ class SearchForm(BaseForm):
         ],
         widget=GovTextInput(),
     )
-    submit = SubmitField("Search", widget=GovSubmitInput())
