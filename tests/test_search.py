@@ -36,7 +36,8 @@ from tests.fixtures.documents import pdf
 # person may see.
 EVERYWHERE = "wombat"
 PEOPLE = ["lead_admin", "lead_staff", "viewer", "csp_manager", "csp_contributor", "other_csp_manager",
-          "other_lead_admin", "other_lead_csp_manager"]
+          "other_lead_admin", "other_lead_staff", "other_lead_viewer", "other_lead_csp_manager",
+          "other_lead_csp_contributor"]
 
 
 def _user(w, who: str) -> User:
