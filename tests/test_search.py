@@ -255,14 +255,20 @@ def test_a_deleted_document_is_no_longer_found(app, world):
     assert find(app, world, "lead_staff", "elephant") == []
 
 
+COLUMNS = ("kind", "record_id", "lead_bidder_id", "round_id", "csp_id", "contribution_id", "section_id",
+           "title", "body", "lead_only")
+
+
+def index_rows(app) -> list[tuple]:
+    with app.app_context():
+        return sorted(tuple(getattr(e, c) for c in COLUMNS) for e in db.session.scalars(select(SearchEntry)))
+
+
 def test_rebuild_writes_the_same_index(app, world):
     fill(app, world)
-    columns = ("kind", "record_id", "lead_bidder_id", "round_id", "csp_id", "contribution_id", "section_id",
-               "title", "body", "lead_only")
 
     def rows():
-        with app.app_context():
-            return sorted(tuple(getattr(e, c) for c in columns) for e in db.session.scalars(select(SearchEntry)))
+        return index_rows(app)
 
     before = rows()
     with app.app_context():
@@ -272,6 +278,19 @@ def test_rebuild_writes_the_same_index(app, world):
     assert result.exit_code == 0, result.output
     assert f"The search index has {len(before)} entries." in result.output
     assert rows() == before
+    assert [r.kind for r in find(app, world, "lead_staff", "dromedary")] == ["comment"]
+
+
+def test_the_migration_fills_the_index_from_the_records_already_there(app, world):
+    from flask_migrate import downgrade, upgrade
+
+    fill(app, world)
+    before = index_rows(app)
+    with app.app_context():
+        db.session.remove()
+        downgrade(revision="0011_audit_append_only")
+        upgrade()
+    assert index_rows(app) == before
     assert [r.kind for r in find(app, world, "lead_staff", "dromedary")] == ["comment"]
 
 
