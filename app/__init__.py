@@ -64,10 +64,14 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     from app.models.base import render_item
+    from app.models.search import include_name
 
     migrate.init_app(
-        app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True, render_item=render_item
+        app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True, render_item=render_item,
+        include_name=include_name,
     )
+    from app.services import search_index  # noqa: F401 - keeps the search index in step with every flush
+
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -139,6 +143,7 @@ def register_blueprints(app: Flask) -> None:
     from app.review import bp as review_bp
     from app.rounds import bp as rounds_bp
     from app.team import bp as team_bp
+    from app.search import bp as search_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -154,6 +159,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reminders_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(assignments_bp)
+    app.register_blueprint(search_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -164,7 +170,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_context(app: Flask) -> None:
     from app import filters
-    from app.navigation import navigation_for
+    from app.navigation import navigation_for, search_box_for
     from app.urls import absolute_url, page_url
 
     filters.register(app)
@@ -192,11 +198,13 @@ def register_template_context(app: Flask) -> None:
         # WTForms widgets render one per form field: the navigation is worked out once per request.
         if "navigation" not in g:
             g.navigation = navigation_for(current_user, request.endpoint)
+            g.search_box = search_box_for(current_user)
         return {
             "service_name": app.config["SERVICE_NAME"],
             "service_phase": app.config["SERVICE_PHASE"],
             "help_email": app.config["HELP_EMAIL"],
             "navigation": g.navigation,
+            "search_box": g.search_box,
             "csrf_problem": g.get("csrf_problem", False),
         }
 

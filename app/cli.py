@@ -1,4 +1,5 @@
-"""Flask commands: create-admin, demo seed, outbox send, export bid / contribution, reminders run."""
+"""Flask commands: create-admin, demo seed, outbox send, export bid / contribution, reminders run,
+search rebuild."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def register(app) -> None:
     app.cli.add_command(outbox)
     app.cli.add_command(export)
     app.cli.add_command(reminders)
+    app.cli.add_command(search)
 
 
 @click.command("create-admin")
@@ -115,6 +117,9 @@ def _seed_national(scale: str, if_empty: bool) -> None:
         raise click.ClickException("The database already has data: national demo data is loaded into an empty one.")
     report = demo_national.seed(scale, progress=lambda message: click.echo(f"  {message}"))
     started = time.perf_counter()
+    from app.services.search_index import rebuild
+
+    rebuild(db.session.connection())  # the bulk load writes its rows without the session's help
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         # Planner statistics for the tables just filled: without them PostgreSQL guesses, and
@@ -270,3 +275,19 @@ def reminders_run(every: int, now_text: str | None) -> None:
             break
         db.session.remove()
         time.sleep(every)
+
+
+@click.group(cls=AppGroup)
+def search() -> None:
+    """The search index."""
+
+
+@search.command("rebuild")
+def search_rebuild() -> None:
+    """Write the search index again from the records (after a bulk load or a restore; the index is
+    otherwise kept up to date as records change)."""
+    from app.services.search_index import rebuild
+
+    count = rebuild(db.session.connection())
+    db.session.commit()
+    click.echo(f"The search index has {count:,} entries.")

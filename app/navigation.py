@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from app.policy import can
+from app.policy import can, two_factor_required
 
 # Which navigation item each endpoint belongs to (the item is shown as current).
 SECTIONS = {
@@ -55,3 +55,11 @@ def navigation_for(user, endpoint: str | None) -> list[dict]:
     items.append(("account.overview", "Your account"))
     current = section_of(endpoint)
     return [{"href": url_for(target), "text": text, "active": target == current} for target, text in items]
+
+
+def search_box_for(user) -> bool:
+    """Whether the header shows the search box: to anyone signed in whom the rulebook lets search,
+    unless they must set up two-factor sign-in first (until then they can reach nothing else)."""
+    if not getattr(user, "is_authenticated", False) or not can(user, "search.use"):
+        return False
+    return user.has_two_factor or not two_factor_required(user)

@@ -229,6 +229,7 @@ from tests.policies import deadlines as deadlines_policy  # noqa: E402
 from tests.policies import exports as exports_policy  # noqa: E402
 from tests.policies import reminders as reminders_policy  # noqa: E402
 from tests.policies import team as team_policy  # noqa: E402
+from tests.policies import search as search_policy  # noqa: E402
 
 AREAS = [
     core,
@@ -246,6 +247,7 @@ AREAS = [
     calendar_policy,
     assignments_policy,
     team_policy,
+    search_policy,
 ]
 
 POLICY: list[Route] = expand([route for area in AREAS for route in area.ROUTES])

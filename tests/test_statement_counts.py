@@ -46,6 +46,8 @@ PAGES = {
     "exports": ("lead_staff", "/rounds/{round}/exports", 12),
     "your tasks": ("csp_manager", "/tasks", 4),
     "your team": ("csp_manager", "/team", 4),
+    "search (lead)": ("lead_staff", "/search?q=partnership", 3),
+    "search (CSP)": ("csp_manager", "/search?q=youth+OR+partnership", 3),
 }
 # Every page's service navigation counts the signed-in person's open tasks ("Your tasks (3)"): one
 # statement on top of each page's own budget above.

@@ -37,6 +37,7 @@ from app.models.organisation import Organisation, OrganisationKind, csps_of
 from app.models.outbox import OutboxEmail, OutboxStatus
 from app.models.review import ChangeRequest, InternalNote, ReviewComment
 from app.models.round import BidOutcome, CostCategory, FinancialYear, Round, RoundStatus, SectionTemplate
+from app.models.search import SearchEntry
 from app.models.user import (
     ALL_ROLES,
     CSP_MANAGERS,
@@ -90,6 +91,7 @@ __all__ = [
     "ExportStatus",
     "Round",
     "RoundStatus",
+    "SearchEntry",
     "SectionResponse",
     "SectionRevision",
     "SectionTemplate",

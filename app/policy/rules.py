@@ -342,6 +342,8 @@ _RULES = [
     Rule("csp.require_two_factor", LEAD_ADMINS, "Require (or stop requiring) two-factor sign-in of a CSP's users"),
     Rule("account.stay_signed_in", ALL_ROLES, "Keep your own session going when warned it will time out"),
     Rule("account.discard_draft", ALL_ROLES, "Discard what was kept for you when your session ended"),
+    # search (no record: each result is scoped as its own record's view rule says, app/services/search.py)
+    Rule("search.use", ALL_ROLES, "Search the rounds, contributions, sections, comments and documents you can see"),
     # rounds (record: Round)
     Rule("round.view", LEAD_ROLES, "See a round, its deadlines, review overview and collective bid"),
     Rule("round.create", LEAD_ADMINS, "Set up a new funding round"),

@@ -7,7 +7,7 @@ marked reviewed unless they are the latest of a contribution still waiting for r
 overview flags only resubmissions nobody has decided on yet.
 
 Revision ID: 0018_change_snapshot
-Revises: 0014_internal_notes
+Revises: 0015_search
 Create Date: 2026-11-30 21:10:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0018_change_snapshot'
-down_revision = '0014_internal_notes'
+down_revision = '0015_search'
 branch_labels = None
 depends_on = None
 
