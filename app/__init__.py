@@ -142,8 +142,8 @@ def register_blueprints(app: Flask) -> None:
     from app.reminders import bp as reminders_bp
     from app.review import bp as review_bp
     from app.rounds import bp as rounds_bp
-    from app.team import bp as team_bp
     from app.search import bp as search_bp
+    from app.team import bp as team_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)

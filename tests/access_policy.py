@@ -228,8 +228,8 @@ from tests.policies import calendar as calendar_policy  # noqa: E402
 from tests.policies import deadlines as deadlines_policy  # noqa: E402
 from tests.policies import exports as exports_policy  # noqa: E402
 from tests.policies import reminders as reminders_policy  # noqa: E402
-from tests.policies import team as team_policy  # noqa: E402
 from tests.policies import search as search_policy  # noqa: E402
+from tests.policies import team as team_policy  # noqa: E402
 
 AREAS = [
     core,

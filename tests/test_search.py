@@ -27,7 +27,7 @@ from app.models import (
     User,
 )
 from app.policy import can
-from app.services import documents, merge, organisations, review, rounds, search, sections
+from app.services import documents, internal_notes, merge, organisations, review, rounds, search, sections
 from app.services.search_index import MARK_END, MARK_START, rebuild
 from app.tenancy import unscoped
 from tests.fixtures.documents import pdf
@@ -66,6 +66,8 @@ def fill(app, w) -> SimpleNamespace:
                               f"Southampton's county lines work. capybara aardvark {EVERYWHERE}", 0, completed=False)
         comment = review.add_comment(_user(w, "lead_staff"), a1, section_a.id,
                                      f"Please add the dromedary figures {EVERYWHERE}")
+        note = internal_notes.add_note(_user(w, "lead_staff"), a1, section_a.id,
+                                       f"Internal only: the gazelle figures look high {EVERYWHERE}")
         upload = FileStorage(BytesIO(pdf()), filename=f"elephant {EVERYWHERE} profile.pdf")
         document = documents.upload_document(_user(w, "csp_manager"), a1, upload, "Problem profile").attachment
         bid = merge.get_or_create_bid(db.session.get(Round, w.round_a))
@@ -74,7 +76,7 @@ def fill(app, w) -> SimpleNamespace:
         rounds.update_details(_user(w, "lead_admin"), rnd, summary=f"Our {EVERYWHERE} round")
         db.session.commit()
         return SimpleNamespace(section_a=section_a.id, section_b=section_b.id, comment=comment.id,
-                               document=document.id)
+                               document=document.id, note=note.id)
 
 
 def find(app, w, who: str, words: str, page=1) -> list[search.Result]:
@@ -124,6 +126,16 @@ def test_lead_only_rows_never_reach_csp_users(app, world):
     assert {r.kind for r in find(app, world, "lead_staff", "dromedary")} == {"comment"}
 
 
+def test_internal_notes_are_found_by_the_lead_bidder_and_never_by_a_csp(app, world):
+    fill(app, world)
+    for who in ("lead_staff", "viewer"):
+        (found,) = find(app, world, who, "gazelle")
+        assert (found.kind, found.kind_label) == ("note", "Internal note")
+        assert found.url == f"/review/contributions/{world.contribution_a1}/internal-notes"
+    for who in ("csp_manager", "csp_contributor", "other_csp_manager", "other_lead_admin"):
+        assert find(app, world, who, "gazelle") == []
+
+
 def test_one_lead_bidder_never_sees_another(app, world):
     fill(app, world)
     found = find(app, world, "other_lead_admin", "aardvark")
@@ -148,6 +160,8 @@ def _record(user: User, entry: SearchEntry):
         return "contribution.view", own
     if entry.kind in ("round", "merged"):
         return "round.view", db.session.get(Round, entry.round_id)
+    if entry.kind == "note":
+        return "contribution.view_internal_notes", db.session.get(Contribution, entry.contribution_id)
     return "contribution.view", db.session.get(Contribution, entry.contribution_id)
 
 
@@ -282,13 +296,15 @@ def test_rebuild_writes_the_same_index(app, world):
 
 
 def test_the_migration_fills_the_index_from_the_records_already_there(app, world):
+    from alembic.script import ScriptDirectory
     from flask_migrate import downgrade, upgrade
 
     fill(app, world)
     before = index_rows(app)
     with app.app_context():
         db.session.remove()
-        downgrade(revision="0011_audit_append_only")
+        scripts = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+        downgrade(revision=scripts.get_revision("0015_search").down_revision)  # the index gone, records kept
         upgrade()
     assert index_rows(app) == before
     assert [r.kind for r in find(app, world, "lead_staff", "dromedary")] == ["comment"]

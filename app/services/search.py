@@ -43,6 +43,7 @@ KIND_LABELS = {
     "section": "Contribution section",
     "merged": "Collective bid section",
     "comment": "Comment",
+    "note": "Internal note",
     "document": "Document",
 }
 # The rule that lets someone see the record a row is about (what tests/test_search.py asserts
@@ -53,6 +54,7 @@ VIEW_RULES = {
     "section": "contribution.view",
     "merged": "round.view",
     "comment": "contribution.view",
+    "note": "contribution.view_internal_notes",
     "document": "contribution.view",
 }
 CSP_VIEW_RULES = {**VIEW_RULES, "round": "contribution.view"}
@@ -174,6 +176,8 @@ def _title(kind: str, title: str, csp_name: str | None) -> str:
         return f"Contribution from {title}"
     if kind == "comment":
         return f"Comment on {title}" if title else "Comment on the contribution"
+    if kind == "note":
+        return f"Internal note on {title}" if title else "Internal note on the contribution"
     return title
 
 
@@ -196,6 +200,8 @@ def _url_and_record(user: User, row) -> tuple[str, tuple[type, int]]:
     if kind == "comment":
         anchor = f"comment-{row.record_id}"
         return url_for("review.comments", contribution_id=row.contribution_id, _anchor=anchor), record
+    if kind == "note":
+        return url_for("review.internal_notes", contribution_id=row.contribution_id), record
     return url_for("contributions.documents", contribution_id=row.contribution_id), record
 
 

@@ -27,6 +27,7 @@ from app.models import (
     Attachment,
     CollectiveBid,
     Contribution,
+    InternalNote,
     MergedRevision,
     MergedSection,
     Organisation,
@@ -101,6 +102,13 @@ def _rows(kind: str):
             _clean(s.c.title), _clean(rc.c.body), literal(False), now,
         ).select_from(rc.join(c, c.c.id == rc.c.contribution_id).outerjoin(s, s.c.id == rc.c.section_id))
         return rows, rc.c.id
+    if kind == "note":  # the lead bidder's internal notes: lead_only, never a CSP's result
+        n = InternalNote.__table__
+        rows = select(
+            c.c.lead_bidder_id, c.c.round_id, c.c.csp_id, c.c.id, n.c.section_id, literal(kind), n.c.id,
+            _clean(s.c.title), _clean(n.c.body), literal(True), now,
+        ).select_from(n.join(c, c.c.id == n.c.contribution_id).outerjoin(s, s.c.id == n.c.section_id))
+        return rows, n.c.id
     if kind == "document":
         a = Attachment.__table__
         rows = select(
@@ -117,6 +125,7 @@ KIND_OF = {
     SectionResponse: "section",
     MergedSection: "merged",
     ReviewComment: "comment",
+    InternalNote: "note",
     Attachment: "document",
 }
 # The columns whose change changes a record's row (its words, or where it belongs).
@@ -126,6 +135,7 @@ WATCHED = {
     SectionResponse: ("text",),
     MergedSection: ("text",),
     ReviewComment: ("body", "section_id"),
+    InternalNote: ("body", "section_id"),
     Attachment: ("filename", "description"),
 }
 
@@ -227,7 +237,8 @@ def _index_changes(session: Session, flush_context) -> None:
     if renamed_sections:
         found = connection.execute(
             select(ENTRY.c.kind, ENTRY.c.record_id).where(
-                ENTRY.c.section_id.in_(sorted(renamed_sections)), ENTRY.c.kind.in_(("section", "merged", "comment"))
+                ENTRY.c.section_id.in_(sorted(renamed_sections)),
+                ENTRY.c.kind.in_(("section", "merged", "comment", "note")),
             )
         )
         for kind, record_id in found:

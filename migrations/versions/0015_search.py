@@ -62,6 +62,11 @@ FILL = [
     "replace(replace(rc.body, :mark_start, ''), :mark_end, ''), :no, :now "
     "FROM review_comment rc JOIN contribution c ON c.id = rc.contribution_id "
     "LEFT JOIN round_section s ON s.id = rc.section_id",
+    "SELECT c.lead_bidder_id, c.round_id, c.csp_id, c.id, n.section_id, 'note', n.id, "
+    "replace(replace(coalesce(s.title, ''), :mark_start, ''), :mark_end, ''), "
+    "replace(replace(n.body, :mark_start, ''), :mark_end, ''), :yes, :now "
+    "FROM internal_note n JOIN contribution c ON c.id = n.contribution_id "
+    "LEFT JOIN round_section s ON s.id = n.section_id",
     "SELECT c.lead_bidder_id, c.round_id, c.csp_id, c.id, NULL, 'document', a.id, "
     "replace(replace(a.filename, :mark_start, ''), :mark_end, ''), "
     "replace(replace(coalesce(a.description, ''), :mark_start, ''), :mark_end, ''), :no, :now "
