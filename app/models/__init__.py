@@ -46,6 +46,7 @@ from app.models.user import (
     ROLE_HINTS,
     ROLE_LABELS,
     AccountToken,
+    EmailFrequency,
     RecoveryCode,
     Role,
     TokenPurpose,
@@ -55,6 +56,7 @@ from app.models.user import (
 
 __all__ = [
     "AccountToken",
+    "EmailFrequency",
     "Attachment",
     "AuditEvent",
     "BidStatus",
