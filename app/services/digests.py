@@ -93,7 +93,6 @@ def send_digests(now: datetime | None = None) -> DigestReport:
         .where(
             Notification.email_via == EMAIL_IN_DIGEST,
             Notification.emailed_at.is_(None),
-            Notification.created_at <= now,
             User.active.is_(True),
             User.email_notifications != EmailFrequency.OFF,
         )
@@ -121,7 +120,6 @@ def _send_one(user_id: int, day: date, now: datetime) -> int:
             Notification.user_id == user_id,
             Notification.email_via == EMAIL_IN_DIGEST,
             Notification.emailed_at.is_(None),
-            Notification.created_at <= now,
         )
         .order_by(Notification.round_id.is_(None), Notification.round_id.desc(), Notification.created_at,
                   Notification.id)
