@@ -292,8 +292,10 @@ def notifications_send_digests(every: int, now_text: str | None) -> None:
     now = _parse_now(now_text)
     while True:
         report = send_digests(now=now)
-        if report.sent or not every:
+        if report.sent or report.errors or not every:
             click.echo(f"Daily summaries: {report}")
+        for error in report.errors:
+            click.echo(f"  {error}", err=True)
         if not every:
             break
         db.session.remove()

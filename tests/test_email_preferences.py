@@ -93,7 +93,8 @@ def test_the_account_page_links_to_the_preferences_which_start_as_immediately(ap
     page = client.get(PREFERENCES).get_data(as_text=True)
     assert "Email notifications" in page
     assert 'value="immediately" checked' in page
-    assert "Reminders about your contribution’s deadlines are always sent, even if you turn notification emails off" in page
+    assert "Reminders about your contribution’s deadlines are always sent, even if you turn notification emails off" \
+        in page
     assert "follow_csp" not in page  # managers are not asked whether to follow their CSP
 
 
@@ -168,7 +169,8 @@ def test_a_contributor_who_opted_out_gets_no_csp_notifications(app, world, smtp_
         notify(
             NotificationKind.ACCEPTED, people, summary="Your contribution was accepted", link="/",
             event_key="test:accepted:opted-out", lead_bidder_id=rnd.lead_bidder_id, round=rnd, actor=staff,
-            email=Email("review_accepted", {"round": rnd, "contribution": contribution, "reviewer": staff, "link": "/"}),
+            email=Email("review_accepted",
+                        {"round": rnd, "contribution": contribution, "reviewer": staff, "link": "/"}),
         )
         db.session.commit()
     assert notifications_of(app, world, "csp_contributor") == []
@@ -240,7 +242,9 @@ def test_the_daily_summary_comes_once_at_9am_on_the_next_working_day_with_everyt
     # Nobody with nothing new gets a summary, and the contributor (immediately) gets none.
     assert len(smtp_server.to(world.emails["csp_contributor"])) == 1
     with app.app_context():
-        keys = db.session.scalars(select(OutboxEmail.idempotency_key).where(OutboxEmail.template == "notifications_digest"))
+        keys = db.session.scalars(
+            select(OutboxEmail.idempotency_key).where(OutboxEmail.template == "notifications_digest")
+        )
         assert sorted(keys) == [
             f"digest:{world.users['csp_manager']}:20261224", f"digest:{world.users['csp_manager']}:20261229"
         ]

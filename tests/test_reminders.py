@@ -69,6 +69,17 @@ def reminders(app, **where):
 ONLY_CSP = {"lead_digest": False, "funder_days_before": [], "funder_on_the_day": False}
 
 
+def seven_days_ahead(today: date, earliest: int = 3) -> date:
+    """For tests dated from the real today: the first day from `earliest` days ahead that is a
+    working day 7 days before a working day (a deadline whose 7-day reminder is not moved)."""
+    from app.workdays import is_working_day
+
+    day = today + timedelta(days=earliest)
+    while not (is_working_day(day) and is_working_day(day + timedelta(days=7))):
+        day += timedelta(days=1)
+    return day
+
+
 # --- who gets what ------------------------------------------------------------------------------
 
 
@@ -488,12 +499,12 @@ def test_send_again_writes_a_new_reminder_and_email_for_administrators_only(app,
 def test_reminders_page_shows_schedule_upcoming_and_history(app, world, signed_in, smtp_server):
     from app.dates import to_london
 
-    today = to_london(utcnow()).date()
+    day = seven_days_ahead(to_london(utcnow()).date())  # a working day, 7 days before a working day
     set_round(
-        app, world, internal=london_to_utc(today + timedelta(days=10), time(12)),
-        funder=london_to_utc(today + timedelta(days=20), time(12)), opened=utcnow() - timedelta(days=10),
+        app, world, internal=london_to_utc(day + timedelta(days=7), time(12)),
+        funder=london_to_utc(day + timedelta(days=17), time(12)), opened=utcnow() - timedelta(days=10),
     )
-    assert run(app, london_to_utc(today + timedelta(days=3), time(9, 5))).written >= 5  # the 7-day ones, digests
+    assert run(app, london_to_utc(day, time(9, 5))).written >= 5  # the 7-day ones, digests
     deliver(app)
     client = signed_in("lead_admin")
     page = client.get(f"/rounds/{world.round_a}/reminders").get_data(as_text=True)

@@ -16,7 +16,8 @@ summary of what was already waiting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from itertools import groupby
 
@@ -31,6 +32,8 @@ from app.services.notifications import EMAIL_IN_DIGEST
 from app.services.outbox import queue_email
 from app.workdays import is_working_day
 
+log = logging.getLogger(__name__)
+
 SEND_FROM = time(9, 0)  # UK time
 TEMPLATE = "notifications_digest"
 
@@ -40,14 +43,18 @@ class DigestReport:
     sent: int = 0
     notifications: int = 0
     waiting: str = ""  # why nothing was sent now, when it is not time
+    errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         if self.waiting:
             return f"no summaries sent: {self.waiting}"
-        return (
+        text = (
             f"{self.sent} daily summar{'ies' if self.sent != 1 else 'y'} queued, with {self.notifications} "
             f"notification{'s' if self.notifications != 1 else ''}"
         )
+        if self.errors:
+            text += f", {len(self.errors)} failed"
+        return text
 
 
 def digest_day(now: datetime) -> date | None:
@@ -100,8 +107,14 @@ def send_digests(now: datetime | None = None) -> DigestReport:
         .order_by(Notification.user_id)
     ).scalars().all()
     for user_id in waiting:
-        count = _send_one(user_id, day, now)
-        db.session.commit()
+        try:
+            count = _send_one(user_id, day, now)
+            db.session.commit()
+        except Exception as exc:  # one person's summary must not stop the others'
+            db.session.rollback()
+            log.exception("Daily summary for user %s failed", user_id)
+            report.errors.append(f"User {user_id}: {type(exc).__name__}: {exc}")
+            continue
         if count:
             report.sent += 1
             report.notifications += count
