@@ -55,7 +55,7 @@ def change_email_preferences(actor: User, frequency: str, follow_csp: bool | Non
         actor,
         "account.email_preferences_changed",
         actor,
-        f"Changed their email preferences: notification emails {new.label.lower()}"
+        f"{actor.full_name} changed their email preferences: notification emails {new.label.lower()}"
         + ("" if actor.role != Role.CSP_CONTRIBUTOR else
            f"; {'gets' if actor.follow_csp else 'does not get'} what their CSP's managers get"),
         before=before,

@@ -95,9 +95,9 @@ def notify(
         if user_id not in already
     ]
     db.session.add_all(rows)
-    db.session.flush()
     if email is not None:
-        deliver(rows, email)
+        deliver(rows, email)  # before the INSERT, so each row is written with its email decision
+    db.session.flush()
     return rows
 
 
@@ -111,7 +111,7 @@ def deliver(rows: list[Notification], email: Email) -> None:
     """Email each new notification as its person chose: at once through the outbox, in their next
     daily summary, or not at all. Records the choice on the row (`email_via`, `emailed_at`)."""
     now = utcnow()
-    for row in rows:
+    for row in rows:  # every decision first: queueing an email flushes the rows
         frequency = row.user.email_notifications
         if frequency == EmailFrequency.DAILY:
             row.email_via = EMAIL_IN_DIGEST
@@ -120,6 +120,8 @@ def deliver(rows: list[Notification], email: Email) -> None:
         else:
             row.email_via = EMAIL_NOW
             row.emailed_at = now
+    for row in rows:
+        if row.email_via == EMAIL_NOW:
             queue_email(
                 row.user.email,
                 email.template,
@@ -127,7 +129,6 @@ def deliver(rows: list[Notification], email: Email) -> None:
                 lead_bidder_id=row.lead_bidder_id,
                 **{**email.context, "user": row.user},
             )
-    db.session.flush()
 
 
 # --- who should hear about what -------------------------------------------------------------------
