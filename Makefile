@@ -15,6 +15,7 @@ run: setup
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(BIN)/flask outbox send --every 5 & \
 	  $(BIN)/flask reminders run --every 60 & \
+	  $(BIN)/flask notifications send-digests --every 300 & \
 	  $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## make test: set up and run the whole suite (lint, SQLite, PostgreSQL with the browser tests)

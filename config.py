@@ -113,6 +113,8 @@ class Config:
     # Reminders (flask reminders run): after downtime, only the latest missed reminder of each kind
     # is sent, and only if it was due less than this many hours ago; older ones are skipped.
     REMINDER_CATCH_UP_HOURS = env_int("REMINDER_CATCH_UP_HOURS", 20)
+    # England and Wales bank holidays in gov.uk's JSON (app/workdays.py); empty: the file shipped.
+    BANK_HOLIDAYS_FILE = os.environ.get("BANK_HOLIDAYS_FILE") or None
 
     # Security headers (flask-talisman). HTTPS redirects belong to production.
     FORCE_HTTPS = env_bool("FORCE_HTTPS", False)

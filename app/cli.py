@@ -1,5 +1,5 @@
 """Flask commands: create-admin, demo seed, outbox send, export bid / contribution, reminders run,
-search rebuild."""
+search rebuild, notifications send-digests, bank-holidays update."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def register(app) -> None:
     app.cli.add_command(export)
     app.cli.add_command(reminders)
     app.cli.add_command(search)
+    app.cli.add_command(notifications)
+    app.cli.add_command(bank_holidays)
 
 
 @click.command("create-admin")
@@ -291,3 +293,69 @@ def search_rebuild() -> None:
     count = rebuild(db.session.connection())
     db.session.commit()
     click.echo(f"The search index has {count:,} entries.")
+
+
+@click.group(cls=AppGroup)
+def notifications() -> None:
+    """Notification emails."""
+
+
+@notifications.command("send-digests")
+@click.option("--every", type=int, default=0, help="Keep running, deciding every N seconds.")
+@click.option("--now", "now_text", metavar="ISO-8601",
+              help="Act as if it were this moment (for testing), e.g. 2026-03-30T09:05:00+01:00.")
+def notifications_send_digests(every: int, now_text: str | None) -> None:
+    """Queue the daily summaries that are due: from 9am UK time on working days, once per person per day
+    (safe every few minutes, on several machines at once)."""
+    from app.services.digests import send_digests
+
+    now = _parse_now(now_text)
+    while True:
+        report = send_digests(now=now)
+        if report.sent or report.errors or not every:
+            click.echo(f"Daily summaries: {report}")
+        for error in report.errors:
+            click.echo(f"  {error}", err=True)
+        if not every:
+            break
+        db.session.remove()
+        time.sleep(every)
+
+
+GOV_UK_BANK_HOLIDAYS = "https://www.gov.uk/bank-holidays.json"
+
+
+@click.group("bank-holidays", cls=AppGroup)
+def bank_holidays() -> None:
+    """The England and Wales bank holidays that reminders and daily summaries skip."""
+
+
+@bank_holidays.command("update")
+@click.option("--url", default=GOV_UK_BANK_HOLIDAYS, show_default=True, help="Where to download gov.uk's JSON from.")
+@click.option("--timeout", type=int, default=30, show_default=True, help="Seconds to wait for the server.")
+def bank_holidays_update(url: str, timeout: int) -> None:
+    """Download the bank holidays, check them, and replace the service's file in one step (unchanged if
+    anything is wrong)."""
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    from app.workdays import DIVISION, MAX_BYTES, BankHolidayError, holidays_file, update_file
+
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise click.BadParameter("Give an http or https address", param_hint="--url")
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 - scheme checked above
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http or https only, checked above  # nosec B310
+            data = response.read(MAX_BYTES + 1)
+    except (urllib.error.URLError, OSError) as exc:
+        raise click.ClickException(f"Could not download {url}: {getattr(exc, 'reason', exc)}") from exc
+    path = holidays_file()
+    try:
+        days = update_file(data, path)
+    except BankHolidayError as exc:
+        raise click.ClickException(f"{exc}. {path} was not changed") from exc
+    future = sorted(days)
+    click.echo(
+        f"Updated {path}: {len(days)} {DIVISION} bank holidays, from {future[0]:%-d %B %Y} to {future[-1]:%-d %B %Y}."
+    )

@@ -69,6 +69,17 @@ def reminders(app, **where):
 ONLY_CSP = {"lead_digest": False, "funder_days_before": [], "funder_on_the_day": False}
 
 
+def seven_days_ahead(today: date, earliest: int = 3) -> date:
+    """For tests dated from the real today: the first day from `earliest` days ahead that is a
+    working day 7 days before a working day (a deadline whose 7-day reminder is not moved)."""
+    from app.workdays import is_working_day
+
+    day = today + timedelta(days=earliest)
+    while not (is_working_day(day) and is_working_day(day + timedelta(days=7))):
+        day += timedelta(days=1)
+    return day
+
+
 # --- who gets what ------------------------------------------------------------------------------
 
 
@@ -96,11 +107,15 @@ def test_reminders_go_to_the_csp_users_of_unsubmitted_contributions_and_lead_sta
     assert "Submitted: 1" in digest.text and "Not started: 1" in digest.text
     assert f"/review/rounds/{world.round_a}" in digest.text
     assert "Internal deadline for contributions: 12pm on Wednesday 1 April 2026 (7 days left)" in digest.text
-    run(app, utc(2026, 4, 3, 8, 5))  # the internal deadline has gone: the summary carries on
+    # Good Friday (3 April 2026) is a bank holiday: no summary that day, nor on Easter Monday.
+    run(app, utc(2026, 4, 3, 8, 5))
+    deliver(app)
+    assert len(smtp_server.to(world.emails["lead_staff"])) == 1
+    run(app, utc(2026, 4, 7, 8, 5))  # the internal deadline has gone: the summary carries on
     deliver(app)
     later = smtp_server.to(world.emails["lead_staff"])[-1]
-    assert "1 April 2026 (passed 2 days ago)" in later.text
-    overdue = "Overdue:\n- Reading Community Safety Partnership (Not started): 2 days overdue"
+    assert "1 April 2026 (passed 6 days ago)" in later.text
+    overdue = "Overdue:\n- Reading Community Safety Partnership (Not started): 6 days overdue"
     assert overdue in later.text.replace("\r", "")
 
 
@@ -110,7 +125,7 @@ def test_accepted_and_excluded_contributions_are_not_reminded_but_changes_reques
     set_status(app, world.contribution_a2, ContributionStatus.EXCLUDED)
     assert run(app, utc(2026, 3, 25, 9, 5)).written == 0
     set_status(app, world.contribution_a2, ContributionStatus.CHANGES_REQUESTED)
-    assert run(app, utc(2026, 3, 29, 8, 5)).written == 1
+    assert run(app, utc(2026, 3, 27, 9, 5)).written == 1  # Friday: the 3-day reminder's Sunday is not a working day
     deliver(app)
     assert [m.to for m in smtp_server.messages] == [world.emails["other_csp_manager"]]
 
@@ -220,8 +235,9 @@ def test_after_three_days_of_downtime_only_the_latest_reminder_is_sent(app, worl
     set_round(app, world, **ONLY_CSP)
     set_status(app, world.contribution_a2, ContributionStatus.SUBMITTED)
     run(app, utc(2026, 4, 2, 8, 5))  # 9:05am on 2 April: 1 day overdue
-    # The scheduler is down from then until 10am on 5 April.
-    assert run(app, utc(2026, 4, 5, 9, 0)).written == 2  # manager and contributor, once each
+    # The scheduler is down from then until 10am on 9 April. Over Easter (Good Friday to Easter
+    # Monday) no reminder is due; the 2nd to 4th overdue reminders were due on 7, 8 and 9 April.
+    assert run(app, utc(2026, 4, 9, 9, 0)).written == 2  # manager and contributor, once each
     rows = reminders(app, user_id=world.users["csp_manager"])
     assert [(kind, days) for _, kind, days, *_ in rows] == [
         (ReminderKind.CSP_OVERDUE, 1), (ReminderKind.CSP_OVERDUE, 4)
@@ -229,20 +245,20 @@ def test_after_three_days_of_downtime_only_the_latest_reminder_is_sent(app, worl
     deliver(app)
     manager = smtp_server.to(world.emails["csp_manager"])
     assert [m.subject.endswith("is overdue") for m in manager] == [True, True]
-    assert "4 days overdue" in manager[1].text
+    assert "8 days overdue" in manager[1].text
 
 
 def test_a_reminder_missed_by_more_than_the_catch_up_window_is_recorded_as_skipped(app, world, smtp_server):
     set_round(app, world, **ONLY_CSP)
     set_status(app, world.contribution_a2, ContributionStatus.SUBMITTED)
-    # Down from before the first overdue reminder until 11pm on 7 April: the last one (the 5th,
-    # at 9am on 6 April) is 38 hours old.
-    report = run(app, utc(2026, 4, 7, 22, 0))
+    # Down from before the first overdue reminder until 11pm on Saturday 11 April: the last one
+    # (the 5th, on the 5th working day after 1 April: 9am on Friday 10 April) is 38 hours old.
+    report = run(app, utc(2026, 4, 11, 22, 0))
     assert (report.written, report.skipped) == (0, 2)
     [(email, kind, days, slot_at, _, reason, outbox_id)] = reminders(app, user_id=world.users["csp_manager"])
-    assert (kind, days, slot_at, outbox_id) == (ReminderKind.CSP_OVERDUE, 5, utc(2026, 4, 6, 8, 0), None)
-    assert reason.startswith("Not sent: it was due at 9am on Monday 6 April 2026")
-    assert run(app, utc(2026, 4, 7, 22, 1)).skipped == 0
+    assert (kind, days, slot_at, outbox_id) == (ReminderKind.CSP_OVERDUE, 5, utc(2026, 4, 10, 8, 0), None)
+    assert reason.startswith("Not sent: it was due at 9am on Friday 10 April 2026")
+    assert run(app, utc(2026, 4, 11, 22, 1)).skipped == 0
     deliver(app)
     assert smtp_server.messages == []
 
@@ -356,14 +372,23 @@ def test_9am_stays_9am_across_the_march_clock_change(app, world, smtp_server):
     set_round(app, world, **ONLY_CSP)
     slots = _slot_times(app, world, world.contribution_a1)
     assert slots[(ReminderKind.CSP_BEFORE, 7)] == utc(2026, 3, 25, 9, 0)  # GMT
-    assert slots[(ReminderKind.CSP_BEFORE, 3)] == utc(2026, 3, 29, 8, 0)  # BST, the day the clocks change
-    assert slots[(ReminderKind.CSP_BEFORE, 1)] == utc(2026, 3, 31, 8, 0)
+    # 3 days before is Sunday 29 March, the day the clocks change: not a working day, so the
+    # reminder goes on Friday 27 March (GMT), 5 days before.
+    assert (ReminderKind.CSP_BEFORE, 3) not in slots
+    assert slots[(ReminderKind.CSP_BEFORE, 5)] == utc(2026, 3, 27, 9, 0)
+    assert slots[(ReminderKind.CSP_BEFORE, 1)] == utc(2026, 3, 31, 8, 0)  # BST
     assert slots[(ReminderKind.CSP_DUE, 0)] == utc(2026, 4, 1, 8, 0)
     run(app, utc(2026, 3, 25, 9, 5))
-    assert run(app, utc(2026, 3, 29, 7, 59)).written == 0  # 8:59am BST
-    assert run(app, utc(2026, 3, 29, 8, 0)).written == 3  # 9am BST
+    assert run(app, utc(2026, 3, 27, 9, 5)).written == 3
     deliver(app)
-    assert "3 days left" in smtp_server.to(world.emails["csp_manager"])[-1].text
+    assert "5 days left" in smtp_server.to(world.emails["csp_manager"])[-1].text
+    for hour in range(0, 24, 3):  # nothing at the weekend
+        assert run(app, utc(2026, 3, 28, hour, 30)).written == 0
+        assert run(app, utc(2026, 3, 29, hour, 30)).written == 0
+    assert run(app, utc(2026, 3, 31, 7, 59)).written == 0  # 8:59am BST
+    assert run(app, utc(2026, 3, 31, 8, 0)).written == 3  # 9am BST
+    deliver(app)
+    assert "1 day left" in smtp_server.to(world.emails["csp_manager"])[-1].text
 
 
 def test_9am_stays_9am_across_the_october_clock_change(app, world, smtp_server):
@@ -371,34 +396,38 @@ def test_9am_stays_9am_across_the_october_clock_change(app, world, smtp_server):
     set_round(app, world, internal=deadline, funder=deadline + timedelta(days=14), **ONLY_CSP)
     slots = _slot_times(app, world, world.contribution_a1)
     assert slots[(ReminderKind.CSP_BEFORE, 7)] == utc(2026, 10, 21, 8, 0)  # BST
-    assert slots[(ReminderKind.CSP_BEFORE, 3)] == utc(2026, 10, 25, 9, 0)  # GMT, the day the clocks change
+    # 3 days before is Sunday 25 October, the day the clocks change: Friday 23 October instead (BST).
+    assert slots[(ReminderKind.CSP_BEFORE, 5)] == utc(2026, 10, 23, 8, 0)
+    assert slots[(ReminderKind.CSP_BEFORE, 1)] == utc(2026, 10, 27, 9, 0)  # GMT
     assert slots[(ReminderKind.CSP_DUE, 0)] == utc(2026, 10, 28, 9, 0)
     run(app, utc(2026, 10, 21, 8, 5))
-    assert run(app, utc(2026, 10, 25, 8, 30)).written == 0  # 8:30am GMT
-    assert run(app, utc(2026, 10, 25, 9, 0)).written == 3
+    assert run(app, utc(2026, 10, 23, 8, 5)).written == 3
+    assert run(app, utc(2026, 10, 25, 9, 0)).written == 0  # Sunday
+    assert run(app, utc(2026, 10, 27, 8, 30)).written == 0  # 8:30am GMT
+    assert run(app, utc(2026, 10, 27, 9, 0)).written == 3
 
 
 def test_a_deadline_at_1_30am_on_25_october_2026(app, world, smtp_server):
-    """Entered as UK time, 1:30am means the first 1:30 (BST), 00:30 UTC. Decided: the 1-day
-    reminder goes at 9am the day before; at 9am on the day the deadline has passed, so there is no
-    'due today' reminder and no reminder at all that day; the first overdue one is on 26 October
-    at 9am (GMT)."""
+    """Entered as UK time, 1:30am means the first 1:30 (BST), 00:30 UTC, on a Sunday. Decided: the
+    1-day reminder's day is a Saturday, so it goes at 9am on the Friday, 2 days before; there is no
+    'due today' reminder and no reminder at all that weekend; the first overdue one is on Monday
+    26 October at 9am (GMT)."""
     deadline = london_to_utc(date(2026, 10, 25), time(1, 30))
     assert deadline == utc(2026, 10, 25, 0, 30)
     set_round(app, world, internal=deadline, funder=deadline + timedelta(days=14), **ONLY_CSP)
     slots = _slot_times(app, world, world.contribution_a1)
-    assert slots[(ReminderKind.CSP_BEFORE, 1)] == utc(2026, 10, 24, 8, 0)
-    assert (ReminderKind.CSP_DUE, 0) not in slots
+    assert slots[(ReminderKind.CSP_BEFORE, 2)] == utc(2026, 10, 23, 8, 0)
+    assert (ReminderKind.CSP_BEFORE, 1) not in slots and (ReminderKind.CSP_DUE, 0) not in slots
     assert slots[(ReminderKind.CSP_OVERDUE, 1)] == utc(2026, 10, 26, 9, 0)
 
-    assert run(app, utc(2026, 10, 24, 8, 5)).written == 3
-    for hour in (0, 1, 2, 8, 9, 12, 23):  # through the repeated hour and the whole day
-        report = run(app, utc(2026, 10, 25, hour, 0))
-        assert (report.written, report.skipped) == (0, 0), hour
+    assert run(app, utc(2026, 10, 23, 8, 5)).written == 3
+    for day, hour in [(24, 8), (24, 9), (25, 0), (25, 1), (25, 2), (25, 8), (25, 9), (25, 12), (25, 23)]:
+        report = run(app, utc(2026, 10, day, hour, 0))  # through the repeated hour and the weekend
+        assert (report.written, report.skipped) == (0, 0), (day, hour)
     assert run(app, utc(2026, 10, 26, 9, 0)).written == 3
     deliver(app)
     first, second = smtp_server.to(world.emails["csp_manager"])
-    assert "must be submitted by 1:30am" in first.text and "on Sunday 25 October 2026. 1 day left." in first.text
+    assert "must be submitted by 1:30am" in first.text and "on Sunday 25 October 2026. 2 days left." in first.text
     assert "was due by 1:30am" in second.text and "1 day overdue" in second.text
 
 
@@ -430,7 +459,7 @@ def test_upcoming_lists_the_next_reminders_with_their_recipients(app, world):
         assert [(u.slot_at, u.kind, u.days) for u in items] == [
             (utc(2026, 3, 25, 9, 0), ReminderKind.CSP_BEFORE, 7),
             (utc(2026, 3, 25, 9, 0), ReminderKind.CSP_BEFORE, 7),
-            (utc(2026, 3, 29, 8, 0), ReminderKind.CSP_BEFORE, 3),
+            (utc(2026, 3, 27, 9, 0), ReminderKind.CSP_BEFORE, 5),  # 3 days before is a Sunday
         ]
         assert sorted(u.email for u in items[0].recipients + items[1].recipients) == sorted(
             world.emails[k] for k in ("csp_manager", "csp_contributor", "other_csp_manager")
@@ -470,12 +499,12 @@ def test_send_again_writes_a_new_reminder_and_email_for_administrators_only(app,
 def test_reminders_page_shows_schedule_upcoming_and_history(app, world, signed_in, smtp_server):
     from app.dates import to_london
 
-    today = to_london(utcnow()).date()
+    day = seven_days_ahead(to_london(utcnow()).date())  # a working day, 7 days before a working day
     set_round(
-        app, world, internal=london_to_utc(today + timedelta(days=10), time(12)),
-        funder=london_to_utc(today + timedelta(days=20), time(12)), opened=utcnow() - timedelta(days=10),
+        app, world, internal=london_to_utc(day + timedelta(days=7), time(12)),
+        funder=london_to_utc(day + timedelta(days=17), time(12)), opened=utcnow() - timedelta(days=10),
     )
-    assert run(app, london_to_utc(today + timedelta(days=3), time(9, 5))).written >= 5  # the 7-day ones, digests
+    assert run(app, london_to_utc(day, time(9, 5))).written >= 5  # the 7-day ones, digests
     deliver(app)
     client = signed_in("lead_admin")
     page = client.get(f"/rounds/{world.round_a}/reminders").get_data(as_text=True)

@@ -1,8 +1,9 @@
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
-from wtforms import StringField, SubmitField, ValidationError
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextInput
+from wtforms import RadioField, StringField, SubmitField, ValidationError
 from wtforms.validators import Length
 
 from app.forms import BaseForm, Required, password_field
+from app.models import EmailFrequency
 
 
 class ChangePasswordForm(BaseForm):
@@ -32,3 +33,41 @@ class ConfirmAppForm(BaseForm):
 class TurnOffTwoFactorForm(BaseForm):
     password = password_field("Your password", "Enter your password")
     submit = SubmitField("Turn off two-factor sign-in", widget=GovSubmitInput())
+
+
+FREQUENCY_HINTS = {
+    EmailFrequency.IMMEDIATELY: "An email each time something happens that you need to know about.",
+    EmailFrequency.DAILY: "One email at 9am UK time on working days (not weekends or bank holidays), "
+    "listing everything since the last one. Nothing is sent on days with nothing new.",
+    EmailFrequency.OFF: "No notification emails. You can still see everything on the What’s new page.",
+}
+
+
+class EmailPreferencesForm(BaseForm):
+    frequency = RadioField(
+        "How do you want to get notification emails?",
+        choices=[(f.value, f.label) for f in EmailFrequency],
+        validators=[Required(message="Select how you want to get notification emails")],
+        widget=GovRadioInput(),
+    )
+    # CSP contributors only (the route removes it for everyone else).
+    follow_csp = RadioField(
+        "Do you want to get what your CSP’s managers get?",
+        choices=[("yes", "Yes"), ("no", "No, only what is about me")],
+        validators=[Required(message="Select yes if you want to get what your CSP’s managers get")],
+        widget=GovRadioInput(),
+    )
+    submit = SubmitField("Save email preferences", widget=GovSubmitInput())
+
+    def frequency_items(self) -> list[dict]:
+        return [
+            {"value": f.value, "text": f.label, "hint": {"text": FREQUENCY_HINTS[f]},
+             "checked": self.frequency.data == f.value}
+            for f in EmailFrequency
+        ]
+
+    def follow_csp_items(self) -> list[dict]:
+        return [
+            {"value": value, "text": label, "checked": self.follow_csp.data == value}
+            for value, label in self.follow_csp.choices
+        ]

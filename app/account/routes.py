@@ -2,13 +2,15 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
 
 from app.account import bp
-from app.account.forms import ChangePasswordForm, ConfirmAppForm, TurnOffTwoFactorForm
+from app.account.forms import ChangePasswordForm, ConfirmAppForm, EmailPreferencesForm, TurnOffTwoFactorForm
 from app.extensions import db
 from app.forms import ActionForm
+from app.models import Role
 from app.policy import rule_required, two_factor_required
 from app.services import ServiceError
 from app.services import two_factor as two_factor_service
 from app.services.accounts import change_password as change_password_service
+from app.services.email_preferences import change_email_preferences
 from app.services.sessions import sessions_for, sign_out_others, start_session
 from app.services.tokens import hash_token
 
@@ -148,3 +150,34 @@ def change_password():
     return render_template("account/change_password.html", title="Change your password", form=form), (
         400 if form.errors else 200
     )
+
+
+# --- email preferences -------------------------------------------------------------------------------
+
+@bp.route("/email-notifications", methods=["GET", "POST"])
+@rule_required("account.email_preferences")
+def email_preferences():
+    user = current_user._get_current_object()
+    form = EmailPreferencesForm(
+        data=None if request.method == "POST" else {
+            "frequency": user.email_notifications.value, "follow_csp": "yes" if user.follow_csp else "no",
+        }
+    )
+    contributor = user.role == Role.CSP_CONTRIBUTOR
+    if not contributor:
+        del form.follow_csp
+    if form.validate_on_submit():
+        try:
+            changed = change_email_preferences(
+                user, form.frequency.data, (form.follow_csp.data == "yes") if contributor else None
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash("Your email preferences have been saved" if changed else "Your email preferences have not changed",
+                  "success")
+            return redirect(url_for("account.email_preferences"))
+    return render_template(
+        "account/email_preferences.html", title="Email notifications", form=form, contributor=contributor,
+    ), (400 if form.errors else 200)

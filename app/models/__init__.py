@@ -48,6 +48,7 @@ from app.models.user import (
     ROLE_HINTS,
     ROLE_LABELS,
     AccountToken,
+    EmailFrequency,
     RecoveryCode,
     Role,
     TokenPurpose,
@@ -58,6 +59,7 @@ from app.models.user import (
 __all__ = [
     "AccountToken",
     "Assignment",
+    "EmailFrequency",
     "Attachment",
     "AuditEvent",
     "BidStatus",

@@ -9,7 +9,7 @@ each person's email preferences. A row is read when its person opens it or marks
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -71,6 +71,8 @@ class Notification(TenantScoped, db.Model):
         UniqueConstraint("user_id", "event_key"),
         # The header's unread count and the What's new page: a person's rows, unread first.
         Index("ix_notification_user_read", "user_id", "read_at"),
+        # The daily summary: the rows waiting for one (email_via "digest", emailed_at not set).
+        Index("ix_notification_digest", "email_via", "emailed_at", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +89,12 @@ class Notification(TenantScoped, db.Model):
     contribution_id: Mapped[int | None] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Email, decided by deliver() from the person's preferences when the row is written: "now"
+    # (its own email), "digest" (the next daily summary), "off"; None when the event has no email.
+    email_via: Mapped[str | None] = mapped_column(String(10))
+    # When its email was queued: at once, or in the daily summary of `digest_date` (UK date).
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    digest_date: Mapped[date | None]
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -74,6 +74,23 @@ TWO_FACTOR_ROLES = LEAD_EDITORS
 _role_type = Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
+class EmailFrequency(enum.StrEnum):
+    """How a person wants notification emails (their email preferences)."""
+
+    IMMEDIATELY = "immediately"  # each notification's email at once (the default)
+    DAILY = "daily"  # one summary at 9am UK time on working days
+    OFF = "off"  # no notification emails (What's new still shows them)
+
+    @property
+    def label(self) -> str:
+        return {"immediately": "Immediately", "daily": "In a daily summary", "off": "Off"}[self.value]
+
+
+_frequency_type = Enum(
+    EmailFrequency, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+)
+
+
 class User(UserMixin, TenantScoped, db.Model):
     __tablename__ = "user_account"
 
@@ -99,6 +116,13 @@ class User(UserMixin, TenantScoped, db.Model):
     totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_step: Mapped[int | None]
     two_factor_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Email preferences (/account/email-notifications): how notification emails come, and, for a
+    # CSP contributor, whether they hear what their CSP's managers hear (they do unless they opt
+    # out). Deadline reminders about their own contribution are not affected by either.
+    email_notifications: Mapped[EmailFrequency] = mapped_column(
+        _frequency_type, default=EmailFrequency.IMMEDIATELY, server_default=EmailFrequency.IMMEDIATELY.value
+    )
+    follow_csp: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id], back_populates="users")
     lead_bidder: Mapped[Organisation] = relationship(foreign_keys=[lead_bidder_id])

@@ -336,6 +336,9 @@ _RULES = [
     Rule("account.turn_off_two_factor", ALL_ROLES,
          "Turn off your own two-factor sign-in (refused by the service while it is required of you)"),
     Rule("account.end_other_sessions", ALL_ROLES, "Sign out your other browsers and devices"),
+    Rule("account.email_preferences", ALL_ROLES,
+         "Choose how you get notification emails (at once, a daily summary or off), and as a CSP contributor "
+         "whether you get what your CSP's managers get"),
     Rule("user.reset_two_factor", LEAD_ADMINS,
          "Reset someone's two-factor sign-in (they set it up again at their next sign-in)",
          _not_yourself("You cannot reset your own two-factor sign-in. Ask another administrator")),

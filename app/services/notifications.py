@@ -3,7 +3,14 @@
 A service that changes something people need to know about calls `notify()` in the same
 transaction as the change. It writes one Notification per recipient (never the person who
 acted; never twice for the same event) and hands the new rows to `deliver()`, which emails
-them through the outbox.
+them through the outbox as each person chose (app/account, "Email notifications"):
+
+- Immediately (the default): the event's own email, queued at once;
+- In a daily summary: nothing now; the row waits for the next summary (app/services/digests.py,
+  9am UK time on working days), which lists everything not yet emailed;
+- Off: no email; the notification still shows on the What's new page.
+
+Deadline reminders (app/services/reminders.py) do not come through here: no preference stops them.
 """
 
 from __future__ import annotations
@@ -12,10 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from app.extensions import db
-from app.models import Contribution, Notification, NotificationKind, Role, Round, User
+from app.models import Contribution, EmailFrequency, Notification, NotificationKind, Role, Round, User
 from app.models.base import utcnow
 from app.services.outbox import queue_email
 
@@ -88,34 +95,56 @@ def notify(
         if user_id not in already
     ]
     db.session.add_all(rows)
-    db.session.flush()
     if email is not None:
-        deliver(rows, email)
+        deliver(rows, email)  # before the INSERT, so each row is written with its email decision
+    db.session.flush()
     return rows
 
 
+# Notification.email_via: how each row's email goes.
+EMAIL_NOW = "now"
+EMAIL_IN_DIGEST = "digest"
+EMAIL_OFF = "off"
+
+
 def deliver(rows: list[Notification], email: Email) -> None:
-    """Email each new notification through the outbox, at once."""
+    """Email each new notification as its person chose: at once through the outbox, in their next
+    daily summary, or not at all. Records the choice on the row (`email_via`, `emailed_at`)."""
+    now = utcnow()
+    for row in rows:  # every decision first: queueing an email flushes the rows
+        frequency = row.user.email_notifications
+        if frequency == EmailFrequency.DAILY:
+            row.email_via = EMAIL_IN_DIGEST
+        elif frequency == EmailFrequency.OFF:
+            row.email_via = EMAIL_OFF
+        else:
+            row.email_via = EMAIL_NOW
+            row.emailed_at = now
     for row in rows:
-        queue_email(
-            row.user.email,
-            email.template,
-            idempotency_key=f"{row.event_key}:{row.user.email}"[:200],
-            lead_bidder_id=row.lead_bidder_id,
-            **{**email.context, "user": row.user},
-        )
+        if row.email_via == EMAIL_NOW:
+            queue_email(
+                row.user.email,
+                email.template,
+                idempotency_key=f"{row.event_key}:{row.user.email}"[:200],
+                lead_bidder_id=row.lead_bidder_id,
+                **{**email.context, "user": row.user},
+            )
 
 
 # --- who should hear about what -------------------------------------------------------------------
 
 def csp_people(csp_id: int) -> list[User]:
-    """The CSP's active people who have signed up (managers and contributors)."""
+    """The CSP's active people who have signed up: its managers, and its contributors unless they
+    chose not to get what the managers get (their email preferences: `User.follow_csp`)."""
     return list(
         db.session.scalars(
             select(User)
             .where(
                 User.organisation_id == csp_id,
-                User.role.in_([Role.CSP_MANAGER, Role.CSP_CONTRIBUTOR]),
+                or_(
+                    User.role == Role.CSP_MANAGER,
+                    and_(User.role == Role.CSP_CONTRIBUTOR, User.follow_csp.is_(True)),
+                ),
                 User.active.is_(True),
                 User.password_hash.is_not(None),
             )

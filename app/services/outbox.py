@@ -94,12 +94,25 @@ def render_email(template: str, **context) -> tuple[str, str, str]:
     context.setdefault("service_name", current_app.config["SERVICE_NAME"])
     context.setdefault("base_url", current_app.config["BASE_URL"])
     context.setdefault("help_email", current_app.config["HELP_EMAIL"])
+    context.setdefault("preferences_url", preferences_url())
     env = current_app.jinja_env
     text = env.get_template(f"email/{template}.txt").render(context)
     subject, _, body = text.partition("\n")
     subject = subject.removeprefix("Subject:").strip()
     html = env.get_template(f"email/{template}.html").render(context, subject=subject)
-    return subject, body.lstrip("\n"), html
+    # Every email ends with where to change one's email preferences (the HTML: email/_layout.html).
+    body = body.strip("\n") + "\n\n" + PREFERENCES_LINE.format(url=context["preferences_url"]) + "\n"
+    return subject, body, html
+
+
+PREFERENCES_LINE = "To change which emails you get and how often, go to your email preferences:\n{url}"
+
+
+def preferences_url() -> str:
+    """The email preferences page, as an absolute link (the end of every email)."""
+    from app.urls import absolute_url
+
+    return absolute_url("account.email_preferences")
 
 
 def email_row(

@@ -20,6 +20,10 @@ How it decides, so it can run every minute from cron on several machines at once
 - On the day: the reminder goes at the send time on the deadline's (UK) date only if that is
   before the deadline. A deadline at 1:30am gets no on-the-day reminder (the 1-day-before one
   went the morning before); its first overdue reminder is the next day.
+- Only on working days (not Saturdays, Sundays or England and Wales bank holidays: app/workdays.py),
+  decided in one place, `send_moments()`: a reminder "N days before" that would fall on a day off
+  goes on the working day before (it must come before the deadline); overdue reminders go on the
+  working days after the deadline; the lead bidder's daily summary of the round skips days off.
 - Nothing is sent while the schedule is turned off or the round is not open.
 - Each round's reminders are committed together, so a crash loses nothing and repeats nothing.
 """
@@ -56,6 +60,7 @@ from app.services.audit import record
 from app.services.consolidation import load_contributions
 from app.services.outbox import email_row, queue_email, queue_emails
 from app.services.pages import Page, paginate
+from app.workdays import bank_holidays, is_working_day, next_working_day, on_or_before, previous_working_day
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +191,11 @@ def describe(schedule: ReminderSchedule) -> list[str]:
     if schedule.csp_overdue_daily and schedule.csp_overdue_limit:
         n = schedule.csp_overdue_limit
         csp.append(f"every day once overdue, up to {n} time{'s' if n != 1 else ''}")
-    lines = [f"Reminders are sent at {at} UK time."]
+    lines = [
+        f"Reminders are sent at {at} UK time.",
+        "They are sent on working days only: a reminder that would fall on a weekend or a bank holiday is sent "
+        "on the working day before (overdue reminders: the working day after).",
+    ]
     if csp:
         lines.append("CSPs that have not submitted (or have changes to make) are reminded " + ", ".join(csp) + ".")
     else:
@@ -250,6 +259,46 @@ def _at(day: date, at) -> datetime:
         return london_to_utc(day, at.replace(hour=(at.hour + 1) % 24))
 
 
+BEFORE, ON_THE_DAY, OVERDUE = "before", "on the day", "overdue"
+
+
+def send_moments(
+    deadline: datetime, at, days_before: list[int], on_the_day: bool, overdue: int = 0
+) -> list[tuple[str, int, datetime]]:
+    """When the reminders about one deadline go: (what, days, moment), in UK time at `at`, on
+    working days only (app/workdays.py: not Saturdays, Sundays or bank holidays). Every reminder
+    schedule goes through here.
+
+    - N days before: on the deadline's date less N days, or if that is a day off, the working day
+      before it, so it still comes before the deadline; `days` is then how many days there really
+      are to go (two reminders that land on the same day are sent once).
+    - On the day: at `at` on the deadline's date if that is a working day and before the deadline;
+      when the deadline falls on a day off it is a reminder on the working day before.
+    - Overdue: the first `overdue` working days after the deadline's date, `days` counting them.
+    """
+    day = _local_date(deadline)
+    holidays = bank_holidays()
+    before: dict[int, datetime] = {}
+    for n in days_before:
+        send_day = on_or_before(day - timedelta(days=int(n)), holidays)
+        before[(day - send_day).days] = _at(send_day, at)
+    moments: list[tuple[str, int, datetime]] = []
+    if on_the_day:
+        if is_working_day(day, holidays):
+            moment = _at(day, at)
+            if moment < deadline:
+                moments.append((ON_THE_DAY, 0, moment))
+        else:
+            send_day = previous_working_day(day, holidays)
+            before[(day - send_day).days] = _at(send_day, at)
+    moments = [(BEFORE, n, before[n]) for n in sorted(before, reverse=True)] + moments
+    send_day = day
+    for n in range(1, overdue + 1):
+        send_day = next_working_day(send_day, holidays)
+        moments.append((OVERDUE, n, _at(send_day, at)))
+    return moments
+
+
 def csp_users(contribution: Contribution) -> list[User]:
     """The CSP's active users (its managers and contributors)."""
     return list(
@@ -292,17 +341,17 @@ def csp_slots(
         return []
     at = send_time_of(schedule)
     deadline = contribution.deadline
-    day = _local_date(deadline)
-    moments: list[tuple[ReminderKind, int, datetime]] = []
-    for n in schedule.csp_days_before or []:
-        moments.append((ReminderKind.CSP_BEFORE, int(n), _at(day - timedelta(days=int(n)), at)))
-    if schedule.csp_on_the_day:
-        on_the_day = _at(day, at)
-        if on_the_day < deadline:
-            moments.append((ReminderKind.CSP_DUE, 0, on_the_day))
-    if schedule.csp_overdue_daily:
-        for n in range(1, (schedule.csp_overdue_limit or 0) + 1):
-            moments.append((ReminderKind.CSP_OVERDUE, n, _at(day + timedelta(days=n), at)))
+    kinds = {BEFORE: ReminderKind.CSP_BEFORE, ON_THE_DAY: ReminderKind.CSP_DUE, OVERDUE: ReminderKind.CSP_OVERDUE}
+    moments = [
+        (kinds[what], n, slot_at)
+        for what, n, slot_at in send_moments(
+            deadline,
+            at,
+            schedule.csp_days_before or [],
+            bool(schedule.csp_on_the_day),
+            (schedule.csp_overdue_limit or 0) if schedule.csp_overdue_daily else 0,
+        )
+    ]
     if due_by is not None:
         moments = [moment for moment in moments if moment[2] <= due_by]
     stamp = _stamp_utc(deadline)
@@ -334,6 +383,7 @@ def lead_slots(
         return []
     at = send_time_of(schedule)
     users = users if users is not None else lead_users(rnd)
+    holidays = bank_holidays()
     slots = []
     if schedule.lead_digest and rnd.status in lifecycle.CONTRIBUTIONS_OPEN:  # the digest is about contributions
         internal_day = _local_date(rnd.internal_deadline)
@@ -344,7 +394,7 @@ def lead_slots(
             slot_at = _at(day, at)
             if due_by is not None and slot_at > due_by:
                 break
-            if slot_at < rnd.funder_deadline:
+            if slot_at < rnd.funder_deadline and is_working_day(day, holidays):  # none on days off
                 n = (internal_day - day).days
                 for user in users:
                     slots.append(
@@ -360,12 +410,12 @@ def lead_slots(
                         )
                     )
             day += timedelta(days=1)
-    funder_day = _local_date(rnd.funder_deadline)
-    moments = [(int(n), _at(funder_day - timedelta(days=int(n)), at)) for n in schedule.funder_days_before or []]
-    if schedule.funder_on_the_day:
-        on_the_day = _at(funder_day, at)
-        if on_the_day < rnd.funder_deadline:
-            moments.append((0, on_the_day))
+    moments = [
+        (n, slot_at)
+        for _, n, slot_at in send_moments(
+            rnd.funder_deadline, at, schedule.funder_days_before or [], bool(schedule.funder_on_the_day)
+        )
+    ]
     if due_by is not None:
         moments = [moment for moment in moments if moment[1] <= due_by]
     stamp = _stamp_utc(rnd.funder_deadline)

@@ -7,7 +7,7 @@ marked reviewed unless they are the latest of a contribution still waiting for r
 overview flags only resubmissions nobody has decided on yet.
 
 Revision ID: 0018_change_snapshot
-Revises: 0015_search
+Revises: 0016_notification_preferences
 Create Date: 2026-11-30 21:10:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0018_change_snapshot'
-down_revision = '0015_search'
+down_revision = '0016_notification_preferences'
 branch_labels = None
 depends_on = None
 

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import Round
 from app.models.base import utcnow
 from app.services import reminders as service
+from app.workdays import is_working_day
 from tests.browser.conftest import CheckedPage, deliver_outbox, expect, sign_in
 
 pytestmark = pytest.mark.browser
@@ -25,11 +26,16 @@ def heading(page: CheckedPage):
 
 def test_an_administrator_changes_the_schedule_and_sends_a_reminder_again(app, world, page, smtp_server):
     today = to_london(utcnow()).date()
+    # A deadline 10 or more days away whose 5-day and 2-day reminders fall on working days (a
+    # reminder that would fall on a weekend or a bank holiday moves to the working day before).
+    deadline_day = today + timedelta(days=10)
+    while not all(is_working_day(deadline_day - timedelta(days=n)) for n in (0, 2, 5)):
+        deadline_day += timedelta(days=1)
     with app.app_context():
         rnd = db.session.get(Round, world.round_a)
         rnd.opened_at = utcnow() - timedelta(days=10)
-        rnd.internal_deadline = london_to_utc(today + timedelta(days=10), time(12))
-        rnd.funder_deadline = london_to_utc(today + timedelta(days=24), time(12))
+        rnd.internal_deadline = london_to_utc(deadline_day, time(12))
+        rnd.funder_deadline = london_to_utc(deadline_day + timedelta(days=14), time(12))
         db.session.commit()
 
     sign_in(page, world.emails["lead_admin"])
@@ -63,7 +69,7 @@ def test_an_administrator_changes_the_schedule_and_sends_a_reminder_again(app, w
 
     # The scheduler runs at 8:35am on the day of the 5-day reminders, and the outbox delivers them.
     with app.app_context():
-        assert service.run(now=london_to_utc(today + timedelta(days=5), time(8, 35))).written >= 3
+        assert service.run(now=london_to_utc(deadline_day - timedelta(days=5), time(8, 35))).written >= 3
     deliver_outbox(app)
     manager_mail = smtp_server.to(world.emails["csp_manager"])
     assert manager_mail and manager_mail[0].subject.endswith("is due in 5 days")

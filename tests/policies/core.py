@@ -33,6 +33,7 @@ ROUTES = [
     Route("account.set_up_two_factor", "GET POST", "account.two_factor"),
     Route("account.new_recovery_codes", "POST", "account.two_factor"),
     Route("account.turn_off_two_factor", "GET POST", "account.turn_off_two_factor"),
+    Route("account.email_preferences", "GET POST", "account.email_preferences"),
     # admin: organisation and CSPs
     Route("admin.organisation", "GET", "organisation.view"),
     Route("admin.add_csp", "GET POST", "organisation.manage"),

@@ -14,14 +14,15 @@ def objects(w) -> dict:
     from app.models import OutboxEmail, OutboxStatus, Round
     from app.models.base import utcnow
     from app.services import reminders as service
+    from tests.test_reminders import seven_days_ahead
 
     rnd = db.session.get(Round, w.round_a)
-    today = to_london(utcnow()).date()
+    day = seven_days_ahead(to_london(utcnow()).date())  # reminders go on working days only
     rnd.opened_at = rnd.opened_at - timedelta(days=30)
-    rnd.internal_deadline = london_to_utc(today + timedelta(days=10), time(12))
+    rnd.internal_deadline = london_to_utc(day + timedelta(days=7), time(12))
     db.session.flush()
     # As if it were 9:05am on the day of the 7-day reminders.
-    service.run(now=london_to_utc(today + timedelta(days=3), time(9, 5)))
+    service.run(now=london_to_utc(day, time(9, 5)))
     reminder = next(r for r, _ in service.history(rnd) if r.outbox_email_id)
     email = db.session.get(OutboxEmail, reminder.outbox_email_id)
     email.status, email.sent_at = OutboxStatus.SENT, utcnow()
