@@ -301,7 +301,8 @@ def _give_budget(app, world, due: date, who="csp_contributor", now=utc(2026, 3, 
         db.session.commit()
 
 
-def test_the_assignee_is_reminded_2_days_before_on_the_day_and_once_overdue(app, world, smtp_server):
+def test_the_assignee_is_reminded_2_days_before_on_the_day_and_once_overdue_on_working_days(
+        app, world, smtp_server):
     set_round(app, world, internal=NOON_1_APRIL, funder=NOON_29_APRIL, **QUIET)
     _give_budget(app, world, date(2026, 3, 20))
     assert run(app, utc(2026, 3, 17, 9, 5)).written == 0
@@ -312,9 +313,10 @@ def test_the_assignee_is_reminded_2_days_before_on_the_day_and_once_overdue(app,
     assert message.subject == "Early Intervention Youth Fund 2018: Budget is due in 2 days"
     assert "given to you to finish by 20 March 2026" in message.text
     assert f"/contributions/{world.contribution_a1}/budget" in message.text
-    assert run(app, utc(2026, 3, 20, 9, 5)).written == 1
-    assert run(app, utc(2026, 3, 21, 9, 5)).written == 1
-    assert run(app, utc(2026, 3, 22, 9, 5)).written == 0  # overdue once only
+    assert run(app, utc(2026, 3, 20, 9, 5)).written == 1  # Friday 20 March, the day itself
+    assert run(app, utc(2026, 3, 21, 9, 5)).written == 0  # Saturday: no reminder on a day off
+    assert run(app, utc(2026, 3, 23, 9, 5)).written == 1  # overdue: Monday, the next working day
+    assert run(app, utc(2026, 3, 24, 9, 5)).written == 0  # overdue once only
     deliver(app)
     subjects = [m.subject.split(": ", 1)[1] for m in smtp_server.to(world.emails["csp_contributor"])]
     assert subjects == ["Budget is due in 2 days", "Budget is due today", "Budget is overdue"]
@@ -338,7 +340,7 @@ def test_no_reminder_for_a_completed_part_a_deactivated_assignee_or_a_submitted_
         _get(User, world.users["csp_contributor"]).active = True
         a1(world).status = ContributionStatus.SUBMITTED
         db.session.commit()
-    assert run(app, utc(2026, 3, 21, 9, 5)).written == 0
+    assert run(app, utc(2026, 3, 23, 9, 5)).written == 0  # its overdue reminder's working day
 
 
 def test_a_new_due_date_or_assignee_makes_new_reminders_and_cancels_the_waiting_ones(app, world, smtp_server):
@@ -355,6 +357,16 @@ def test_a_new_due_date_or_assignee_makes_new_reminders_and_cancels_the_waiting_
     with app.app_context():
         cancelled = db.session.scalars(select(Reminder.cancelled_reason).where(Reminder.cancelled_reason.is_not(None)))
         assert list(cancelled) == ["The task changed", "The task changed"]
+
+
+def test_a_due_date_on_a_monday_is_reminded_on_the_friday_before(app, world, smtp_server):
+    set_round(app, world, internal=NOON_1_APRIL, funder=NOON_29_APRIL, **QUIET)
+    _give_budget(app, world, date(2026, 3, 23))  # Monday: "2 days before" would be a Saturday
+    assert run(app, utc(2026, 3, 20, 9, 5)).written == 1
+    assert run(app, utc(2026, 3, 21, 9, 5)).written == 0
+    deliver(app)
+    [message] = smtp_server.to(world.emails["csp_contributor"])
+    assert message.subject == "Early Intervention Youth Fund 2018: Budget is due in 3 days"
 
 
 def test_a_merged_sections_assignee_is_reminded_too(app, world, smtp_server):

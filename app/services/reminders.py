@@ -438,13 +438,12 @@ def lead_slots(
 
 def task_moments(due_date: date, at) -> list[tuple[ReminderKind, int, datetime]]:
     """When the assignee of an item is reminded of its due date: 2 days before, on the day and,
-    once, the day after it (overdue), each at the round's send time (UK). The one place these
-    moments are worked out."""
-    return [
-        (ReminderKind.TASK_BEFORE, 2, _at(due_date - timedelta(days=2), at)),
-        (ReminderKind.TASK_DUE, 0, _at(due_date, at)),
-        (ReminderKind.TASK_OVERDUE, 1, _at(due_date + timedelta(days=1), at)),
-    ]
+    once, the day after it (overdue), each at the round's send time (UK) and, like every reminder,
+    on working days only (send_moments(): a reminder that would fall on a day off comes on the
+    working day before, an overdue one on the next working day)."""
+    last_minute = london_to_utc(due_date + timedelta(days=1), at.replace(hour=0, minute=0)) - timedelta(minutes=1)
+    kinds = {BEFORE: ReminderKind.TASK_BEFORE, ON_THE_DAY: ReminderKind.TASK_DUE, OVERDUE: ReminderKind.TASK_OVERDUE}
+    return [(kinds[what], n, moment) for what, n, moment in send_moments(last_minute, at, [2], True, overdue=1)]
 
 
 def task_slots(schedule: ReminderSchedule, rnd: Round, assignments: list, due_by: datetime | None = None) -> list[Slot]:
