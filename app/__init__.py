@@ -137,6 +137,7 @@ def register_blueprints(app: Flask) -> None:
     from app.reminders import bp as reminders_bp
     from app.review import bp as review_bp
     from app.rounds import bp as rounds_bp
+    from app.whats_new import bp as whats_new_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -150,6 +151,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(deadlines_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(whats_new_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import g, url_for
+from markupsafe import Markup
 
 from app.policy import can
 
@@ -37,6 +38,8 @@ def navigation_for(user, endpoint: str | None) -> list[dict]:
     if not getattr(user, "is_authenticated", False):
         return []
     items = [("main.home", "Home")]
+    if can(user, "notifications.view"):
+        items.append(("whats_new.index", _whats_new_html(user)))
     if can(user, "round.view"):
         items.append(("rounds.index", "Funding rounds"))
     if can(user, "organisation.view"):
@@ -45,4 +48,19 @@ def navigation_for(user, endpoint: str | None) -> list[dict]:
         items.append(("admin.users", "Users"))
     items.append(("account.overview", "Your account"))
     current = section_of(endpoint)
-    return [{"href": url_for(target), "text": text, "active": target == current} for target, text in items]
+    return [
+        {"href": url_for(target), ("html" if isinstance(text, Markup) else "text"): text, "active": target == current}
+        for target, text in items
+    ]
+
+
+def _whats_new_html(user) -> Markup:
+    """"What's new (3)", read out as "What's new (3 unread)": the count is one statement, kept in
+    `g.unread_notifications` for the What's new page itself."""
+    from app.services.notifications import unread_count
+
+    unread = g.unread_notifications = unread_count(user)
+    if not unread:
+        return Markup("What’s new")
+    return Markup('What’s new <span class="pb-nav-count">({}<span class="govuk-visually-hidden"> unread</span>)</span>'
+                  ).format(unread)

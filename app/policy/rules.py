@@ -3,7 +3,8 @@
 A rule combines four questions, always asked in this order:
 1. the role: is the user's role one of the rule's roles? (refused: 403)
 2. the tenant: does the record belong to the user's lead bidder? (refused: 404, revealing nothing)
-3. the CSP: a CSP user acts only on their own CSP's records (refused: 404)
+3. the CSP: a CSP user acts only on their own CSP's records (refused: 404); a record that is
+   one person's own (a notification: `owner_id`) is theirs alone, whoever asks (refused: 404)
 4. the state: does the record's life cycle allow it now? (refused: 403, with the reason in words)
 
 Routes ask through `authorise()` (app/policy/__init__.py), services through `require()`, so the
@@ -213,6 +214,9 @@ _RULES = [
     Rule("csp.require_two_factor", LEAD_ADMINS, "Require (or stop requiring) two-factor sign-in of a CSP's users"),
     Rule("account.stay_signed_in", ALL_ROLES, "Keep your own session going when warned it will time out"),
     Rule("account.discard_draft", ALL_ROLES, "Discard what was kept for you when your session ended"),
+    # What's new (record: Notification, one person's own: anyone else is answered "not found")
+    Rule("notifications.view", ALL_ROLES, "See your own notifications on What's new"),
+    Rule("notifications.mark_read", ALL_ROLES, "Open your own notification, or mark all of yours as read"),
     # rounds (record: Round)
     Rule("round.view", LEAD_ROLES, "See a round, its deadlines, review overview and collective bid"),
     Rule("round.create", LEAD_ADMINS, "Set up a new funding round"),
