@@ -222,6 +222,7 @@ from tests.policies import calendar as calendar_policy  # noqa: E402
 from tests.policies import deadlines as deadlines_policy  # noqa: E402
 from tests.policies import exports as exports_policy  # noqa: E402
 from tests.policies import reminders as reminders_policy  # noqa: E402
+from tests.policies import whats_new as whats_new_policy  # noqa: E402
 
 AREAS = [
     core,
@@ -237,6 +238,7 @@ AREAS = [
     deadlines_policy,
     reminders_policy,
     calendar_policy,
+    whats_new_policy,
 ]
 
 POLICY: list[Route] = expand([route for area in AREAS for route in area.ROUTES])

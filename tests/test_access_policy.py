@@ -27,7 +27,17 @@ from flask import g, url_for
 from sqlalchemy import select, update
 
 from app.extensions import db, limiter
-from app.models import Contribution, ExportRecord, Organisation, Role, Round, RoundStatus, User, UserSession
+from app.models import (
+    Contribution,
+    ExportRecord,
+    Notification,
+    Organisation,
+    Role,
+    Round,
+    RoundStatus,
+    User,
+    UserSession,
+)
 from app.models.base import utcnow
 from app.policy import ALLOWED, RULES, Decision, decide
 from app.policy.rules import visible_to_csps
@@ -220,6 +230,8 @@ def _client(app, snapshot: StateSnapshot, user: str):
 def record_named_by(values: dict):
     """The record a URL names, for the rulebook: an export's contribution (or round), else the
     contribution, round, CSP or user whose id it carries; None for a URL that names nothing."""
+    if "notification_id" in values:
+        return db.session.get(Notification, values["notification_id"])
     if "export_id" in values:
         export = db.session.get(ExportRecord, values["export_id"])
         return export.contribution or export.round
