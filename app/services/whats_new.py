@@ -12,12 +12,13 @@ from app.extensions import db
 from app.models import Contribution, Notification, User
 from app.models.base import utcnow
 from app.policy import require
-from app.services.pages import Page, paginate
+from app.services.pages import Page, page_size, paginate
 
 
 def page_for(user: User, page=1) -> Page[Notification]:
     """One page of the person's notifications, newest first, with who did it, the round and the
-    CSP: two statements (the count and the page) whatever is on it."""
+    CSP: two statements (the count and the page) whatever is on it. Each takes several lines, so
+    a page holds PAGE_SIZE_CARDS of them, as the home page's contributions."""
     require(user, "notifications.view")
     stmt = (
         select(Notification)
@@ -29,7 +30,7 @@ def page_for(user: User, page=1) -> Page[Notification]:
         )
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
-    return paginate(stmt, page)
+    return paginate(stmt, page, page_size("cards"))
 
 
 def get_own(user: User, notification_id: int) -> Notification | None:

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
@@ -27,7 +27,6 @@ def index():
         "whats_new/index.html",
         title="What’s new",
         notifications=notifications,
-        unread=g.get("unread_notifications"),
         form=ActionForm(),
     )
 
