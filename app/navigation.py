@@ -55,11 +55,15 @@ def navigation_for(user, endpoint: str | None) -> list[dict]:
 
 
 def _whats_new_html(user) -> Markup:
-    """"What's new (3)", read out as "What's new (3 unread)": the count is one statement, kept in
-    `g.unread_notifications` for the What's new page itself."""
-    from app.services.notifications import unread_count
+    """"What's new (3)", read out as "What's new (3 unread)". The count comes with the signed-in
+    user (app/services/sessions.py load_session_user counts in the statement that loads them), or
+    else from one statement; it is kept in `g.unread_notifications` for the What's new page."""
+    unread = getattr(user, "_unread_notifications", None)
+    if unread is None:
+        from app.services.notifications import unread_count
 
-    unread = g.unread_notifications = unread_count(user)
+        unread = unread_count(user)
+    g.unread_notifications = unread
     if not unread:
         return Markup("What’s new")
     return Markup('What’s new <span class="pb-nav-count">({}<span class="govuk-visually-hidden"> unread</span>)</span>'
