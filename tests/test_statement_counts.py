@@ -42,6 +42,8 @@ PAGES = {
     "deadlines": ("lead_admin", "/rounds/{round}/deadlines", 5),
     "reminders": ("lead_admin", "/rounds/{round}/reminders", 10),
     "exports": ("lead_staff", "/rounds/{round}/exports", 12),
+    "what's new (CSP)": ("csp_manager", "/whats-new", 3),
+    "what's new (lead)": ("lead_staff", "/whats-new", 3),
 }
 
 

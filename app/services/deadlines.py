@@ -207,23 +207,6 @@ def record_set_up_change(actor: User, rnd: Round, kind: DeadlineKind, old_at, ne
     return _record_change(actor, rnd, kind, old_at, new_at, SET_UP_REASON, utcnow())
 
 
-def recipients(rnd: Round) -> list[User]:
-    """Everyone in the round: the lead bidder's active users and the active users of each CSP
-    taking part."""
-    csp_ids = [c.csp_id for c in rnd.contributions]
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(
-                User.active.is_(True),
-                User.lead_bidder_id == rnd.lead_bidder_id,
-                User.organisation_id.in_([rnd.lead_bidder_id, *csp_ids]),
-            )
-            .order_by(User.organisation_id, User.email)
-        )
-    )
-
-
 def _email_everyone(
     actor: User, rnd: Round, change: DeadlineChange, moved: DeadlineChange | None
 ) -> list[User]:
