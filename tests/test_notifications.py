@@ -98,7 +98,7 @@ def test_a_lead_comment_tells_the_csps_people_only(app, world, signed_in):
     got = notified(app, world, NotificationKind.COMMENT)
     assert set(got) == CSP_A1  # not the author, nor the other CSP, nor lead bidder B
     [row] = got["csp_contributor"]
-    assert "commented on the contribution of Reading Community Safety Partnership's contribution" in row.summary
+    assert " (Thames Valley OPCC) commented on Reading Community Safety Partnership's contribution: " in row.summary
     assert "Please add the 2017 knife crime figures." in row.summary
     assert row.link.startswith(f"/review/contributions/{world.contribution_a1}/comments#comment-")
 

@@ -176,21 +176,22 @@ def add_comment(actor: User, contribution: Contribution, section_id: int | None,
         f"{actor.full_name} commented on {where} of {contribution.csp.name}'s contribution",
     )
     db.session.flush()
-    _notify_comment(actor, comment, where)
+    _notify_comment(actor, comment, section)
     return comment
 
 
-def _notify_comment(actor: User, comment: ReviewComment, where: str) -> None:
+def _notify_comment(actor: User, comment: ReviewComment, section) -> None:
     """A comment is for the other side of the conversation, and the author's own side hears too:
     the CSP's people, and the lead bidder's reviewers of this contribution (those who have commented
     on it, asked for changes or decided on it; every lead administrator and member of staff until
     one has). Never another CSP's people; never the author."""
     contribution = comment.contribution
     who = f"{actor.full_name} ({actor.organisation.name})"
+    where = f"section {section.number}. {section.title} of " if section is not None else ""
     notify(
         NotificationKind.COMMENT,
         [*csp_people(contribution.csp_id), *lead_reviewers(contribution)],
-        summary=f"{who} commented on {where} of {contribution.csp.name}'s contribution: {_excerpt(comment.body)}",
+        summary=f"{who} commented on {where}{contribution.csp.name}'s contribution: {_excerpt(comment.body)}",
         link=link_to("review.comments", contribution_id=contribution.id, _anchor=f"comment-{comment.id}"),
         event_key=f"comment:{comment.id}",
         lead_bidder_id=contribution.lead_bidder_id,
