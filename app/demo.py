@@ -559,7 +559,7 @@ def seed_round(lead: Organisation):
     state (not started, in progress, submitted, changes requested, resubmitted, accepted, excluded)."""
     from app.demo_content import BUDGET_LINES, Period, local
     from app.services import contributions as contribution_service
-    from app.services import deadlines, review, rounds
+    from app.services import deadlines, internal_notes, review, rounds
     from app.services.round_templates import EIYF_2018
 
     admin, staff = _people(lead)
@@ -637,6 +637,12 @@ def seed_round(lead: Organisation):
     _revise(oxford, sections[2], " We expect about two thirds of referrals to come from schools and the rest from "
             "the exploitation panel.")
     contribution_service.submit(oxford.manager, oxford)
+    # What the lead's reviewers tell each other, which Oxford never sees.
+    internal_notes.add_note(
+        staff, oxford, sections[2].id,
+        "Two thirds from schools looks high next to last year's referrals. Check with the exploitation panel's "
+        "chair before we accept.",
+    )
     review.exclude(
         staff, by_name[EXCLUDED],
         "Chiltern and South Bucks will not take part this time: its youth work is already funded through the "

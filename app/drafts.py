@@ -3,7 +3,7 @@
 The "11pm before the deadline" case: a CSP manager writes a section for an hour, their session
 ends while they type, and they press Save. Flask-Login would send them to sign in and the text
 would be gone. Instead, for every form that creates or edits content (KEEP: sections, budget
-lines, outcomes, partners, comments, the merged text, the lead bidder's budget lines, a round's
+lines, outcomes, partners, comments, internal notes, the merged text, the lead bidder's budget lines, a round's
 details ...), the unauthorised POST is kept in a PendingDraft row:
 
 - only when this browser says who last signed in on it, and the form carries a security token
@@ -58,7 +58,7 @@ KEEP = frozenset({
     "contributions.add_budget_line", "contributions.edit_budget_line",
     "contributions.add_outcome", "contributions.edit_outcome",
     "contributions.add_partner", "contributions.edit_partner",
-    "review.comments", "review.request_changes",
+    "review.comments", "review.request_changes", "review.internal_notes",
     "bid.save_section",
     "bid.consolidation_add_line", "bid.consolidation_edit_line",
     "rounds.new", "rounds.edit", "rounds.add_section", "rounds.edit_section", "rounds.budget_rules",

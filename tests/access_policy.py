@@ -211,6 +211,11 @@ CHECKED_INSIDE = {
     "bid.edit_text": "bid.save_section is bid.edit's here; merge.save_text requires it",
     "bid.mark_section_final": "bid.section_state is bid.edit's here; merge.set_section_state requires it",
     "bid.mark_section_draft": "bid.section_state is bid.edit's here; merge.set_section_state requires it",
+    # A contribution is not a record the bulk routes' URLs name (they name the round, and the
+    # contributions are ticked in the form), so review.remind_selected is round.remind_contributions's;
+    # each contribution's rule is required by reminders.remind_now: tests/test_bulk.py.
+    "contribution.remind": "review.remind_selected is round.remind_contributions's here; "
+    "reminders.remind_now requires it of each contribution",
     # Which review buttons the page shows (not a route of its own): tests/test_review.py.
     "contribution.review": "the review page's actions, shown to editors only: tests/test_review.py",
 }

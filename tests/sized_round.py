@@ -1,6 +1,6 @@
 """A round of a chosen size, built with the services as people would build it: `csps` CSPs in
 every contribution state, each section written `revisions` times, budget lines, outcomes,
-partners, a document, comments, an extension, a moved deadline, lead-held budget lines, a merged
+partners, a document, comments, internal notes, an extension, a moved deadline, lead-held budget lines, a merged
 bid whose sources have changed since, and an export. The statement-count test builds it small and large and asks every
 key page for the same number of SQL statements."""
 
@@ -34,7 +34,17 @@ class SizedRound:
 
 def build(csps: int, revisions: int) -> SizedRound:
     """Build the round (in the app context the caller holds) and commit it."""
-    from app.services import budget, consolidation, deadlines, documents, merge, review, rounds, sections
+    from app.services import (
+        budget,
+        consolidation,
+        deadlines,
+        documents,
+        internal_notes,
+        merge,
+        review,
+        rounds,
+        sections,
+    )
     from app.services import contributions as contribution_service
     from app.services.exports import prepare, request_export
 
@@ -84,6 +94,9 @@ def build(csps: int, revisions: int) -> SizedRound:
             author = (staff, manager, admin)[n % 3]
             review.add_comment(author, contribution, written[0].id, f"Comment {n + 1} on this section.")
             review.add_comment(author, contribution, None, f"Comment {n + 1} on the whole contribution.")
+            note_author = (staff, admin)[n % 2]  # the lead's internal notes, which no CSP page reads
+            internal_notes.add_note(note_author, contribution, written[0].id, f"Internal note {n + 1} on this section.")
+            internal_notes.add_note(note_author, contribution, None, f"Internal note {n + 1} on the whole.")
         if state == "in_progress":
             continue
         for part in ("budget", "outcomes", "partners", "documents"):

@@ -30,6 +30,7 @@ from app.extensions import db, limiter
 from app.models import (
     Contribution,
     ExportRecord,
+    InternalNote,
     Notification,
     Organisation,
     Role,
@@ -228,13 +229,16 @@ def _client(app, snapshot: StateSnapshot, user: str):
 # --- what the rulebook expects ------------------------------------------------------------------------
 
 def record_named_by(values: dict):
-    """The record a URL names, for the rulebook: an export's contribution (or round), else the
-    contribution, round, CSP or user whose id it carries; None for a URL that names nothing."""
-    if "notification_id" in values:
+    """The record a URL names, for the rulebook: an export's contribution (or round), an internal note,
+    a notification, else the contribution, round, CSP or user whose id it carries; None for a URL that
+    names nothing."""
+    if "notification_id" in values:  # a notification: its person's alone
         return db.session.get(Notification, values["notification_id"])
     if "export_id" in values:
         export = db.session.get(ExportRecord, values["export_id"])
         return export.contribution or export.round
+    if "note_id" in values:  # an internal note: its rule asks who wrote it
+        return db.session.get(InternalNote, values["note_id"])
     for key, model in (("contribution_id", Contribution), ("round_id", Round), ("csp_id", Organisation),
                        ("user_id", User)):
         if key in values:

@@ -31,13 +31,15 @@ PAGES = {
     "lead home": ("lead_staff", "/home", 6),
     "rounds": ("lead_staff", "/rounds", 4),
     "round": ("lead_staff", "/rounds/{round}", 6),
-    "round overview": ("lead_staff", "/review/rounds/{round}", 7),
-    "review of a contribution": ("lead_staff", "/review/contributions/{reviewed}", 13),
+    "round overview": ("lead_staff", "/review/rounds/{round}", 9),  # resubmissions to review; internal notes' counts
+    "review of a contribution": ("lead_staff", "/review/contributions/{reviewed}", 14),  # + its internal notes
+    "what changed": ("lead_staff", "/review/contributions/{reviewed}/changes", 13),
     "bid overview": ("lead_staff", "/bid/rounds/{round}", 13),
     "merged section": ("lead_staff", "/bid/rounds/{round}/sections/{bid_section}", 10),
     "consolidated budget": ("lead_staff", "/bid/rounds/{round}/budget", 8),
     "bid outcomes": ("lead_staff", "/bid/rounds/{round}/outcomes", 4),
     "bid partners": ("lead_staff", "/bid/rounds/{round}/partners", 4),
+    "whole bid": ("lead_staff", "/bid/rounds/{round}/whole", 12),
     "readiness": ("lead_staff", "/bid/rounds/{round}/readiness", 13),
     "deadlines": ("lead_admin", "/rounds/{round}/deadlines", 5),
     "reminders": ("lead_admin", "/rounds/{round}/reminders", 10),

@@ -19,6 +19,7 @@ from app.models import (
     Contribution,
     CostCategory,
     FinancialYear,
+    InternalNote,
     MergedRevision,
     MergedSection,
     Organisation,
@@ -73,6 +74,7 @@ def full_world(app, world):
                 )
             )
             db.session.add(ReviewComment(contribution=contribution, author_id=author, body="Looks good"))
+            db.session.add(InternalNote(contribution=contribution, author_id=author, body="Check their figures"))
             response = SectionResponse(contribution=contribution, section=rnd.sections[0], text="Our text")
             db.session.add(response)
             response.revisions.append(SectionRevision(number=1, text="Our text", created_by_id=author))
@@ -103,7 +105,8 @@ def test_every_scoped_model_finds_only_the_tenants_rows(app, full_world):
         both = {m.__name__ for m, rows in everything.items() if {_tenant_of(r) for r in rows} >= tenants}
         assert both >= {
             "AuditEvent", "BudgetLine", "CollectiveBid", "Contribution", "CostCategory", "FinancialYear",
-            "MergedRevision", "MergedSection", "Organisation", "ReviewComment", "Round", "SectionResponse",
+            "InternalNote", "MergedRevision", "MergedSection", "Organisation", "ReviewComment", "Round",
+            "SectionResponse",
             "SectionRevision", "SectionTemplate", "User",
         }
 

@@ -24,6 +24,7 @@ from app.policy import (
     get_round_or_404,
     redirect_unless,
     roles_required,
+    rule_required,
 )
 from app.services import ServiceError, signoff
 from app.services import consolidation as service
@@ -191,6 +192,20 @@ def consolidation_partners(round_id: int):
         rnd=rnd,
         partners=service.consolidated_partners(rnd),
         waiting=service.waiting_contributions(rnd),
+    )
+
+
+# --- the whole bid on one page, to read and print ---------------------------------------------
+
+@bp.route("/rounds/<int:round_id>/whole")
+@rule_required("bid.view_whole")
+def whole_bid(round_id: int):
+    rnd = get_round_or_404(current_user, round_id, "bid.view_whole")
+    return render_template(
+        "bid/whole.html",
+        title="The whole bid",
+        rnd=rnd,
+        whole=service.whole_bid(rnd),
     )
 
 

@@ -16,8 +16,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.bid import bp
-from app.bid.merge_forms import DraftForm, MergedTextForm
+from app.bid.merge_forms import DraftForm, MergedTextForm, ReplaceDraftsForm
 from app.extensions import db
+from app.flashes import flash_list, flash_outcomes
 from app.forms import ActionForm
 from app.policy import (
     LEAD_ANY,
@@ -26,10 +27,11 @@ from app.policy import (
     get_round_contribution_or_404,
     get_round_or_404,
     get_section_or_404,
+    redirect_unless,
     roles_required,
     why_not,
 )
-from app.services import ServiceError, consolidation
+from app.services import ServiceError, bulk, consolidation
 from app.services import merge as service
 from app.text import count_words, diff_texts, normalise
 
@@ -226,6 +228,65 @@ def build_draft(round_id: int, section_id: int):
         flash(f"The first draft of section {section.number} has been built. Check and edit it below", "success")
         return redirect(_workspace_url(rnd, section, "merged-text"))
     return redirect(_workspace_url(rnd, section))
+
+
+def _overview_url(rnd) -> str:
+    return url_for("bid.overview", round_id=rnd.id, _anchor="sections")
+
+
+@bp.post("/rounds/<int:round_id>/drafts")
+@roles_required(LEAD_EDIT)
+def build_all_drafts(round_id: int):
+    """Build the first draft of every section nobody has edited; then, if some have been edited,
+    ask which of those to replace (none ticked at first)."""
+    rnd, bid = _load(round_id)
+    refused = redirect_unless("bid.edit", bid, _overview_url(rnd))
+    if refused:
+        return refused
+    if not ActionForm().validate_on_submit():
+        flash("Your request timed out. Try again", "info")
+        return redirect(_overview_url(rnd))
+    try:
+        result = bulk.build_all_drafts(current_user, bid)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "info")
+        return redirect(_overview_url(rnd))
+    db.session.commit()
+    flash_outcomes(result, "First drafts built for {n} section{s}", "{n} section{s} not built")
+    if result.up_to_date:
+        flash_list("Already up to date: nobody has edited these drafts and no CSP text has changed",
+                   [bulk.section_name(s) for s in result.up_to_date])
+    if not result.edited:
+        return redirect(_overview_url(rnd))
+    return render_template(
+        "bid/drafts_confirm.html",
+        title="Replace edited sections with new first drafts?",
+        round=rnd,
+        bid=bid,
+        edited=result.edited,
+        form=ReplaceDraftsForm(formdata=None),
+    )
+
+
+@bp.post("/rounds/<int:round_id>/drafts/replace")
+@roles_required(LEAD_EDIT)
+def replace_drafts(round_id: int):
+    """Replace the edited sections the lead ticked, each only if nobody changed it since the
+    confirmation page was shown."""
+    rnd, bid = _load(round_id)
+    refused = redirect_unless("bid.edit", bid, _overview_url(rnd))
+    if refused:
+        return refused
+    form = ReplaceDraftsForm()
+    if not form.validate_on_submit():
+        flash("Your request timed out. Try again", "info")
+        return redirect(_overview_url(rnd))
+    result = bulk.replace_drafts(current_user, bid, form.versions(request.form, rnd.sections), form.ids)
+    db.session.commit()
+    flash_outcomes(result, "{n} edited section{s} replaced with a new first draft",
+                   "{n} edited section{s} not replaced")
+    return redirect(_overview_url(rnd))
 
 
 def _source_action(round_id: int, section_id: int, contribution_id: int, action, done: str):

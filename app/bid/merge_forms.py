@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from govuk_frontend_wtf.wtforms_widgets import GovCharacterCount, GovSubmitInput, GovTextArea
-from wtforms import HiddenField, SubmitField, TextAreaField
+from wtforms import HiddenField, SelectMultipleField, SubmitField, TextAreaField
 from wtforms.validators import Length
 
 from app.contributions.section_forms import FORMAT_HINT
@@ -58,3 +58,27 @@ class DraftForm(BaseForm):
     @property
     def confirmed(self) -> bool:
         return self.confirm.data == "yes"
+
+
+class ReplaceDraftsForm(BaseForm):
+    """The confirmation of "Build first drafts for all sections": which edited sections to replace
+    (none ticked at first). Each listed section's version as the page showed it is sent as
+    version-<section id>, so a section someone edits meanwhile is not overwritten."""
+
+    replace = SelectMultipleField("Which edited sections do you want to replace?", choices=[],
+                                  validate_choice=False)
+
+    @property
+    def ids(self) -> set[int]:
+        return {i for i in (as_id(v) for v in self.replace.data or []) if i is not None}
+
+    @staticmethod
+    def versions(formdata, sections) -> dict[int, int]:
+        """section id -> the version the page showed, for each section the page listed."""
+        return {s.id: _version_value(formdata.get(f"version-{s.id}")) for s in sections
+                if f"version-{s.id}" in formdata}
+
+
+def _version_value(value) -> int:
+    version = as_id(value)
+    return -1 if version is None else version

@@ -34,7 +34,7 @@ from app.models.export import ExportRecord, ExportStatus
 from app.models.notification import Notification, NotificationKind
 from app.models.organisation import Organisation, OrganisationKind, csps_of
 from app.models.outbox import OutboxEmail, OutboxStatus
-from app.models.review import ChangeRequest, ReviewComment
+from app.models.review import ChangeRequest, InternalNote, ReviewComment
 from app.models.round import BidOutcome, CostCategory, FinancialYear, Round, RoundStatus, SectionTemplate
 from app.models.user import (
     ALL_ROLES,
@@ -61,6 +61,7 @@ __all__ = [
     "BidOutcome",
     "SectionState",
     "ChangeRequest",
+    "InternalNote",
     "CollectiveBid",
     "LeadBudgetLine",
     "MergedRevision",

@@ -105,6 +105,8 @@ def _tenant_of(record) -> int | None:
     tenant = getattr(record, "lead_bidder_id", None)
     if tenant is None and getattr(record, "bid", None) is not None:
         tenant = record.bid.lead_bidder_id
+    if tenant is None and getattr(record, "contribution", None) is not None:  # a contribution's part (a note)
+        tenant = record.contribution.lead_bidder_id
     return tenant
 
 
@@ -324,6 +326,19 @@ def get_round_contribution_or_404(actor: User, rnd, contribution_id: int):
     if contribution is None or rnd.lead_bidder_id != actor.lead_bidder_id:
         abort(404)
     return contribution
+
+
+def get_internal_note_or_404(actor: User, contribution, note_id: int, action: str | None = None):
+    """An internal note on this contribution (the contribution loaded with get_contribution_or_404):
+    a note of another contribution, or of another lead bidder, is a 404."""
+    from app.models import InternalNote
+
+    note = db.session.get(InternalNote, note_id)
+    if note is None or note.contribution_id != contribution.id or contribution.lead_bidder_id != actor.lead_bidder_id:
+        abort(404)
+    if action is not None:
+        authorise(action, note, actor)
+    return note
 
 
 def get_contribution_part_or_404(actor: User, contribution, model, part_id: int):

@@ -110,6 +110,9 @@ CONTRIBUTIONS_OPEN = frozenset({R.OPEN})
 REVIEWABLE = frozenset({R.OPEN, R.CLOSED})
 # The collective bid (merged text, merge order, lead-held lines, final sections) can change until sign-off.
 BID_CHANGEABLE = frozenset({R.DRAFT, R.OPEN, R.CLOSED})
+# The lead bidder's internal notes on contributions can be added (and their authors' deleted) in every
+# state but archived: a note is the lead's working record, not part of the bid, so sign-off does not lock it.
+INTERNAL_NOTES_OPEN = frozenset(set(R) - {R.ARCHIVED})
 # A signed-off or later bid locks everything in it.
 BID_LOCKED = frozenset({R.SIGNED_OFF, R.SUBMITTED, R.OUTCOME, R.ARCHIVED})
 # The bid has gone to the funder.

@@ -171,6 +171,30 @@ def _section_transition(action: str) -> StateCheck:
     return check
 
 
+def _reminders_round(rnd) -> str:
+    if rnd.status in lc.BID_LOCKED:
+        return _locked_reason(rnd)
+    if rnd.status == lc.R.DRAFT:
+        return "This round has not opened yet, so CSPs cannot be reminded"
+    return "Contributions are closed, so CSPs are no longer reminded"
+
+
+reminders_round = _round_in(lc.CSP_REMINDERS, _reminders_round)
+
+
+def contribution_remindable(user, contribution) -> str | None:
+    """The round is open for contributions and the CSP still holds the contribution."""
+    reason = reminders_round(user, contribution)
+    if reason:
+        return reason
+    if contribution.status.csp_can_edit:
+        return None
+    return (
+        "You can only remind a CSP that has not submitted its contribution or has changes to make. "
+        f"This one is {contribution.status.label.lower()}"
+    )
+
+
 def merged_text_changeable(user, merged) -> str | None:
     reason = bid_changeable(user, merged)
     if reason:
@@ -180,6 +204,21 @@ def merged_text_changeable(user, merged) -> str | None:
     return None
 
 
+def _notes_open(rnd) -> str:
+    return "The round has been archived, so internal notes cannot be added or deleted unless it is restored"
+
+
+internal_notes_open = _round_in(lc.INTERNAL_NOTES_OPEN, _notes_open)
+
+
+def internal_note_deletable(user, note) -> str | None:
+    """The note's own author, while its contribution's round is not archived."""
+    reason = internal_notes_open(user, note.contribution)
+    if reason:
+        return reason
+    if user is not None and note.author_id != user.id:
+        return "You can only delete internal notes you wrote"
+    return None
 
 
 def two_factor_required(user) -> bool:
@@ -238,6 +277,12 @@ _RULES = [
     Rule("round.archive", LEAD_ADMINS, "Archive a round whose outcome is recorded", _round_transition("archive")),
     Rule("round.restore", LEAD_ADMINS, "Bring an archived round back", _round_transition("restore")),
     Rule("round.manage_reminders", LEAD_ADMINS, "See and change a round's reminders, send one again"),
+    Rule("round.accept_contributions", LEAD_EDITORS,
+         "Accept several of a round's contributions at once (each one is contribution.accept's)",
+         _round_in(lc.REVIEWABLE, _review_round)),
+    Rule("round.remind_contributions", LEAD_EDITORS,
+         "Send the CSPs of several contributions a reminder now (each one is contribution.remind's)",
+         reminders_round),
     # contributions (record: Contribution)
     Rule("contribution.view", ALL_ROLES, "See a contribution (lead bidder users, and its own CSP's users)",
          visible_to_csps),
@@ -255,9 +300,18 @@ _RULES = [
          _contribution_transition("exclude", lc.REVIEWABLE, _review_round)),
     Rule("contribution.include", LEAD_EDITORS, "Include an excluded contribution again",
          _contribution_transition("include", lc.REVIEWABLE, _review_round)),
+    Rule("contribution.see_changes", LEAD_ROLES,
+         "See what a CSP changed since the lead bidder asked for changes (CSPs have their own history)"),
+    Rule("contribution.remind", LEAD_EDITORS, "Send a contribution's CSP a reminder now", contribution_remindable),
     Rule("contribution.export", LEAD_EDITORS | CSP_ROLES, "Make a Word or PDF file of a contribution",
          visible_to_csps),
+    # internal notes: the lead bidder's own, never shown to CSPs (record: Contribution, or InternalNote)
+    Rule("contribution.view_internal_notes", LEAD_ROLES, "Read the lead bidder's internal notes on a contribution"),
+    Rule("contribution.add_internal_note", LEAD_EDITORS,
+         "Add an internal note on a contribution or one of its sections", internal_notes_open),
+    Rule("internal_note.delete", LEAD_EDITORS, "Delete an internal note you wrote", internal_note_deletable),
     # the collective bid (record: Round, CollectiveBid or MergedSection)
+    Rule("bid.view_whole", LEAD_ROLES, "Read the whole collective bid on one page, and print it"),
     Rule("bid.edit", LEAD_EDITORS, "Merge sections, order contributions, change lead-held budget lines",
          bid_changeable),
     Rule("bid.edit_text", LEAD_EDITORS, "Change a merged section's text", merged_text_changeable),

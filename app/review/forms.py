@@ -15,6 +15,7 @@ from wtforms.validators import Length
 
 from app.forms import BaseForm, Required, as_id
 from app.models import ContributionStatus
+from app.services.internal_notes import MAX_NOTE
 from app.services.review import MAX_MESSAGE
 
 
@@ -83,6 +84,37 @@ class CommentForm(BaseForm):
         return -1 if section_id is None else section_id  # -1: not one of its sections, the service says so
 
 
+class InternalNoteForm(BaseForm):
+    """A note the CSP never sees. Its labels say so (the page gives the lead bidder's and CSP's names)."""
+
+    section = SelectField(
+        "What is your note about?", choices=[SelectChoice("", "")], validate_choice=False, widget=GovSelect()
+    )
+    body = TextAreaField(
+        "Internal note",
+        validators=[
+            Required(message="Enter the note"),
+            Length(max=MAX_NOTE, message=f"The note must be {MAX_NOTE:,} characters or fewer"),
+        ],
+        filters=[_strip],
+        widget=GovTextArea(),
+    )
+    # Where to go back to after adding it: the review page, or the internal notes page.
+    return_to = HiddenField()
+    submit = SubmitField("Add internal note", widget=GovSubmitInput())
+
+    @property
+    def section_id(self) -> int | None:
+        if not self.section.data:
+            return None
+        section_id = as_id(self.section.data)
+        return -1 if section_id is None else section_id  # -1: not one of its sections, the service says so
+
+
+class DeleteInternalNoteForm(BaseForm):
+    submit = SubmitField("Delete internal note", widget=GovSubmitInput())
+
+
 class RequestChangesForm(VersionedForm):
     items = SelectMultipleField(
         "Which parts should the CSP revisit?",
@@ -117,6 +149,36 @@ class ExcludeForm(VersionedForm):
         widget=GovTextArea(),
     )
     submit = SubmitField("Exclude from the bid", widget=GovSubmitInput())
+
+
+class SelectedContributionsForm(BaseForm):
+    """The contributions ticked on the review overview, for "Accept selected" (which asks first)
+    and "Send a reminder to selected". The checkboxes are drawn by the page, one a row."""
+
+    contributions = SelectMultipleField("Contributions", choices=[], validate_choice=False)
+    # A unique value of the page the form came from: sending the same form twice (a double click,
+    # a retried POST) reminds nobody twice.
+    request_key = HiddenField()
+    # "yes" once the lead has confirmed accepting them (the confirmation page).
+    confirm = HiddenField()
+
+    NONE_SELECTED = "Select the contributions you want to accept or remind"
+
+    @property
+    def ids(self) -> list[int]:
+        return [i for i in (as_id(v) for v in self.contributions.data or []) if i is not None]
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirm.data == "yes"
+
+    def versions(self, formdata) -> dict[int, int | None]:
+        """Each chosen contribution's version as the confirmation page showed it (version-<id>)."""
+        versions = {i: as_id(formdata.get(f"version-{i}")) for i in self.ids}
+        return {i: -1 if v is None else v for i, v in versions.items()}  # -1 never matches: not accepted
+
+    def none_selected(self) -> None:
+        self.contributions.errors = [self.NONE_SELECTED]
 
 
 def choices(pairs) -> list[SelectChoice]:

@@ -7,10 +7,13 @@ exclude and include again. The CSP's own users see the comments and the timeline
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
+from app.flashes import flash_outcomes
 from app.forms import as_id
 from app.models.base import utcnow
 from app.policy import (
@@ -19,15 +22,27 @@ from app.policy import (
     authorise,
     can,
     get_contribution_or_404,
+    get_internal_note_or_404,
     get_round_or_404,
     redirect_unless,
     roles_required,
     rule_required,
 )
 from app.review import bp
-from app.review.forms import CommentForm, DecisionForm, ExcludeForm, OverviewFilterForm, RequestChangesForm, choices
-from app.services import ServiceError
+from app.review.forms import (
+    CommentForm,
+    DecisionForm,
+    DeleteInternalNoteForm,
+    ExcludeForm,
+    InternalNoteForm,
+    OverviewFilterForm,
+    RequestChangesForm,
+    SelectedContributionsForm,
+    choices,
+)
+from app.services import ServiceError, bulk, changes
 from app.services import contributions as contributions_service
+from app.services import internal_notes as notes_service
 from app.services import review as service
 
 
@@ -66,19 +81,94 @@ def _back_to_review(contribution):
 @roles_required(LEAD_ANY)
 def overview(round_id: int):
     rnd = get_round_or_404(current_user, round_id)
+    return _overview_page(rnd)
+
+
+def _overview_page(rnd, selection: SelectedContributionsForm | None = None):
     form = OverviewFilterForm(formdata=request.args or None)
     rows = service.overview(rnd)
     shown = service.filter_rows(rows, form.chosen_status, bool(form.at_risk.data))
+    if selection is None:  # a new unique value each time the page is shown (see the form)
+        selection = SelectedContributionsForm(formdata=None, data={"request_key": uuid4().hex})
+    can_accept = can(current_user, "round.accept_contributions", rnd)
+    can_remind = can(current_user, "round.remind_contributions", rnd)
     return render_template(
         "review/overview.html",
         title=f"Review contributions: {rnd.title}",
         round=rnd,
         rows=shown,
+        note_counts=notes_service.counts(current_user, [r.contribution for r in shown]),
         totals=service.totals(rows),
         filter_form=form,
         filtered=form.chosen_status is not None or form.at_risk.data,
         at_risk_days=service.AT_RISK_DAYS,
-    )
+        selection=selection,
+        chosen=set(selection.ids),
+        can_accept_selected=can_accept,
+        can_remind_selected=can_remind,
+        error_list=selection.error_list,
+    ), (400 if selection.errors else 200)
+
+
+def _overview_url(rnd) -> str:
+    return url_for("review.overview", round_id=rnd.id)
+
+
+def _selection(rnd, action: str):
+    """The ticked contributions' form, or the answer to give instead (refused, timed out, none ticked)."""
+    refused = redirect_unless(action, rnd, _overview_url(rnd))
+    if refused:
+        return None, refused
+    form = SelectedContributionsForm()
+    if not form.validate_on_submit():
+        flash("Your request timed out. Try again", "info")
+        return None, redirect(_overview_url(rnd))
+    if not form.ids:
+        form.none_selected()
+        return None, _overview_page(rnd, form)
+    return form, None
+
+
+@bp.post("/rounds/<int:round_id>/accept-selected")
+@rule_required("round.accept_contributions")
+def accept_selected(round_id: int):
+    """Accept the ticked contributions: first a page that lists what will happen (which can be
+    accepted, which cannot and why), then, confirmed, each one accepted at the version shown."""
+    rnd = get_round_or_404(current_user, round_id)
+    form, answer = _selection(rnd, "round.accept_contributions")
+    if answer is not None:
+        return answer
+    if not form.confirmed:
+        return render_template(
+            "review/accept_confirm.html",
+            title=f"Accept the selected contributions: {rnd.title}",
+            round=rnd,
+            preview=bulk.accept_preview(current_user, rnd, form.ids),
+            form=SelectedContributionsForm(formdata=None, data={"confirm": "yes"}),
+        )
+    result = bulk.accept_contributions(current_user, rnd, form.versions(request.form))
+    db.session.commit()
+    flash_outcomes(result, "{n} accepted (their managers have been emailed)", "{n} not accepted")
+    return redirect(_overview_url(rnd))
+
+
+@bp.post("/rounds/<int:round_id>/remind-selected")
+@rule_required("round.remind_contributions")
+def remind_selected(round_id: int):
+    """Send the CSPs of the ticked contributions a reminder now, once per contribution and form."""
+    rnd = get_round_or_404(current_user, round_id)
+    form, answer = _selection(rnd, "round.remind_contributions")
+    if answer is not None:
+        return answer
+    try:
+        result = bulk.remind_contributions(current_user, rnd, form.ids, form.request_key.data)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "info")
+        return redirect(_overview_url(rnd))
+    db.session.commit()
+    flash_outcomes(result, "{n} reminded now", "{n} not reminded")
+    return redirect(_overview_url(rnd))
 
 
 def _comment_form(contribution, **kwargs) -> CommentForm:
@@ -96,8 +186,10 @@ def contribution(contribution_id: int):
     for c in comments:
         by_section.setdefault(c.section_id, []).append(c)
     titles = service.task_titles(contribution)
+    notes = notes_service.notes(current_user, contribution)
     answers = contributions_service.answers(contribution)
     all_tasks = contributions_service.tasks(contribution, contributions_service.facts_of_answers(contribution, answers))
+    latest = changes.latest_change_request(contribution)  # open, or answered by a resubmission
     return render_template(
         "review/contribution.html",
         title=f"Review {contribution.csp.name}'s contribution",
@@ -106,7 +198,9 @@ def contribution(contribution_id: int):
         tasks=all_tasks,
         done=sum(1 for t in all_tasks if t.status == contributions_service.COMPLETED),
         comments_by_section=by_section,
-        change_request=service.open_change_request(contribution),
+        change_request=latest if latest is not None and latest.resolved_at is None else None,
+        latest_change_request=latest,
+        can_see_changes=can(current_user, "contribution.see_changes", contribution),
         titles=titles,
         can_act=can(current_user, "contribution.review", contribution),
         can_request_changes=can(current_user, "contribution.request_changes", contribution),
@@ -115,6 +209,25 @@ def contribution(contribution_id: int):
         can_include=can(current_user, "contribution.include", contribution),
         decision_form=DecisionForm(formdata=None, data={"version": contribution.version}),
         comment_form=_comment_form(contribution, formdata=None, data={"return_to": "review"}),
+        notes_by_section=notes_service.by_section(notes),
+        can_view_notes=notes_service.can_view(current_user, contribution),
+        can_add_note=notes_service.can_add(current_user, contribution),
+    )
+
+
+@bp.get("/contributions/<int:contribution_id>/changes")
+@rule_required("contribution.see_changes")
+def changes_since_request(contribution_id: int):
+    contribution = get_contribution_or_404(current_user, contribution_id)
+    authorise("contribution.see_changes", contribution)
+    latest = changes.latest_change_request(contribution)
+    return render_template(
+        "review/changes.html",
+        title=f"What changed in {contribution.csp.name}’s contribution",
+        contribution=contribution,
+        changed=changes.what_changed(contribution, latest, contributions_service.csp_sections(contribution))
+        if latest is not None else None,
+        titles=service.task_titles(contribution),
     )
 
 
@@ -284,6 +397,79 @@ def timeline(contribution_id: int):
         "review/timeline.html",
         title=f"Activity on {contribution.csp.name}'s contribution",
         contribution=contribution,
-        entries=service.timeline(contribution),
+        entries=service.timeline(contribution, notes_service.notes(current_user, contribution)),
         is_lead=can(current_user, "round.view"),  # back to the review page, not the task list
     )
+
+
+# --- internal notes: the lead bidder's own, never shown to the CSP ----------------------------------
+
+
+def _note_form(contribution, **kwargs) -> InternalNoteForm:
+    form = InternalNoteForm(**kwargs)
+    form.section.choices = choices(service.section_choices(contribution))
+    return form
+
+
+@bp.route("/contributions/<int:contribution_id>/internal-notes", methods=["GET", "POST"])
+@rule_required("contribution.view_internal_notes")
+def internal_notes(contribution_id: int):
+    contribution = get_contribution_or_404(current_user, contribution_id, "contribution.view_internal_notes")
+    if request.method == "POST":
+        authorise("contribution.add_internal_note", contribution)
+    form = _note_form(contribution, formdata=None if request.method == "GET" else request.form)
+    if request.method == "GET" and as_id(request.args.get("section")):
+        form.section.data = str(as_id(request.args.get("section")))
+    if request.method == "POST" and form.validate():
+        try:
+            note = notes_service.add_note(current_user, contribution, form.section_id, form.body.data)
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash(f"Your internal note has been added. {contribution.csp.name} cannot see it", "success")
+            return _after_note(contribution, note.section_id, form.return_to.data)
+    return render_template(
+        "review/internal_notes.html",
+        title=f"Internal notes on {contribution.csp.name}'s contribution",
+        contribution=contribution,
+        notes=notes_service.notes(current_user, contribution),
+        form=form,
+        can_add_note=notes_service.can_add(current_user, contribution),
+        cannot_add_note=notes_service.why_not_add(current_user, contribution),
+    ), (400 if form.errors else 200)
+
+
+def _after_note(contribution, section_id: int | None, return_to: str | None):
+    if return_to == "review":
+        anchor = f"section-{section_id}" if section_id else "internal-notes"
+        return redirect(url_for("review.contribution", contribution_id=contribution.id, _anchor=anchor))
+    return redirect(url_for("review.internal_notes", contribution_id=contribution.id))
+
+
+@bp.route("/contributions/<int:contribution_id>/internal-notes/<int:note_id>/delete", methods=["GET", "POST"])
+@rule_required("internal_note.delete")
+def delete_internal_note(contribution_id: int, note_id: int):
+    contribution = get_contribution_or_404(current_user, contribution_id, "contribution.view_internal_notes")
+    note = get_internal_note_or_404(current_user, contribution, note_id, "internal_note.delete")
+    return_to = request.values.get("return_to")
+    form = DeleteInternalNoteForm() if request.method == "POST" else DeleteInternalNoteForm(formdata=None)
+    if form.validate_on_submit():
+        section_id = note.section_id
+        try:
+            notes_service.delete_note(current_user, note)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "info")
+        else:
+            db.session.commit()
+            flash("Your internal note has been deleted", "success")
+        return _after_note(contribution, section_id, return_to)
+    return render_template(
+        "review/delete_internal_note.html",
+        title="Delete your internal note",
+        contribution=contribution,
+        note=note,
+        form=form,
+        return_to="review" if return_to == "review" else "notes",
+    ), (400 if form.errors else 200)

@@ -520,3 +520,53 @@ def get_lead_line(bid: CollectiveBid, line_id: int) -> LeadBudgetLine | None:
     line = db.session.get(LeadBudgetLine, line_id)
     return line if line is not None and line.bid_id == bid.id else None
 
+
+
+# --- the whole bid on one page ---------------------------------------------------------------------
+
+@dataclass
+class WholeSection:
+    section: object  # SectionTemplate
+    text: str  # the merged text ("" when nothing is merged yet)
+    words: int
+    final: bool
+
+
+@dataclass
+class WholeBid:
+    """Everything the bid says, in order, for reading (and printing) on one page: each section's
+    merged text, the consolidated budget, the accepted contributions' outcomes and their partners."""
+
+    bid: CollectiveBid | None
+    sections: list[WholeSection]
+    budget: ConsolidatedBudget
+    outcomes: list[tuple[Contribution, object]]
+    partners: list[Partner]
+
+    @property
+    def csps(self) -> list[str]:
+        return [name for name, contribution, _ in self.budget.by_csp if contribution is not None]
+
+
+def whole_bid(rnd: Round) -> WholeBid:
+    """The whole bid in a fixed number of queries, however many sections, CSPs and lines it has."""
+    from app.models.bid import MergedSection
+    from app.text import count_words
+
+    bid = find_bid(rnd)
+    merged = {}
+    if bid is not None:
+        merged = {m.section_id: m for m in db.session.scalars(
+            select(MergedSection).where(MergedSection.bid_id == bid.id))}
+    sections = []
+    for s in rnd.sections:
+        m = merged.get(s.id)
+        text = m.text if m is not None else ""
+        sections.append(WholeSection(s, text or "", count_words(text), m is not None and m.state == SectionState.FINAL))
+    return WholeBid(
+        bid=bid,
+        sections=sections,
+        budget=consolidated_budget(rnd, bid),
+        outcomes=consolidated_outcomes(rnd),
+        partners=consolidated_partners(rnd),
+    )

@@ -501,6 +501,12 @@ def _set_source(merged: MergedSection, contribution: Contribution, revision: Sec
     return source
 
 
+def draft_text(ws: Workspace) -> str:
+    """The automatic first draft of a section: the accepted contributions' latest texts, in the
+    merge order, each attributed to its CSP (the workspace read with the CSPs' texts)."""
+    return "\n\n".join(attributed(p.contribution.csp.name, p.text) for p in ws.parts if p.text)
+
+
 def build_draft(
     actor: User, bid: CollectiveBid, section: SectionTemplate, expected_version: int, confirmed: bool = False
 ) -> MergedRevision:
@@ -515,9 +521,8 @@ def build_draft(
         raise ServiceError("There are no accepted contributions to merge yet")
     if ws.edited_since_draft and not confirmed:
         raise ServiceError("Confirm that you want to replace the merged text, which has been edited")
-    blocks = [attributed(p.contribution.csp.name, p.text) for p in ws.parts if p.text]
     revision = _write(
-        actor, bid, section, "\n\n".join(blocks), expected_version,
+        actor, bid, section, draft_text(ws), expected_version,
         note=DRAFT_NOTE, action="merge.draft_built",
         summary="built an automatic first draft from " + ", ".join(p.contribution.csp.name for p in ws.parts),
         contributions=[p.contribution.id for p in ws.parts],

@@ -916,6 +916,68 @@ def send_again(actor: User, reminder: Reminder, now: datetime | None = None) -> 
     return db.session.get(Reminder, new_id)
 
 
+def _kind_now(deadline: datetime, now: datetime) -> tuple[ReminderKind, int]:
+    """The kind of CSP reminder a deadline calls for now, and its days (before or after it)."""
+    days = (_local_date(deadline) - _local_date(now)).days
+    if now > deadline:
+        return ReminderKind.CSP_OVERDUE, max(-days, 0)
+    if days == 0:
+        return ReminderKind.CSP_DUE, 0
+    return ReminderKind.CSP_BEFORE, days
+
+
+def remind_now(actor: User, contribution: Contribution, request_key: str, now: datetime | None = None) -> list[User]:
+    """Remind the contribution's CSP people now (a lead bidder user asked for it), with the
+    scheduled reminder's email as things stand now. `request_key` names the request (a unique
+    value of the form that asked): each person is reminded once per contribution and request
+    key, so a second click or a retried POST writes nothing more. Returns the people reminded
+    by this call ([] when this request had reminded them already)."""
+    from app.policy import require
+    from app.services.contributions import still_to_do_for
+
+    require(actor, "contribution.remind", contribution)
+    users = csp_users(contribution)
+    name = contribution.csp.name
+    if not users:
+        raise ServiceError(f"{name} has no active users to remind. Invite one first")
+    now = now or utcnow()
+    rnd = contribution.round
+    kind, days = _kind_now(contribution.deadline, now)
+    facts = RoundFacts(rnd, now, still_to_do_for([contribution]))
+    reminded = []
+    with _link_context():
+        for user in users:
+            key = f"r:now:{contribution.id}:{request_key}:{user.id}"
+            slot = Slot(kind=kind, round_id=rnd.id, user=user, slot_at=now, deadline_at=contribution.deadline,
+                        days=days, key=key, group=(), contribution=contribution)
+            reminder_id = _write(rnd, slot, created_by_id=actor.id)
+            if reminder_id is None:  # this request reminded them already
+                continue
+            template, context = email_for(rnd, kind, user, contribution, days, now, facts)
+            queue_email(user.email, template, idempotency_key=key, lead_bidder_id=rnd.lead_bidder_id, **context)
+            db.session.execute(
+                update(Reminder)
+                .where(Reminder.id == reminder_id)
+                .values(outbox_email_id=select(OutboxEmail.id).where(OutboxEmail.idempotency_key == key)
+                        .scalar_subquery())
+                .execution_options(synchronize_session=False)
+            )
+            reminded.append(user)
+    if reminded:
+        record(
+            actor,
+            "reminders.sent_now",
+            contribution,
+            f"{actor.full_name} sent {name} a reminder now ({kind.label.lower()}) to "
+            + ", ".join(u.full_name for u in reminded),
+            to=[u.email for u in reminded],
+            kind=kind.value,
+            request_key=request_key,
+        )
+    db.session.flush()
+    return reminded
+
+
 def plain_error(error: str | None) -> str:
     """An outbox error in words an administrator understands."""
     if not error:

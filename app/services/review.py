@@ -30,6 +30,8 @@ from app.models.review import ChangeRequest, ReviewComment
 from app.policy import can, require
 from app.services import ServiceError
 from app.services.audit import record
+from app.services.changes import mark_reviewed, snapshot_of
+from app.services.changes import to_review as changes_to_review
 from app.services.contributions import COMPLETED, PARTS, csp_sections, task_facts, tasks
 from app.services.notifications import Email, csp_people, lead_reviewers, link_to, notify
 from app.urls import absolute_url
@@ -61,6 +63,7 @@ class OverviewRow:
     parts: int
     requested_pence: int
     at_risk: bool
+    changes_to_review: bool = False  # resubmitted after a change request, not decided on since
 
     @property
     def status(self) -> ContributionStatus:
@@ -91,6 +94,8 @@ def overview(rnd, now: datetime | None = None) -> list[OverviewRow]:
         .group_by(BudgetLine.contribution_id)
     ).all())
     sections = csp_sections(contributions[0]) if contributions else []  # one round: the same sections
+    # Only a resubmitted contribution can have changes to review (any decision changes its status).
+    to_review = changes_to_review([c.id for c in contributions if c.status == ContributionStatus.RESUBMITTED])
     rows = []
     for c in contributions:
         all_tasks = tasks(c, facts[c.id], sections)
@@ -102,6 +107,7 @@ def overview(rnd, now: datetime | None = None) -> list[OverviewRow]:
                 parts=len(all_tasks),
                 requested_pence=int(requested.get(c.id) or 0),
                 at_risk=is_at_risk(c, done, len(all_tasks), now),
+                changes_to_review=c.id in to_review,
             )
         )
     return rows
@@ -272,8 +278,11 @@ def request_changes(
     now = utcnow()
     _change_status(contribution, expected_version, status=ContributionStatus.CHANGES_REQUESTED, updated_at=now,
                    decided_at=None, decided_by_id=None)
+    mark_reviewed(contribution, now)
+    # The budget, outcomes and partners keep no history: keep them as they are, to show what changed.
     change = ChangeRequest(
-        contribution_id=contribution.id, items=chosen, message=message, created_by_id=actor.id, created_at=now
+        contribution_id=contribution.id, items=chosen, message=message, created_by_id=actor.id, created_at=now,
+        snapshot=snapshot_of(contribution),
     )
     db.session.add(change)
     db.session.flush()
@@ -329,6 +338,7 @@ def accept(actor: User, contribution: Contribution, expected_version: int | None
         decided_by_id=actor.id,
         updated_at=now,
     )
+    mark_reviewed(contribution, now)
     record(
         actor,
         "contribution.accepted",
@@ -357,6 +367,7 @@ def exclude(actor: User, contribution: Contribution, reason: str, expected_versi
         excluded_reason=reason,
         updated_at=now,
     )
+    mark_reviewed(contribution, now)
     record(
         actor,
         "contribution.excluded",
@@ -456,8 +467,10 @@ class TimelineEntry:
     kind: str = "event"
 
 
-def timeline(contribution: Contribution) -> list[TimelineEntry]:
-    """What happened to the contribution, newest first: status changes, extensions, comments."""
+def timeline(contribution: Contribution, internal_notes: list | None = None) -> list[TimelineEntry]:
+    """What happened to the contribution, newest first: status changes, extensions, comments, and
+    the lead bidder's internal notes when the caller passes them (app.services.internal_notes.notes,
+    which gives none to anyone who may not read them)."""
     titles = task_titles(contribution)
     events = db.session.scalars(
         select(AuditEvent).where(
@@ -490,6 +503,18 @@ def timeline(contribution: Contribution) -> list[TimelineEntry]:
                 text=c.body,
                 section=c.section,
                 kind="comment",
+            )
+        )
+    for note in internal_notes or []:
+        where = f"section {note.section.number}. {note.section.title}" if note.section else "the whole contribution"
+        entries.append(
+            TimelineEntry(
+                at=note.created_at,
+                title=f"Internal note on {where}",
+                who=note.author,
+                text=note.body,
+                section=note.section,
+                kind="internal-note",
             )
         )
     entries.sort(key=lambda x: x.at, reverse=True)

@@ -116,3 +116,50 @@ def test_lead_asks_for_changes_the_csp_resubmits_and_the_lead_accepts(
     deliver_outbox(app)
     accepted = [m for m in smtp_server.to(world.emails["csp_manager"]) if "accepted" in m.subject]
     assert len(accepted) == 1
+
+
+def test_lead_adds_an_internal_note_beside_the_comments_and_the_csp_never_sees_it(
+    page, new_page, app, world, live_server, submitted
+):
+    section = submitted
+    number = section.split(".")[0]
+    lead = page
+    sign_in(lead, world.emails["lead_staff"])
+    lead.goto(f"/review/contributions/{world.contribution_a1}")
+    card = lead.locator(f"#section-{world.section_a}")
+
+    # The note's form is its own: its label says the CSP will not see it, its button says what it adds.
+    card.locator("summary").filter(has_text=f"Add an internal note on section {number}").click()
+    card.get_by_label(f"Add an internal note on section {number} (not shown to {CSP})").fill(
+        "Their figures do not match the police data: ask the analyst before accepting.")
+    with lead.next_page():
+        card.get_by_role("button", name=re.compile("^Add internal note")).click()
+    expect(lead.locator(".govuk-notification-banner")).to_contain_text("Your internal note has been added")
+    note = lead.locator(f"#section-{world.section_a} .pb-internal-note")
+    expect(note).to_contain_text("Their figures do not match the police data")
+    expect(note.locator(".govuk-tag")).to_have_text("Internal note")
+    expect(note).to_contain_text("can see this")
+    # The comments in the same card are not it.
+    expect(card.locator(".pb-comment")).to_have_count(0)
+
+    # On the notes page too, and deleted by its author after confirming.
+    lead.click_link("Internal notes")
+    expect(lead.get_by_role("heading", level=1)).to_have_text("Internal notes")
+    expect(lead.locator("main")).to_contain_text("Their figures do not match the police data")
+
+    csp = new_page()
+    sign_in(csp, world.emails["csp_manager"])
+    for path in ("", "/check-your-answers", f"/sections/{world.section_a}/view"):
+        csp.goto(f"/contributions/{world.contribution_a1}{path}")
+        expect(csp.locator("main")).not_to_contain_text("police data")
+    for path in ("/comments", "/timeline"):
+        csp.goto(f"/review/contributions/{world.contribution_a1}{path}")
+        expect(csp.locator("main")).not_to_contain_text("police data")
+        expect(csp.locator("main")).not_to_contain_text("Internal note")
+
+    with lead.next_page():
+        lead.locator(".pb-internal-note").get_by_role("link", name=re.compile("^Delete")).click()
+    expect(lead.get_by_role("heading", level=1)).to_have_text("Delete your internal note")
+    lead.click_button("Delete internal note")
+    expect(lead.locator(".govuk-notification-banner")).to_contain_text("Your internal note has been deleted")
+    expect(lead.locator("main")).to_contain_text("No internal notes yet")

@@ -28,6 +28,7 @@ def objects(w) -> dict:
 
 ROUTES = [
     Route("bid.consolidation_budget", "GET", "round.view", RA),
+    Route("bid.whole_bid", "GET", "bid.view_whole", RA),
     Route("bid.consolidation_add_line", "GET POST", "bid.edit", RA),
     Route("bid.consolidation_edit_line", "GET POST", "bid.edit", LINE),
     Route("bid.consolidation_delete_line", "GET POST", "bid.edit", LINE),

@@ -13,6 +13,8 @@ ROUTES = [
     Route("bid.section", "GET", "round.view", SECTION),
     Route("bid.save_section", "POST", "bid.edit", SECTION),
     Route("bid.build_draft", "POST", "bid.edit", SECTION),
+    Route("bid.build_all_drafts", "POST", "bid.edit", RA),
+    Route("bid.replace_drafts", "POST", "bid.edit", RA),
     Route("bid.remerge", "POST", "bid.edit", SOURCE),
     Route("bid.mark_reviewed", "POST", "bid.edit", SOURCE),
     Route("bid.add_contribution", "POST", "bid.edit", SOURCE),
