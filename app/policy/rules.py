@@ -268,7 +268,7 @@ _RULES = [
     Rule("round.grant_extension", LEAD_ADMINS, "Give one CSP a later deadline",
          _round_in(lc.CONTRIBUTIONS_OPEN, lambda rnd: _setup_changeable(rnd) if rnd.status in lc.BID_LOCKED
                    else "Extensions can be given only while the round is open for contributions")),
-    Rule("round.open", LEAD_ADMINS, "Open the round: CSP managers are emailed", _round_transition("open")),
+    Rule("round.open", LEAD_ADMINS, "Open the round: the CSPs' people are emailed", _round_transition("open")),
     Rule("round.close", LEAD_ADMINS, "Close the round for contributions", _round_transition("close")),
     Rule("round.reopen_contributions", LEAD_ADMINS, "Open a closed round for contributions again",
          _round_transition("reopen_contributions")),
