@@ -19,7 +19,7 @@ def test_a_comment_arrives_on_whats_new_and_opens(app, world, page):
     sign_in(page, world.emails["lead_staff"])
     page.goto(f"/review/contributions/{world.contribution_a1}/comments")
     page.get_by_label("Comment", exact=True).fill("Please add the 2017 knife crime figures.")
-    page.click_button("Add comment")
+    page.click_button("Add comment for the CSP")
     sign_out(page)
 
     sign_in(page, world.emails["csp_manager"])
