@@ -144,6 +144,7 @@ def register_blueprints(app: Flask) -> None:
     from app.rounds import bp as rounds_bp
     from app.search import bp as search_bp
     from app.team import bp as team_bp
+    from app.whats_new import bp as whats_new_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -160,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(assignments_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(whats_new_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

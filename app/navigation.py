@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import g, url_for
+from markupsafe import Markup
 
 from app.policy import can, two_factor_required
 
@@ -39,6 +40,8 @@ def navigation_for(user, endpoint: str | None) -> list[dict]:
     if not getattr(user, "is_authenticated", False):
         return []
     items = [("main.home", "Home")]
+    if can(user, "notifications.view"):
+        items.append(("whats_new.index", _whats_new_html(user)))
     if can(user, "round.view"):
         items.append(("rounds.index", "Funding rounds"))
     if can(user, "organisation.view"):
@@ -54,7 +57,10 @@ def navigation_for(user, endpoint: str | None) -> list[dict]:
         items.append(("team.index", "Your team"))
     items.append(("account.overview", "Your account"))
     current = section_of(endpoint)
-    return [{"href": url_for(target), "text": text, "active": target == current} for target, text in items]
+    return [
+        {"href": url_for(target), ("html" if isinstance(text, Markup) else "text"): text, "active": target == current}
+        for target, text in items
+    ]
 
 
 def search_box_for(user) -> bool:
@@ -63,3 +69,19 @@ def search_box_for(user) -> bool:
     if not getattr(user, "is_authenticated", False) or not can(user, "search.use"):
         return False
     return user.has_two_factor or not two_factor_required(user)
+
+
+def _whats_new_html(user) -> Markup:
+    """"What's new (3)", read out as "What's new (3 unread)". The count comes with the signed-in
+    user (app/services/sessions.py load_session_user counts in the statement that loads them), or
+    else from one statement; it is kept in `g.unread_notifications` for the What's new page."""
+    unread = getattr(user, "_unread_notifications", None)
+    if unread is None:
+        from app.services.notifications import unread_count
+
+        unread = unread_count(user)
+    g.unread_notifications = unread
+    if not unread:
+        return Markup("What’s new")
+    return Markup('What’s new <span class="pb-nav-count">({}<span class="govuk-visually-hidden"> unread</span>)</span>'
+                  ).format(unread)

@@ -18,6 +18,11 @@ def absolute_url(endpoint: str, **values) -> str:
         return base + url_for(endpoint, **values)
 
 
+def absolute_link(path: str) -> str:
+    """BASE_URL + a path inside the service (a notification's link), for an email."""
+    return current_app.config["BASE_URL"] + path
+
+
 def page_url(number: int, anchor: str | None = None) -> str:
     """The current page's address showing page `number` of its list (app/services/pages.py): the
     other query parameters kept, and no page parameter for page 1 (one address per page)."""

@@ -230,6 +230,7 @@ from tests.policies import exports as exports_policy  # noqa: E402
 from tests.policies import reminders as reminders_policy  # noqa: E402
 from tests.policies import search as search_policy  # noqa: E402
 from tests.policies import team as team_policy  # noqa: E402
+from tests.policies import whats_new as whats_new_policy  # noqa: E402
 
 AREAS = [
     core,
@@ -248,6 +249,7 @@ AREAS = [
     assignments_policy,
     team_policy,
     search_policy,
+    whats_new_policy,
 ]
 
 POLICY: list[Route] = expand([route for area in AREAS for route in area.ROUTES])

@@ -31,6 +31,7 @@ from app.models import (
     Contribution,
     ExportRecord,
     InternalNote,
+    Notification,
     Organisation,
     Role,
     Round,
@@ -229,7 +230,10 @@ def _client(app, snapshot: StateSnapshot, user: str):
 
 def record_named_by(values: dict):
     """The record a URL names, for the rulebook: an export's contribution (or round), an internal note,
-    else the contribution, round, CSP or user whose id it carries; None for a URL that names nothing."""
+    a notification, else the contribution, round, CSP or user whose id it carries; None for a URL that
+    names nothing."""
+    if "notification_id" in values:  # a notification: its person's alone
+        return db.session.get(Notification, values["notification_id"])
     if "export_id" in values:
         export = db.session.get(ExportRecord, values["export_id"])
         return export.contribution or export.round

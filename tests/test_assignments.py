@@ -294,17 +294,22 @@ QUIET = {"lead_digest": False, "funder_days_before": [], "funder_on_the_day": Fa
          "csp_on_the_day": False, "csp_overdue_daily": False}
 
 
-def _give_budget(app, world, due: date, who="csp_contributor", now=utc(2026, 3, 1, 12)):
+def _give_budget(app, world, due: date, who="csp_contributor", now=utc(2026, 3, 1, 12), mail=None):
+    """The manager gives the budget to someone; the email telling them so is delivered and put aside
+    (`mail`: the test's mail server), so that what the test reads next is the reminders."""
     with app.app_context():
         manager, person = people(world, "csp_manager", who)
         service.assign_item(manager, a1(world), "budget", person, due, now=now)
         db.session.commit()
+    if mail is not None:
+        assert deliver(app).sent == 1
+        mail.clear()
 
 
 def test_the_assignee_is_reminded_2_days_before_on_the_day_and_once_overdue_on_working_days(
         app, world, smtp_server):
     set_round(app, world, internal=NOON_1_APRIL, funder=NOON_29_APRIL, **QUIET)
-    _give_budget(app, world, date(2026, 3, 20))
+    _give_budget(app, world, date(2026, 3, 20), mail=smtp_server)
     assert run(app, utc(2026, 3, 17, 9, 5)).written == 0
     assert run(app, utc(2026, 3, 18, 9, 5)).written == 1  # 9am (GMT), 2 days before
     assert run(app, utc(2026, 3, 18, 9, 30)).written == 0  # never twice
@@ -326,7 +331,7 @@ def test_the_assignee_is_reminded_2_days_before_on_the_day_and_once_overdue_on_w
 
 def test_no_reminder_for_a_completed_part_a_deactivated_assignee_or_a_submitted_contribution(app, world, smtp_server):
     set_round(app, world, internal=NOON_1_APRIL, funder=NOON_29_APRIL, **QUIET)
-    _give_budget(app, world, date(2026, 3, 20))
+    _give_budget(app, world, date(2026, 3, 20), mail=smtp_server)
     with app.app_context():
         a1(world).budget_completed = True
         db.session.commit()
@@ -345,12 +350,12 @@ def test_no_reminder_for_a_completed_part_a_deactivated_assignee_or_a_submitted_
 
 def test_a_new_due_date_or_assignee_makes_new_reminders_and_cancels_the_waiting_ones(app, world, smtp_server):
     set_round(app, world, internal=NOON_1_APRIL, funder=NOON_29_APRIL, **QUIET)
-    _give_budget(app, world, date(2026, 3, 20))
+    _give_budget(app, world, date(2026, 3, 20), mail=smtp_server)
     assert run(app, utc(2026, 3, 18, 9, 5)).written == 1  # written, not yet delivered
-    _give_budget(app, world, date(2026, 3, 25), now=utc(2026, 3, 18, 10))
+    _give_budget(app, world, date(2026, 3, 25), now=utc(2026, 3, 18, 10), mail=smtp_server)
     assert deliver(app).sent == 0  # the waiting reminder was about the old due date
     assert run(app, utc(2026, 3, 23, 9, 5)).written == 1
-    _give_budget(app, world, date(2026, 3, 25), who="csp_manager", now=utc(2026, 3, 23, 10))
+    _give_budget(app, world, date(2026, 3, 25), who="csp_manager", now=utc(2026, 3, 23, 10))  # to themself: no news
     assert run(app, utc(2026, 3, 23, 10, 5)).written == 1  # the new assignee's "2 days before"
     deliver(app)
     assert [m.to for m in smtp_server.messages] == [world.emails["csp_manager"]]
@@ -361,7 +366,7 @@ def test_a_new_due_date_or_assignee_makes_new_reminders_and_cancels_the_waiting_
 
 def test_a_due_date_on_a_monday_is_reminded_on_the_friday_before(app, world, smtp_server):
     set_round(app, world, internal=NOON_1_APRIL, funder=NOON_29_APRIL, **QUIET)
-    _give_budget(app, world, date(2026, 3, 23))  # Monday: "2 days before" would be a Saturday
+    _give_budget(app, world, date(2026, 3, 23), mail=smtp_server)  # Monday: "2 days before" would be a Saturday
     assert run(app, utc(2026, 3, 20, 9, 5)).written == 1
     assert run(app, utc(2026, 3, 21, 9, 5)).written == 0
     deliver(app)
@@ -377,6 +382,9 @@ def test_a_merged_sections_assignee_is_reminded_too(app, world, smtp_server):
         service.assign_section(staff, bid_of(rnd), _get(SectionTemplate, world.section_a), admin, date(2026, 4, 10),
                                now=utc(2026, 3, 1))
         db.session.commit()
+    assert deliver(app).sent == 1  # "... is yours to do"
+    smtp_server.clear()
+    with app.app_context():
         section = _get(SectionTemplate, world.section_a)
         title = f"{section.number}. {section.title}"
     assert run(app, utc(2026, 4, 10, 8, 5)).written == 1  # 9am BST on the day
@@ -389,9 +397,34 @@ def test_a_merged_sections_assignee_is_reminded_too(app, world, smtp_server):
 def test_task_reminders_are_listed_on_the_rounds_reminders_page_and_are_not_sent_again_from_it(
         app, world, smtp_server, signed_in):
     set_round(app, world, internal=NOON_1_APRIL, funder=NOON_29_APRIL, **QUIET)
-    _give_budget(app, world, date(2026, 3, 20))
+    _give_budget(app, world, date(2026, 3, 20), mail=smtp_server)
     assert run(app, utc(2026, 3, 18, 9, 5)).written == 1
     deliver(app)
     shown = page(signed_in("lead_admin"), f"/rounds/{world.round_a}/reminders")
     assert "Task due soon" in shown
     assert "Send again" not in shown.split("Task due soon", 1)[1].split("</tr>", 1)[0]
+
+
+# --- the assignee hears of it -----------------------------------------------------------------
+
+
+def test_the_assignee_is_told_on_whats_new_and_by_email_once(app, world, smtp_server):
+    from app.models import Notification
+
+    set_round(app, world, internal=NOON_1_APRIL, funder=NOON_29_APRIL, **QUIET)
+    _give_budget(app, world, date(2026, 3, 20))
+    _give_budget(app, world, date(2026, 3, 20))  # the same form sent again: no news
+    with app.app_context():
+        rows = db.session.scalars(select(Notification).where(Notification.kind == "assigned")).all()
+        assert [r.user_id for r in rows] == [world.users["csp_contributor"]]
+        assert rows[0].link == f"/contributions/{world.contribution_a1}/budget"
+        assert "assigned Budget of" in rows[0].summary and "due by 20 March 2026" in rows[0].summary
+    assert deliver(app).sent == 1
+    [message] = smtp_server.to(world.emails["csp_contributor"])
+    assert message.subject == "Early Intervention Youth Fund 2018: Budget of " + message.subject.split(" of ", 1)[1]
+    assert f"/contributions/{world.contribution_a1}/budget" in message.text
+    assert "email preferences" in message.text
+    # A new due date is news again; the manager who assigned it hears nothing.
+    _give_budget(app, world, date(2026, 3, 25))
+    assert deliver(app).sent == 1
+    assert smtp_server.to(world.emails["csp_manager"]) == []

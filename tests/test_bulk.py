@@ -223,7 +223,7 @@ def test_accept_selected_accepts_those_that_can_be_and_reports_the_others(app, w
 
     done = confirm_accept(staff, world, response.get_data(as_text=True))
     shown = banners(done)
-    assert f"1 accepted (their managers have been emailed) {READING}: accepted" in shown
+    assert f"1 accepted (their CSPs' people have been told) {READING}: accepted" in shown
     with app.app_context():
         assert db.session.get(Contribution, world.contribution_a1).status == ContributionStatus.ACCEPTED
         assert db.session.get(Contribution, world.contribution_a2).status == ContributionStatus.NOT_STARTED
@@ -232,7 +232,10 @@ def test_accept_selected_accepts_those_that_can_be_and_reports_the_others(app, w
     assert events == [("contribution.accepted", world.contribution_a1)]  # one event for the one accepted
     with app.app_context():
         deliver_due()
-    assert [m.to for m in smtp_server.messages] == [world.emails["csp_manager"]]
+    # The CSP's people: its manager and its contributor.
+    assert sorted(m.to for m in smtp_server.messages) == sorted(
+        [world.emails["csp_manager"], world.emails["csp_contributor"]]
+    )
 
     # The same confirmation sent again accepts nothing twice.
     again = confirm_accept(staff, world, response.get_data(as_text=True))
@@ -253,7 +256,7 @@ def test_accept_selected_does_not_accept_a_contribution_changed_since_the_confir
         db.session.commit()
     done = confirm_accept(staff, world, page)
     shown = banners(done)
-    assert f"1 accepted (their managers have been emailed) {READING}: accepted" in shown
+    assert f"1 accepted (their CSPs' people have been told) {READING}: accepted" in shown
     assert f"{SLOUGH}: Someone else changed this contribution just now" in shown
     with app.app_context():
         assert db.session.get(Contribution, world.contribution_a2).status == ContributionStatus.SUBMITTED

@@ -74,11 +74,15 @@ def send_digests(app, now):
 
 
 def notifications_of(app, world, who: str) -> list[tuple]:
+    """The person's notifications of this test's events (not those of building the world: the round
+    opening, ...)."""
     with app.app_context():
         return [
             (n.summary, n.email_via, n.emailed_at is not None, n.digest_date)
             for n in db.session.scalars(
-                select(Notification).where(Notification.user_id == world.users[who]).order_by(Notification.id)
+                select(Notification)
+                .where(Notification.user_id == world.users[who], Notification.event_key.startswith("test:"))
+                .order_by(Notification.id)
             )
         ]
 

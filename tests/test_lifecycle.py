@@ -302,8 +302,9 @@ def test_close_and_reopen_contributions(app, world, signed_in):
     assert post_form(admin, f"{base}/close").status_code == 302
     with app.app_context():
         assert _round(world).status == RoundStatus.CLOSED
+        # Each CSP's people: A1's manager and contributor, A2's manager.
         assert db.session.scalar(select(func.count()).select_from(OutboxEmail)
-                                 .where(OutboxEmail.template == "round_closed")) == 2
+                                 .where(OutboxEmail.template == "round_closed")) == 3
     manager = signed_in("csp_manager")
     response = manager.get(f"/contributions/{world.contribution_a1}/budget/lines/new")
     assert response.status_code == 302

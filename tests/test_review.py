@@ -158,7 +158,10 @@ def test_request_changes_emails_the_manager_and_the_csp_resubmits(app, world, si
     assert "asked for changes" in email.subject
     assert message in email.text and section_title in email.text and "Budget" in email.text
     assert f"/contributions/{world.contribution_a1}" in email.text
-    assert not smtp_server.to(world.emails["csp_contributor"])
+    # The CSP's contributors get what its managers get; nobody at another CSP does.
+    [to_contributor] = smtp_server.to(world.emails["csp_contributor"])
+    assert to_contributor.subject == email.subject and to_contributor.text.startswith("Dear ")
+    assert not smtp_server.to(world.emails["other_csp_manager"])
 
     # The CSP sees what to revisit, with the message.
     tasks = manager.get(f"/contributions/{world.contribution_a1}").get_data(as_text=True)

@@ -48,6 +48,8 @@ PAGES = {
     "your team": ("csp_manager", "/team", 4),
     "search (lead)": ("lead_staff", "/search?q=partnership", 3),
     "search (CSP)": ("csp_manager", "/search?q=youth+OR+partnership", 3),
+    "what's new (CSP)": ("csp_manager", "/whats-new", 3),
+    "what's new (lead)": ("lead_staff", "/whats-new", 3),
 }
 # Every page's service navigation counts the signed-in person's open tasks ("Your tasks (3)"): one
 # statement on top of each page's own budget above.

@@ -202,9 +202,11 @@ def test_home_page_shows_the_contribution_and_what_is_left(world, signed_in):
     assert f"/contributions/{world.contribution_a1}" not in other
 
 
-def test_opening_the_round_emailed_each_manager_and_nobody_else(app, world):
+def test_opening_the_round_emailed_each_csps_people_and_nobody_else(app, world):
+    """Managers and contributors alike: a contributor gets what their CSP's managers get."""
     with app.app_context():
         rows = db.session.scalars(select(OutboxEmail).where(OutboxEmail.template == "round_opened")).all()
     assert sorted(r.to_address for r in rows) == sorted(
-        world.emails[w] for w in ("csp_manager", "other_csp_manager", "other_lead_csp_manager")
+        world.emails[w] for w in ("csp_manager", "csp_contributor", "other_csp_manager", "other_lead_csp_manager",
+                                  "other_lead_csp_contributor")
     )

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import TenantScoped, UTCDateTime, utcnow
+from app.models.contribution import Contribution
+from app.models.round import Round
 from app.models.user import User
 
 
@@ -98,6 +100,17 @@ class Notification(TenantScoped, db.Model):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    round: Mapped[Round | None] = relationship()
+    contribution: Mapped[Contribution | None] = relationship()
+
+    @property
+    def owner_id(self) -> int:
+        """A notification is its person's alone: the rulebook answers anyone else "not found"."""
+        return self.user_id
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None
 
     @property
     def kind_label(self) -> str:

@@ -132,7 +132,12 @@ def decide(user, action: str, record=None) -> Decision:
         return ALLOWED
     if _tenant_of(record) != user.lead_bidder_id:
         return Decision(False, 404, "Not found", "scope")
-    if user.is_csp:
+    owner = getattr(record, "owner_id", None)
+    if owner is not None:
+        # A person's own record (a notification): nobody else's, whatever their role or CSP.
+        if owner != user.id:
+            return Decision(False, 404, "Not found", "scope")
+    elif user.is_csp:
         csp = _csp_of(record)
         if csp is None or csp != user.organisation_id:
             return Decision(False, 404, "Not found", "scope")
@@ -251,6 +256,13 @@ def get_csp_or_404(actor: User, csp_id: int) -> Organisation:
 
 def get_user_or_404(actor: User, user_id: int) -> User:
     return _load(User, user_id, actor, None)
+
+
+def get_notification_or_404(actor: User, notification_id: int):
+    """The person's own notification: anyone else's (even a colleague's) is 404."""
+    from app.models import Notification
+
+    return _load(Notification, notification_id, actor, "notifications.mark_read")
 
 
 def get_round_or_404(actor: User, round_id: int, action: str = "round.view"):

@@ -3,7 +3,8 @@
 A rule combines four questions, always asked in this order:
 1. the role: is the user's role one of the rule's roles? (refused: 403)
 2. the tenant: does the record belong to the user's lead bidder? (refused: 404, revealing nothing)
-3. the CSP: a CSP user acts only on their own CSP's records (refused: 404)
+3. the CSP: a CSP user acts only on their own CSP's records (refused: 404); a record that is
+   one person's own (a notification: `owner_id`) is theirs alone, whoever asks (refused: 404)
 4. the state: does the record's life cycle allow it now? (refused: 403, with the reason in words)
 
 Routes ask through `authorise()` (app/policy/__init__.py), services through `require()`, so the
@@ -347,6 +348,9 @@ _RULES = [
     Rule("account.discard_draft", ALL_ROLES, "Discard what was kept for you when your session ended"),
     # search (no record: each result is scoped as its own record's view rule says, app/services/search.py)
     Rule("search.use", ALL_ROLES, "Search the rounds, contributions, sections, comments and documents you can see"),
+    # What's new (record: Notification, one person's own: anyone else is answered "not found")
+    Rule("notifications.view", ALL_ROLES, "See your own notifications on What's new"),
+    Rule("notifications.mark_read", ALL_ROLES, "Open your own notification, or mark all of yours as read"),
     # rounds (record: Round)
     Rule("round.view", LEAD_ROLES, "See a round, its deadlines, review overview and collective bid"),
     Rule("round.create", LEAD_ADMINS, "Set up a new funding round"),
@@ -359,7 +363,7 @@ _RULES = [
     Rule("round.grant_extension", LEAD_ADMINS, "Give one CSP a later deadline",
          _round_in(lc.CONTRIBUTIONS_OPEN, lambda rnd: _setup_changeable(rnd) if rnd.status in lc.BID_LOCKED
                    else "Extensions can be given only while the round is open for contributions")),
-    Rule("round.open", LEAD_ADMINS, "Open the round: CSP managers are emailed", _round_transition("open")),
+    Rule("round.open", LEAD_ADMINS, "Open the round: the CSPs' people are emailed", _round_transition("open")),
     Rule("round.close", LEAD_ADMINS, "Close the round for contributions", _round_transition("close")),
     Rule("round.reopen_contributions", LEAD_ADMINS, "Open a closed round for contributions again",
          _round_transition("reopen_contributions")),

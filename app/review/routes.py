@@ -148,7 +148,7 @@ def accept_selected(round_id: int):
         )
     result = bulk.accept_contributions(current_user, rnd, form.versions(request.form))
     db.session.commit()
-    flash_outcomes(result, "{n} accepted (their managers have been emailed)", "{n} not accepted")
+    flash_outcomes(result, "{n} accepted (their CSPs' people have been told)", "{n} not accepted")
     return redirect(_overview_url(rnd))
 
 
@@ -300,7 +300,7 @@ def request_changes(contribution_id: int):
             db.session.commit()
             flash(
                 f"{contribution.csp.name}'s contribution has been sent back for changes "
-                "and their manager has been emailed",
+                "and their people have been told",
                 "success",
             )
             return _back_to_review(contribution)
@@ -327,7 +327,7 @@ def accept(contribution_id: int):
         else:
             db.session.commit()
             flash(
-                f"{contribution.csp.name}'s contribution has been accepted and their manager has been emailed",
+                f"{contribution.csp.name}'s contribution has been accepted and their people have been told",
                 "success",
             )
     else:
@@ -354,7 +354,7 @@ def exclude(contribution_id: int):
             db.session.commit()
             flash(
                 f"{contribution.csp.name}'s contribution has been excluded from the bid "
-                "and their manager has been emailed",
+                "and their people have been told",
                 "success",
             )
             return _back_to_review(contribution)

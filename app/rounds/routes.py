@@ -327,7 +327,7 @@ def open_round(round_id: int):
     if form.validate_on_submit() and not problems:
         service.open_round(current_user, rnd)
         db.session.commit()
-        flash(f"{rnd.title} is open. {len(rnd.contributions)} CSP managers have been emailed", "success")
+        flash(f"{rnd.title} is open. The people of its {len(rnd.contributions)} CSPs have been emailed", "success")
         return redirect(url_for("rounds.show", round_id=rnd.id))
     return render_template("rounds/open.html", title=f"Open {rnd.title}", round=rnd, problems=problems, form=form)
 
@@ -350,7 +350,7 @@ def extension(round_id: int, contribution_id: int):
                 form.add_error(exc.field, exc.message)
             else:
                 db.session.commit()
-                flash(f"{contribution.csp.name} has an extension and their manager has been emailed", "success")
+                flash(f"{contribution.csp.name} has an extension and their people have been told", "success")
                 return redirect(url_for("rounds.show", round_id=rnd.id, _anchor="participants"))
     return render_template(
         "rounds/extension.html",

@@ -184,6 +184,7 @@ def assign_item(actor: User, contribution: Contribution, key: str, assignee: Use
         item=key, assignee_id=assignee.id, due_date=due_date.isoformat() if due_date else None,
     )
     db.session.flush()
+    _tell(actor, assignment, f"{titles[key]} of {contribution.csp.name}'s contribution")
     return assignment
 
 
@@ -278,6 +279,7 @@ def assign_section(actor: User, bid: CollectiveBid, section: SectionTemplate, as
         section_id=section.id, assignee_id=assignee.id, due_date=due_date.isoformat() if due_date else None,
     )
     db.session.flush()
+    _tell(actor, assignment, f"section {section.number}. {section.title} of the collective bid")
     return assignment
 
 
@@ -297,6 +299,21 @@ def unassign_section(actor: User, bid: CollectiveBid, section: SectionTemplate) 
     )
     db.session.delete(assignment)
     db.session.flush()
+
+
+def _tell(actor: User, assignment: Assignment, item_label: str) -> None:
+    """The assignee hears of it (What's new, and email as they prefer): again when the item is given
+    to them with another due date, but not when the same form is sent twice."""
+    from app.services import notifications
+
+    _, _, endpoint, values = target(assignment)
+    due = f", due by {govuk_date(assignment.due_date)}" if assignment.due_date else ""
+    notifications.assigned(
+        actor, assignment.assignee, item_label + due, notifications.link_to(endpoint, **values),
+        assignment.lead_bidder_id, round=assignment.round,
+        contribution=assignment.contribution,
+        event_key=f"assigned:{assignment.id}:{assignment.assignee_id}:{assignment.due_date or 'none'}",
+    )
 
 
 # --- writing one assignment ------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from app.models import (
     ContributionStatus,
     Outcome,
     PartnerInvolvement,
-    Role,
     SectionResponse,
     SectionRevision,
     SectionTemplate,
@@ -26,7 +25,6 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import ServiceError
 from app.services.audit import record
-from app.services.outbox import queue_email
 from app.services.pages import Page, page_size, paginate
 from app.urls import absolute_url
 
@@ -364,43 +362,49 @@ def submit(actor: User, contribution: Contribution, now: datetime | None = None)
 
 
 def _email_submitted(actor: User, contribution: Contribution) -> None:
+    """The lead bidder's administrators and staff hear of it (to review it), and so do the CSP's
+    other people; the person who submitted gets their copy of the CSP's email as a receipt."""
+    from app.models import NotificationKind
+    from app.services.notifications import Email, csp_people, lead_people, link_to, notify, receipt
+
     rnd = contribution.round
     key = f"submitted:{contribution.id}:{contribution.version}"
-    recipients = {actor.email: actor}
-    if contribution.manager is not None:
-        recipients.setdefault(contribution.manager.email, contribution.manager)
-    for email, user in recipients.items():
-        queue_email(
-            email,
-            "contribution_submitted_csp",
-            idempotency_key=f"{key}:{email}",
-            lead_bidder_id=rnd.lead_bidder_id,
-            contribution=contribution,
-            round=rnd,
-            user=user,
-            submitted_by=actor,
-            link=absolute_url("contributions.task_list", contribution_id=contribution.id),
-        )
-    staff = db.session.scalars(
-        select(User).where(
-            User.organisation_id == rnd.lead_bidder_id,
-            User.role.in_([Role.LEAD_ADMIN, Role.LEAD_STAFF]),
-            User.active.is_(True),
-            User.password_hash.is_not(None),
-        )
-    ).all()
-    for user in staff:
-        queue_email(
-            user.email,
+    resubmitted = contribution.status == ContributionStatus.RESUBMITTED
+    kind = NotificationKind.RESUBMITTED if resubmitted else NotificationKind.SUBMITTED
+    summary = (
+        f"{actor.full_name} {'resubmitted' if resubmitted else 'submitted'} {contribution.csp.name}'s contribution"
+    )
+    common = {"contribution": contribution, "round": rnd, "submitted_by": actor}
+    csp_email = Email(
+        "contribution_submitted_csp",
+        {**common, "link": absolute_url("contributions.task_list", contribution_id=contribution.id)},
+    )
+    notify(
+        kind,
+        csp_people(contribution.csp_id),
+        summary=summary,
+        link=link_to("contributions.task_list", contribution_id=contribution.id),
+        event_key=key,
+        lead_bidder_id=rnd.lead_bidder_id,
+        actor=actor,
+        contribution=contribution,
+        email=csp_email,
+    )
+    receipt(actor, csp_email, key, rnd.lead_bidder_id)
+    notify(
+        kind,
+        lead_people(rnd.lead_bidder_id),
+        summary=summary,
+        link=link_to("review.contribution", contribution_id=contribution.id),
+        event_key=key,
+        lead_bidder_id=rnd.lead_bidder_id,
+        actor=actor,
+        contribution=contribution,
+        email=Email(
             "contribution_submitted_lead",
-            idempotency_key=f"{key}:{user.email}",
-            lead_bidder_id=rnd.lead_bidder_id,
-            contribution=contribution,
-            round=rnd,
-            user=user,
-            submitted_by=actor,
-            link=absolute_url("contributions.task_list", contribution_id=contribution.id),
-        )
+            {**common, "link": absolute_url("contributions.task_list", contribution_id=contribution.id)},
+        ),
+    )
 
 
 # --- reading -------------------------------------------------------------------------------------

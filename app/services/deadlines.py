@@ -24,7 +24,6 @@ from app.models.base import utcnow
 from app.policy import require
 from app.services import ServiceError
 from app.services.audit import record
-from app.services.outbox import queue_email
 from app.services.pages import Page, paginate
 from app.urls import absolute_url
 
@@ -157,7 +156,7 @@ def change_deadline(
     reminders.deadline_moved(actor, rnd)
     outcome = ChangeResult(change=change, moved=moved)
     if rnd.status == RoundStatus.OPEN:
-        outcome.emailed = _email_everyone(rnd, change, moved)
+        outcome.emailed = _email_everyone(actor, rnd, change, moved)
     return outcome
 
 
@@ -208,48 +207,72 @@ def record_set_up_change(actor: User, rnd: Round, kind: DeadlineKind, old_at, ne
     return _record_change(actor, rnd, kind, old_at, new_at, SET_UP_REASON, utcnow())
 
 
-def recipients(rnd: Round) -> list[User]:
-    """Everyone in the round: the lead bidder's active users and the active users of each CSP
-    taking part."""
-    csp_ids = [c.csp_id for c in rnd.contributions]
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(
-                User.active.is_(True),
-                User.lead_bidder_id == rnd.lead_bidder_id,
-                User.organisation_id.in_([rnd.lead_bidder_id, *csp_ids]),
-            )
-            .order_by(User.organisation_id, User.email)
-        )
-    )
+def _email_everyone(
+    actor: User, rnd: Round, change: DeadlineChange, moved: DeadlineChange | None
+) -> list[User]:
+    """Everyone in the round hears of it: each participating CSP's people (with their own
+    contribution's deadline and link) and the lead bidder's team; the person who changed it gets
+    the same email as a receipt. Returns everyone emailed."""
+    from app.models import NotificationKind
+    from app.services.notifications import Email, csp_people, link_to, notify, receipt
 
-
-def _email_everyone(rnd: Round, change: DeadlineChange, moved: DeadlineChange | None) -> list[User]:
-    by_csp = {c.csp_id: c for c in rnd.contributions}
     changes = [change, *([moved] if moved else [])]
-    people = recipients(rnd)
-    for user in people:
-        contribution = by_csp.get(user.organisation_id)
-        if contribution is not None:
-            link = absolute_url("contributions.task_list", contribution_id=contribution.id)
-        else:
-            link = absolute_url("deadlines.index", round_id=rnd.id)
-        queue_email(
-            user.email,
-            "deadline_changed",
-            idempotency_key=f"deadline-change:{change.id}:{user.id}",
+    key = f"deadline-change:{change.id}"
+    words = "; ".join(
+        f"the {NAMES[c.kind]} is now {govuk_datetime(c.new_at)}" for c in changes
+    )
+    summary = f"{rnd.lead_bidder.display_name} changed a deadline of {rnd.title}: {words[0].upper()}{words[1:]}"
+    context = {
+        "round": rnd,
+        "change": change,
+        "changes": [(NAMES[c.kind], c.old_at, c.new_at) for c in changes],
+        "title": NAMES[change.kind],
+        "reason": change.reason,
+    }
+    emailed: list[User] = []
+    for contribution in sorted(rnd.contributions, key=lambda c: c.id):
+        people = csp_people(contribution.csp_id)
+        notify(
+            NotificationKind.DEADLINE_CHANGED,
+            people,
+            summary=summary,
+            link=link_to("contributions.task_list", contribution_id=contribution.id),
+            event_key=key,
             lead_bidder_id=rnd.lead_bidder_id,
+            actor=actor,
             round=rnd,
-            user=user,
-            change=change,
-            changes=[(NAMES[c.kind], c.old_at, c.new_at) for c in changes],
-            title=NAMES[change.kind],
-            reason=change.reason,
-            contribution=contribution,
-            link=link,
+            email=Email("deadline_changed", {
+                **context, "contribution": contribution,
+                "link": absolute_url("contributions.task_list", contribution_id=contribution.id),
+            }),
         )
-    return people
+        emailed += people
+    lead_email = Email("deadline_changed", {
+        **context, "contribution": None, "link": absolute_url("deadlines.index", round_id=rnd.id),
+    })
+    team = lead_team(rnd.lead_bidder_id)
+    notify(
+        NotificationKind.DEADLINE_CHANGED,
+        team,
+        summary=summary,
+        link=link_to("deadlines.index", round_id=rnd.id),
+        event_key=key,
+        lead_bidder_id=rnd.lead_bidder_id,
+        actor=actor,
+        round=rnd,
+        email=lead_email,
+    )
+    if actor is not None and actor.lead_bidder_id == rnd.lead_bidder_id and actor.is_lead:
+        receipt(actor, lead_email, key, rnd.lead_bidder_id)
+    return emailed + team
+
+
+def lead_team(lead_bidder_id: int) -> list[User]:
+    """Everyone at the lead bidder who has signed up: administrators, staff and read-only viewers."""
+    from app.models import LEAD_ROLES
+    from app.services.notifications import lead_people
+
+    return lead_people(lead_bidder_id, roles=tuple(LEAD_ROLES))
 
 
 def history(rnd: Round, page=1) -> Page[DeadlineChange]:

@@ -159,7 +159,7 @@ def _send_one(user_id: int, day: date, now: datetime) -> int:
         day=day,
         rounds=rounds,
         count=len(rows),
-        home=absolute_url("main.home"),
+        home=absolute_url("whats_new.index"),
     )
     if not queued:  # another run sent today's summary first: these wait for the next one
         return 0

@@ -178,3 +178,84 @@ def unread_count(user: User) -> int:
             Notification.user_id == user.id, Notification.read_at.is_(None)
         )
     ) or 0
+
+
+def receipt(actor: User, email: Email, event_key: str, lead_bidder_id: int) -> None:
+    """The email a person gets about something they did themself (the copy of what they signed
+    off, the deadline they changed), where the service has always sent one. It is not a
+    notification: nothing is new to them, so What's new does not show it."""
+    if actor is None or not actor.active:
+        return
+    queue_email(
+        actor.email,
+        email.template,
+        idempotency_key=f"{event_key}:{actor.email}"[:200],
+        lead_bidder_id=lead_bidder_id,
+        **{**email.context, "user": actor},
+    )
+
+
+def lead_reviewers(contribution: Contribution) -> list[User]:
+    """The lead bidder's people who review this contribution: the administrators and staff who
+    have commented on it, asked for changes to it or decided on it. Until one has, every lead
+    administrator and member of staff (somebody must hear of a CSP's first question)."""
+    from app.models import LEAD_EDITORS, ChangeRequest, ReviewComment
+
+    took_part = (
+        select(ReviewComment.author_id.label("user_id")).where(ReviewComment.contribution_id == contribution.id)
+        .union(
+            select(ChangeRequest.created_by_id).where(ChangeRequest.contribution_id == contribution.id),
+            select(Contribution.decided_by_id).where(Contribution.id == contribution.id),
+        )
+    )
+    reviewers = list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.id.in_(select(took_part.subquery().c.user_id)),
+                User.organisation_id == contribution.lead_bidder_id,
+                User.role.in_(list(LEAD_EDITORS)),
+                User.active.is_(True),
+                User.password_hash.is_not(None),
+            )
+            .order_by(User.id)
+        )
+    )
+    return reviewers or lead_people(contribution.lead_bidder_id)
+
+
+def assigned(
+    actor: User | None,
+    assignee: User,
+    item_label: str,
+    link: str,
+    lead_bidder_id: int,
+    round: Round | None = None,  # noqa: A002 - the round the item is in
+    contribution: Contribution | None = None,
+    event_key: str | None = None,
+) -> list[Notification]:
+    """Tell `assignee` that `item_label` (e.g. "Section 2. Local need and evidence of Reading
+    CSP's contribution") was assigned to them. Call it from the service that assigns, in its
+    transaction; event_key should name the assignment (e.g. f"assigned:{assignment.id}"), so
+    assigning the same thing again later is news again but a retried request is not."""
+    from app.urls import absolute_link
+
+    who = actor.full_name if actor is not None else "Someone"
+    summary = f"{who} assigned {item_label} to you"
+    return notify(
+        NotificationKind.ASSIGNED,
+        [assignee],
+        summary=summary,
+        link=link,
+        event_key=event_key or f"assigned:{link}:{assignee.id}",
+        lead_bidder_id=lead_bidder_id,
+        actor=actor,
+        round=round,
+        contribution=contribution,
+        email=Email("notification", {
+            "subject": (f"{round.title}: " if round is not None else "") + f"{item_label} is yours to do",
+            "summary": summary,
+            "link": absolute_link(link),
+            "link_text": "Go to it",
+        }),
+    )

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import AuditEvent, BudgetLine, Contribution, ContributionStatus, Role, User
+from app.models import AuditEvent, BudgetLine, Contribution, ContributionStatus, NotificationKind, User
 from app.models.base import utcnow
 from app.models.contribution import CSP_HOLDS
 from app.models.review import ChangeRequest, ReviewComment
@@ -33,7 +33,7 @@ from app.services.audit import record
 from app.services.changes import mark_reviewed, snapshot_of
 from app.services.changes import to_review as changes_to_review
 from app.services.contributions import COMPLETED, PARTS, csp_sections, task_facts, tasks
-from app.services.outbox import queue_email
+from app.services.notifications import Email, csp_people, lead_reviewers, link_to, notify
 from app.urls import absolute_url
 
 AT_RISK_DAYS = 7
@@ -182,7 +182,41 @@ def add_comment(actor: User, contribution: Contribution, section_id: int | None,
         f"{actor.full_name} commented on {where} of {contribution.csp.name}'s contribution",
     )
     db.session.flush()
+    _notify_comment(actor, comment, section)
     return comment
+
+
+def _notify_comment(actor: User, comment: ReviewComment, section) -> None:
+    """A comment is for the other side of the conversation, and the author's own side hears too:
+    the CSP's people, and the lead bidder's reviewers of this contribution (those who have commented
+    on it, asked for changes or decided on it; every lead administrator and member of staff until
+    one has). Never another CSP's people; never the author."""
+    contribution = comment.contribution
+    who = f"{actor.full_name} ({actor.organisation.name})"
+    where = f"section {section.number}. {section.title} of " if section is not None else ""
+    summary = f"{who} commented on {where}{contribution.csp.name}'s contribution: {_excerpt(comment.body)}"
+    notify(
+        NotificationKind.COMMENT,
+        [*csp_people(contribution.csp_id), *lead_reviewers(contribution)],
+        summary=summary,
+        link=link_to("review.comments", contribution_id=contribution.id, _anchor=f"comment-{comment.id}"),
+        event_key=f"comment:{comment.id}",
+        lead_bidder_id=contribution.lead_bidder_id,
+        actor=actor,
+        contribution=contribution,
+        email=Email("notification", {
+            "subject": f"{contribution.round.title}: {actor.full_name} commented on {contribution.csp.name}'s "
+                       "contribution",
+            "summary": summary,
+            "link": absolute_url("review.comments", contribution_id=contribution.id, _anchor=f"comment-{comment.id}"),
+            "link_text": "Read the comment and reply",
+        }),
+    )
+
+
+def _excerpt(text: str, length: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
 # --- change requests ------------------------------------------------------------------------
@@ -271,22 +305,31 @@ def request_changes(
         items=chosen,
         change_request_id=change.id,
     )
-    for user in _csp_recipients(contribution):
-        queue_email(
-            user.email,
+    items_words = [titles[k] for k in chosen]
+    notify(
+        NotificationKind.CHANGES_REQUESTED,
+        csp_people(contribution.csp_id),
+        summary=f"{actor.full_name} asked {contribution.csp.name} to change their contribution: "
+        + ", ".join(items_words),
+        link=link_to("contributions.task_list", contribution_id=contribution.id),
+        event_key=f"changes_requested:{change.id}",
+        lead_bidder_id=contribution.lead_bidder_id,
+        actor=actor,
+        contribution=contribution,
+        email=Email(
             "changes_requested",
-            idempotency_key=f"changes_requested:{change.id}:{user.email}",
-            lead_bidder_id=contribution.lead_bidder_id,
-            contribution=contribution,
-            round=contribution.round,
-            user=user,
-            reviewer=actor,
-            message=message,
-            items=[titles[k] for k in chosen],
-            was_accepted=was_accepted,
-            deadline=contribution.deadline,
-            link=absolute_url("contributions.task_list", contribution_id=contribution.id),
-        )
+            {
+                "contribution": contribution,
+                "round": contribution.round,
+                "reviewer": actor,
+                "message": message,
+                "items": items_words,
+                "was_accepted": was_accepted,
+                "deadline": contribution.deadline,
+                "link": absolute_url("contributions.task_list", contribution_id=contribution.id),
+            },
+        ),
+    )
     return change
 
 
@@ -310,7 +353,8 @@ def accept(actor: User, contribution: Contribution, expected_version: int | None
         contribution,
         f"{actor.full_name} accepted {contribution.csp.name}'s contribution",
     )
-    _email_decision(actor, contribution, "review_accepted")
+    _notify_decision(actor, contribution, NotificationKind.ACCEPTED, "review_accepted",
+                     f"{actor.full_name} accepted {contribution.csp.name}'s contribution into the bid")
 
 
 def exclude(actor: User, contribution: Contribution, reason: str, expected_version: int | None = None) -> None:
@@ -340,7 +384,9 @@ def exclude(actor: User, contribution: Contribution, reason: str, expected_versi
         reason=reason,
         previous_status=previous.value,
     )
-    _email_decision(actor, contribution, "review_excluded", reason=reason)
+    _notify_decision(actor, contribution, NotificationKind.EXCLUDED, "review_excluded",
+                     f"{actor.full_name} excluded {contribution.csp.name}'s contribution from the bid: {reason}",
+                     reason=reason)
 
 
 def status_after_inclusion(contribution: Contribution) -> ContributionStatus:
@@ -375,39 +421,35 @@ def include_again(actor: User, contribution: Contribution, expected_version: int
         f"{actor.full_name} included {contribution.csp.name}'s contribution in the bid again ({status.label.lower()})",
         status=status.value,
     )
-    _email_decision(actor, contribution, "review_included")
+    _notify_decision(actor, contribution, NotificationKind.INCLUDED, "review_included",
+                     f"{actor.full_name} included {contribution.csp.name}'s contribution in the bid again "
+                     f"({status.label.lower()})")
 
 
-def _csp_recipients(contribution: Contribution) -> list[User]:
-    """The contribution's manager; if it has none, the CSP's active managers."""
-    manager = contribution.manager
-    if manager is not None and manager.active:
-        return [manager]
-    return list(
-        db.session.scalars(
-            select(User).where(
-                User.organisation_id == contribution.csp_id,
-                User.role == Role.CSP_MANAGER,
-                User.active.is_(True),
-            )
-        )
-    )
-
-
-def _email_decision(actor: User, contribution: Contribution, template: str, **context) -> None:
-    for user in _csp_recipients(contribution):
-        queue_email(
-            user.email,
+def _notify_decision(
+    actor: User, contribution: Contribution, kind: NotificationKind, template: str, summary: str, **context
+) -> None:
+    """The CSP's people (managers and contributors) hear of the lead bidder's decision."""
+    notify(
+        kind,
+        csp_people(contribution.csp_id),
+        summary=summary,
+        link=link_to("contributions.task_list", contribution_id=contribution.id),
+        event_key=f"{template}:{contribution.id}:{contribution.version}",
+        lead_bidder_id=contribution.lead_bidder_id,
+        actor=actor,
+        contribution=contribution,
+        email=Email(
             template,
-            idempotency_key=f"{template}:{contribution.id}:{contribution.version}:{user.email}",
-            lead_bidder_id=contribution.lead_bidder_id,
-            contribution=contribution,
-            round=contribution.round,
-            user=user,
-            reviewer=actor,
-            link=absolute_url("contributions.task_list", contribution_id=contribution.id),
-            **context,
-        )
+            dict(
+                contribution=contribution,
+                round=contribution.round,
+                reviewer=actor,
+                link=absolute_url("contributions.task_list", contribution_id=contribution.id),
+                **context,
+            ),
+        ),
+    )
 
 
 # --- the activity timeline ------------------------------------------------------------------

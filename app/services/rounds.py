@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
+from app.dates import govuk_datetime
 from app.extensions import db
 from app.models import (
     BudgetLine,
@@ -15,6 +16,7 @@ from app.models import (
     ContributionStatus,
     CostCategory,
     FinancialYear,
+    NotificationKind,
     Organisation,
     OrganisationKind,
     Role,
@@ -28,7 +30,7 @@ from app.models.base import as_id, utcnow
 from app.policy import lifecycle, require
 from app.services import ServiceError
 from app.services.audit import record
-from app.services.outbox import queue_email
+from app.services.notifications import Email, csp_people, link_to, notify
 from app.services.pages import Page, head, paginate
 from app.services.round_templates import TEMPLATES
 from app.urls import absolute_url
@@ -358,7 +360,7 @@ def set_participants(actor: User, rnd: Round, managers_by_csp: dict[int, int | N
     record(actor, "round.participants_set", rnd, f"Chose {len(managers_by_csp)} CSPs to take part in {rnd.title}")
     if rnd.status == RoundStatus.OPEN:
         for contribution in added:
-            _email_round_opened(contribution)
+            _email_round_opened(actor, contribution)
 
 
 def _has_work(contribution: Contribution) -> bool:
@@ -398,7 +400,7 @@ def open_round(actor: User, rnd: Round, now: datetime | None = None) -> None:
         raise ServiceError(problems[0])
     move_round(actor, rnd, "open", opened_at=now)
     for contribution in rnd.contributions:
-        _email_round_opened(contribution)
+        _email_round_opened(actor, contribution)
     record(actor, "round.opened", rnd, f"Opened {rnd.title} to {len(rnd.contributions)} CSPs")
 
 
@@ -410,8 +412,11 @@ def close_round(actor: User, rnd: Round, now: datetime | None = None) -> None:
     move_round(actor, rnd, "close", closed_at=now)
     record(actor, "round.closed", rnd, f"Closed {rnd.title} for contributions")
     for contribution in rnd.contributions:
-        if contribution.status.csp_can_edit and contribution.manager is not None:
-            _email_csp(contribution, "round_closed", f"round-closed:{rnd.id}:{now.isoformat()}")
+        if contribution.status.csp_can_edit:
+            _email_csp(actor, contribution, NotificationKind.ROUND_CLOSED, "round_closed",
+                       f"round-closed:{rnd.id}:{now.isoformat()}",
+                       f"{rnd.lead_bidder.display_name} closed {rnd.title} for contributions: "
+                       f"{contribution.csp.name}'s contribution can no longer be changed or submitted")
 
 
 def reopen_contributions(actor: User, rnd: Round, reason: str, now: datetime | None = None) -> None:
@@ -427,38 +432,44 @@ def reopen_contributions(actor: User, rnd: Round, reason: str, now: datetime | N
     record(actor, "round.contributions_reopened", rnd, f"Reopened {rnd.title} for contributions: {reason}",
            reason=reason)
     for contribution in rnd.contributions:
-        if contribution.status.csp_can_edit and contribution.manager is not None:
-            _email_csp(contribution, "round_reopened", f"round-reopened:{rnd.id}:{now.isoformat()}", reason=reason)
+        if contribution.status.csp_can_edit:
+            _email_csp(actor, contribution, NotificationKind.ROUND_OPENED, "round_reopened",
+                       f"round-reopened:{rnd.id}:{now.isoformat()}",
+                       f"{rnd.lead_bidder.display_name} opened {rnd.title} for contributions again: {reason}",
+                       reason=reason)
 
 
-def _email_csp(contribution: Contribution, template: str, key: str, **context) -> None:
-    queue_email(
-        contribution.manager.email,
-        template,
-        idempotency_key=f"{key}:{contribution.manager.email}",
+def _email_csp(
+    actor: User | None, contribution: Contribution, kind: NotificationKind, template: str, key: str, summary: str,
+    **context,
+) -> None:
+    """The CSP's people (managers and contributors) hear of something that happened to the round."""
+    notify(
+        kind,
+        csp_people(contribution.csp_id),
+        summary=summary,
+        link=link_to("contributions.task_list", contribution_id=contribution.id),
+        event_key=key,
         lead_bidder_id=contribution.lead_bidder_id,
+        actor=actor,
         contribution=contribution,
-        round=contribution.round,
-        user=contribution.manager,
-        link=absolute_url("contributions.task_list", contribution_id=contribution.id),
-        **context,
+        email=Email(template, dict(
+            contribution=contribution,
+            round=contribution.round,
+            link=absolute_url("contributions.task_list", contribution_id=contribution.id),
+            **context,
+        )),
     )
 
 
-def _email_round_opened(contribution: Contribution) -> None:
-    if contribution.manager is None:
-        return
+def _email_round_opened(actor: User | None, contribution: Contribution) -> None:
     rnd = contribution.round
-    queue_email(
-        contribution.manager.email,
-        "round_opened",
-        idempotency_key=f"round-opened:{contribution.id}:{contribution.manager_id}",
-        lead_bidder_id=rnd.lead_bidder_id,
-        contribution=contribution,
-        round=rnd,
+    _email_csp(
+        actor, contribution, NotificationKind.ROUND_OPENED, "round_opened", f"round-opened:{contribution.id}",
+        f"{rnd.lead_bidder.display_name} opened {rnd.title} and asks for {contribution.csp.name}'s contribution "
+        f"by {govuk_datetime(contribution.deadline)}",
         manager=contribution.manager,
         sections=[s for s in rnd.sections if s.csp_contributes],
-        link=absolute_url("contributions.task_list", contribution_id=contribution.id),
     )
 
 
@@ -492,19 +503,25 @@ def grant_extension(actor: User, contribution: Contribution, until: datetime, re
         until=until.isoformat(),
         reason=reason.strip(),
     )
-    if contribution.manager is not None:
-        queue_email(
-            contribution.manager.email,
-            "extension_granted",
-            idempotency_key=f"extension:{contribution.id}:{until.isoformat()}",
-            lead_bidder_id=rnd.lead_bidder_id,
-            contribution=contribution,
-            round=rnd,
-            manager=contribution.manager,
-            until=until,
-            reason=reason.strip(),
-            link=absolute_url("contributions.task_list", contribution_id=contribution.id),
-        )
+    notify(
+        NotificationKind.EXTENSION_GRANTED,
+        csp_people(contribution.csp_id),
+        summary=f"{rnd.lead_bidder.display_name} gave {contribution.csp.name} more time: its contribution to "
+        f"{rnd.title} is now due by {govuk_datetime(until)}",
+        link=link_to("contributions.task_list", contribution_id=contribution.id),
+        event_key=f"extension:{contribution.id}:{until.isoformat()}",
+        lead_bidder_id=rnd.lead_bidder_id,
+        actor=actor,
+        contribution=contribution,
+        email=Email("extension_granted", {
+            "contribution": contribution,
+            "round": rnd,
+            "manager": contribution.manager,
+            "until": until,
+            "reason": reason.strip(),
+            "link": absolute_url("contributions.task_list", contribution_id=contribution.id),
+        }),
+    )
 
 
 # --- reading: the actor's own lead bidder's rounds ---------------------------------------------------

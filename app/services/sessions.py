@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import User, UserSession
+from app.models import Notification, User, UserSession
 from app.models.base import utcnow
 from app.services.tokens import hash_token, new_token
 
@@ -28,14 +28,23 @@ def load_session_user(token: str) -> User | None:
     """The active user whose session this token is, or None (unknown, expired or ended)."""
     if not token:
         return None
-    # The user and their organisation (every page's header names it) come in the same statement.
-    row = db.session.scalar(
-        select(UserSession)
+    # The user and their organisation (every page's header names it), and how many of their
+    # notifications are unread (every page's menu counts them), come in the same statement.
+    unread = (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == UserSession.user_id, Notification.read_at.is_(None))
+        .correlate(UserSession)
+        .scalar_subquery()
+    )
+    found = db.session.execute(
+        select(UserSession, unread)
         .where(UserSession.token_hash == hash_token(token))
         .options(joinedload(UserSession.user).joinedload(User.organisation))
-    )
-    if row is None:
+    ).first()
+    if found is None:
         return None
+    row, unread_notifications = found
     now = utcnow()
     idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     if now - row.last_seen_at > idle:
@@ -49,6 +58,7 @@ def load_session_user(token: str) -> User | None:
         row.last_seen_at = now
         db.session.commit()
     user._session_token = token
+    user._unread_notifications = unread_notifications  # app/navigation.py shows it
     user._session_ends_at = row.last_seen_at + idle  # the time-out warning counts down to this
     return user
 

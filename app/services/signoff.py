@@ -12,8 +12,10 @@ Decisions (the issue left them open):
   part are told when the bid goes to the funder and when the outcome is recorded.
 - A signed-off or submitted bid can be reopened, with a reason: it goes back to a draft and the
   sign-off (and any submission details) are cleared; the audit log keeps them.
-- Lead bidder administrators and staff are emailed when the bid is signed off, submitted or
-  reopened (through the outbox).
+- Lead bidder administrators and staff are notified (What's new, and email through the outbox)
+  when the bid is signed off, submitted or reopened, and when the outcome is recorded (What's new
+  only); the administrator who acted gets the email as a receipt. The CSPs in the bid are notified
+  when it goes to the funder and of the outcome.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import date, datetime, time
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import LEAD_EDITORS, BidOutcome, ContributionStatus, Round, User
+from app.models import BidOutcome, ContributionStatus, NotificationKind, Round, User
 from app.models.base import utcnow
 from app.models.bid import CollectiveBid
 from app.money import format_money
@@ -31,7 +33,7 @@ from app.policy import require
 from app.services import ServiceError
 from app.services.audit import record
 from app.services.consolidation import readiness
-from app.services.outbox import queue_email
+from app.services.notifications import Email, csp_people, lead_people, link_to, notify, receipt
 from app.urls import absolute_url
 
 DECLARATION_MAX = 2000
@@ -61,27 +63,26 @@ def _bump(actor: User, bid: CollectiveBid, action: str, **values) -> None:
     db.session.refresh(bid)
 
 
-def _notify(bid: CollectiveBid, template: str, actor: User, event_key: str) -> None:
-    staff = db.session.scalars(
-        select(User).where(
-            User.organisation_id == bid.lead_bidder_id,
-            User.role.in_(LEAD_EDITORS),
-            User.active.is_(True),
-            User.password_hash.is_not(None),
-        )
-    ).all()
-    for user in staff:
-        queue_email(
-            user.email,
-            template,
-            idempotency_key=f"{event_key}:{user.email}",
-            lead_bidder_id=bid.lead_bidder_id,
-            bid=bid,
-            round=bid.round,
-            user=user,
-            actor=actor,
-            link=absolute_url("bid.consolidation_readiness", round_id=bid.round_id),
-        )
+def _notify(bid: CollectiveBid, template: str, actor: User, event_key: str, kind: NotificationKind,
+            summary: str) -> None:
+    """The lead bidder's administrators and staff hear of it; the administrator who did it gets the
+    same email as a receipt (as before: it is their record of what they signed)."""
+    email = Email(template, {
+        "bid": bid, "round": bid.round, "actor": actor,
+        "link": absolute_url("bid.consolidation_readiness", round_id=bid.round_id),
+    })
+    notify(
+        kind,
+        lead_people(bid.lead_bidder_id),
+        summary=summary,
+        link=link_to("bid.consolidation_readiness", round_id=bid.round_id),
+        event_key=event_key,
+        lead_bidder_id=bid.lead_bidder_id,
+        actor=actor,
+        round=bid.round,
+        email=email,
+    )
+    receipt(actor, email, event_key, bid.lead_bidder_id)
 
 
 def sign_off(actor: User, bid: CollectiveBid, declaration: str | None, now: datetime | None = None) -> None:
@@ -101,7 +102,8 @@ def sign_off(actor: User, bid: CollectiveBid, declaration: str | None, now: date
     _bump(actor, bid, "sign_off", signed_off_by_id=actor.id, signed_off_at=now, sign_off_declaration=declaration)
     record(actor, "bid.signed_off", bid, f"Signed off the bid for {bid.round.title}",
            lead_bidder_id=bid.lead_bidder_id, declaration=declaration, version=bid.version)
-    _notify(bid, "bid_signed_off", actor, f"bid-signed-off:{bid.id}:{bid.version}")
+    _notify(bid, "bid_signed_off", actor, f"bid-signed-off:{bid.id}:{bid.version}", NotificationKind.BID_SIGNED_OFF,
+            f"{actor.full_name} signed off the collective bid for {bid.round.title}")
     db.session.flush()
 
 
@@ -123,8 +125,13 @@ def mark_submitted(
     record(actor, "bid.submitted", bid, f"Marked the bid for {bid.round.title} as submitted to {bid.round.funder} "
            f"(reference {reference})", lead_bidder_id=bid.lead_bidder_id, funder_reference=reference,
            submitted_at=submitted_at.isoformat(), version=bid.version)
-    _notify(bid, "bid_submitted", actor, f"bid-submitted:{bid.id}:{bid.version}")
-    _notify_csps(bid.round, "bid_with_funder_csp", f"bid-with-funder:{bid.id}:{bid.version}")
+    _notify(bid, "bid_submitted", actor, f"bid-submitted:{bid.id}:{bid.version}", NotificationKind.BID_SUBMITTED,
+            f"{actor.full_name} recorded that the collective bid for {bid.round.title} was submitted to "
+            f"{bid.round.funder} (reference {reference})")
+    _notify_csps(actor, bid.round, "bid_with_funder_csp", f"bid-with-funder:{bid.id}:{bid.version}",
+                 NotificationKind.BID_SUBMITTED,
+                 f"{bid.round.lead_bidder.display_name} submitted the collective bid for {bid.round.title} to "
+                 f"{bid.round.funder}, with {{csp}}'s contribution in it")
     db.session.flush()
 
 
@@ -148,7 +155,8 @@ def reopen(actor: User, bid: CollectiveBid, reason: str | None, now: datetime | 
           reopened_at=now, reopen_reason=reason)
     record(actor, "bid.reopened", bid, f"Reopened the bid for {bid.round.title}: {reason}",
            lead_bidder_id=bid.lead_bidder_id, reason=reason, previous=previous, version=bid.version)
-    _notify(bid, "bid_reopened", actor, f"bid-reopened:{bid.id}:{bid.version}")
+    _notify(bid, "bid_reopened", actor, f"bid-reopened:{bid.id}:{bid.version}", NotificationKind.BID_REOPENED,
+            f"{actor.full_name} reopened the collective bid for {bid.round.title}: {reason}")
     db.session.flush()
 
 
@@ -166,23 +174,28 @@ def check_past_date(when: datetime, now: datetime, field: str, what: str, *, aft
         raise ServiceError(f"{what} must be after {name} ({govuk_datetime(earlier)})", field=field)
 
 
-def _notify_csps(rnd: Round, template: str, event_key: str) -> None:
-    """The managers of the CSPs whose contributions are in the bid (accepted)."""
+def _notify_csps(actor: User, rnd: Round, template: str, event_key: str, kind: NotificationKind,
+                 summary: str) -> None:
+    """The people (managers and contributors) of the CSPs whose contributions are in the bid
+    (accepted). `summary` may name the CSP as {csp}."""
     for contribution in rnd.contributions:
         if contribution.status != ContributionStatus.ACCEPTED:
             continue
-        recipients = [u for u in contribution.csp.users if u.active and u.role.value == "csp_manager"]
-        for user in recipients:
-            queue_email(
-                user.email,
-                template,
-                idempotency_key=f"{event_key}:{user.email}",
-                lead_bidder_id=rnd.lead_bidder_id,
-                contribution=contribution,
-                round=rnd,
-                user=user,
-                link=absolute_url("contributions.task_list", contribution_id=contribution.id),
-            )
+        notify(
+            kind,
+            csp_people(contribution.csp_id),
+            summary=summary.replace("{csp}", contribution.csp.name),
+            link=link_to("contributions.task_list", contribution_id=contribution.id),
+            event_key=event_key,
+            lead_bidder_id=rnd.lead_bidder_id,
+            actor=actor,
+            contribution=contribution,
+            email=Email(template, {
+                "contribution": contribution,
+                "round": rnd,
+                "link": absolute_url("contributions.task_list", contribution_id=contribution.id),
+            }),
+        )
 
 
 AWARD_MAX_PENCE = 10_000_000_000  # £100 million: anything larger is a typing mistake
@@ -227,7 +240,18 @@ def record_outcome(
     words = f"awarded {format_money(awarded_pence)}" if outcome == BidOutcome.AWARDED else "not awarded"
     record(actor, "round.outcome_recorded", rnd, f"Recorded the outcome of {rnd.title}: {words}",
            outcome=outcome.value, awarded_pence=awarded_pence, decided_at=decided_at.isoformat())
-    _notify_csps(rnd, "outcome_csp", f"outcome:{rnd.id}")
+    _notify_csps(actor, rnd, "outcome_csp", f"outcome:{rnd.id}", NotificationKind.OUTCOME,
+                 f"{rnd.funder} has decided on the collective bid for {rnd.title}: {words}")
+    notify(  # the lead bidder's team: on What's new only (there has never been an email for them)
+        NotificationKind.OUTCOME,
+        lead_people(rnd.lead_bidder_id),
+        summary=f"{actor.full_name} recorded the outcome of {rnd.title}: {words}",
+        link=link_to("rounds.show", round_id=rnd.id),
+        event_key=f"outcome:{rnd.id}",
+        lead_bidder_id=rnd.lead_bidder_id,
+        actor=actor,
+        round=rnd,
+    )
     db.session.flush()
 
 
