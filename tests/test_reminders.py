@@ -288,9 +288,10 @@ def test_an_extension_cancels_pending_reminders_and_new_ones_follow_the_new_date
     cancelled = reminders(app, contribution_id=world.contribution_a1)
     assert {reason for *_, reason, _ in cancelled} == {"The deadline it was about has changed"}
     deliver(app)
-    # A1's extension email, and A2's reminder, which is still about the internal deadline.
+    # A1's extension email (to its manager and contributor), and A2's reminder, which is still
+    # about the internal deadline.
     assert sorted(m.to for m in smtp_server.messages) == sorted(
-        [world.emails["csp_manager"], world.emails["other_csp_manager"]]
+        [world.emails["csp_manager"], world.emails["csp_contributor"], world.emails["other_csp_manager"]]
     )
     assert "extended" in smtp_server.to(world.emails["csp_manager"])[0].subject
     smtp_server.clear()
