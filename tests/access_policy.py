@@ -46,6 +46,9 @@ class Route:
     file: Callable | None = None
     # Why this GET may write (the test checks that no other GET changes a thing).
     writes_on_get: str = ""
+    # A variant nobody may use in any state (a manager deactivating themselves): the access test
+    # checks everyone is refused; tests/test_fuzz.py has no one to send hostile input as.
+    refused_to_everyone: bool = False
 
     @property
     def method(self) -> str:
