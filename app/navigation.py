@@ -49,10 +49,7 @@ def navigation_for(user, endpoint: str | None) -> list[dict]:
     if can(user, "organisation.manage"):
         items.append(("admin.users", "Users"))
     if can(user, "tasks.view"):
-        from app.services.assignments import open_count
-
-        n = open_count(user)  # one query
-        items.append(("assignments.tasks", f"Your tasks ({n})" if n else "Your tasks"))
+        items.append(("assignments.tasks", _your_tasks_html(user)))
     if can(user, "team.view"):
         items.append(("team.index", "Your team"))
     items.append(("account.overview", "Your account"))
@@ -69,6 +66,20 @@ def search_box_for(user) -> bool:
     if not getattr(user, "is_authenticated", False) or not can(user, "search.use"):
         return False
     return user.has_two_factor or not two_factor_required(user)
+
+
+def _your_tasks_html(user) -> Markup:
+    """"Your tasks (2)", read out as "Your tasks (2 open)". The count comes with the signed-in user
+    (app/services/sessions.py), or else from one statement."""
+    n = getattr(user, "_open_tasks", None)
+    if n is None:
+        from app.services.assignments import open_count
+
+        n = open_count(user)
+    if not n:
+        return Markup("Your tasks")
+    return Markup('Your tasks <span class="pb-nav-count">({}<span class="govuk-visually-hidden"> open</span>)</span>'
+                  ).format(n)
 
 
 def _whats_new_html(user) -> Markup:

@@ -33,6 +33,11 @@ from tests.conftest import post_form, sign_in_directly
 from tests.test_reminders import NOON_1_APRIL, NOON_29_APRIL, deliver, run, set_round, utc
 
 
+def tasks_menu(n: int) -> str:
+    """The menu's "Your tasks (n)", read out as "Your tasks (n open)"."""
+    return f'Your tasks <span class="pb-nav-count">({n}<span class="govuk-visually-hidden"> open</span>)</span>'
+
+
 def _get(model, ident):
     return db.session.get(model, ident)
 
@@ -197,7 +202,7 @@ def test_the_manager_gives_a_part_through_the_form_and_the_task_list_shows_it(ap
         contributor = app.test_client()
         sign_in_directly(contributor, world.emails["csp_contributor"])
         tasks = page(contributor, "/tasks")
-        assert "Your tasks (1)" in tasks and "Budget" in tasks and "Overdue" in tasks
+        assert tasks_menu(1) in tasks and "Budget" in tasks and "Overdue" in tasks
         assert f'href="/contributions/{world.contribution_a1}/budget"' in tasks
     # Taking it back.
     response = post_form(manager, f"{form}/remove", page=form)
@@ -244,7 +249,7 @@ def test_your_tasks_lists_open_parts_and_hides_completed_ones(app, world, signed
         section_title = f"{section.number}. {section.title}"
     client = signed_in("csp_contributor")
     shown = page(client, "/tasks")
-    assert "Your tasks (2)" in shown
+    assert tasks_menu(2) in shown
     assert shown.index("Budget") < shown.index(section_title)  # soonest due first, no due date last
     assert govuk_date(soon) in shown and "No due date" in shown and "Overdue" not in shown
     assert "Reading Community Safety Partnership's contribution" in shown
@@ -252,12 +257,12 @@ def test_your_tasks_lists_open_parts_and_hides_completed_ones(app, world, signed
         a1(world).budget_completed = True
         db.session.commit()
     shown = page(client, "/tasks")
-    assert "Your tasks (1)" in shown and "Budget" not in shown.split("<main")[1]
+    assert tasks_menu(1) in shown and "Budget" not in shown.split("<main")[1]
     with app.app_context():  # submitted: nothing left for them to do
         a1(world).status = ContributionStatus.SUBMITTED
         db.session.commit()
     shown = page(client, "/tasks")
-    assert "Nothing is given to you at the moment" in shown and "Your tasks (" not in shown
+    assert "Nothing is given to you at the moment" in shown and "Your tasks <span" not in shown
     # Someone else's tasks are not theirs.
     assert "Nothing is given to you" in page(signed_in("other_csp_manager"), "/tasks")
 
@@ -283,7 +288,7 @@ def test_the_bid_overview_shows_who_writes_each_merged_section(app, world, signe
         sign_in_directly(admin, world.emails["lead_admin"])
         assert "Overdue" in page(admin, f"/bid/rounds/{world.round_a}")
         tasks = page(admin, "/tasks")
-        assert "Collective bid" in tasks and "Your tasks (1)" in tasks
+        assert "Collective bid" in tasks and tasks_menu(1) in tasks
         assert f'href="/bid/rounds/{world.round_a}/sections/{world.section_a}"' in tasks
 
 

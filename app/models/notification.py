@@ -73,6 +73,8 @@ class Notification(TenantScoped, db.Model):
         UniqueConstraint("user_id", "event_key"),
         # The header's unread count and the What's new page: a person's rows, unread first.
         Index("ix_notification_user_read", "user_id", "read_at"),
+        # What's new: a person's rows newest first, a page at a time (no sort of all of them).
+        Index("ix_notification_user_created", "user_id", "created_at", "id"),
         # The daily summary: the rows waiting for one (email_via "digest", emailed_at not set).
         Index("ix_notification_digest", "email_via", "emailed_at", "user_id"),
     )

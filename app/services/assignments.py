@@ -385,6 +385,16 @@ def _mine(user: User):
     return and_(Assignment.assignee_id == user.id, Assignment.lead_bidder_id == user.lead_bidder_id)
 
 
+def open_count_of(user_id_column):
+    """open_count() as a subquery of the person whose id is `user_id_column`, for the statement that
+    loads the signed-in user (app/services/sessions.py), so the menu's count costs no statement."""
+    return (
+        _with_state(select(func.count(Assignment.id)))
+        .where(Assignment.assignee_id == user_id_column, _open())
+        .scalar_subquery()
+    )
+
+
 def open_count(user: User) -> int:
     """How many open items are given to the person (the navigation shows it): one query. The count
     is a nicety: a page (the error page shown when the database is down) never fails for it."""

@@ -28,8 +28,11 @@ def load_session_user(token: str) -> User | None:
     """The active user whose session this token is, or None (unknown, expired or ended)."""
     if not token:
         return None
-    # The user and their organisation (every page's header names it), and how many of their
-    # notifications are unread (every page's menu counts them), come in the same statement.
+    from app.services.assignments import open_count_of
+
+    # The user and their organisation (every page's header names it), how many of their
+    # notifications are unread and how many open tasks they have (every page's menu counts them),
+    # come in the same statement.
     unread = (
         select(func.count())
         .select_from(Notification)
@@ -37,14 +40,15 @@ def load_session_user(token: str) -> User | None:
         .correlate(UserSession)
         .scalar_subquery()
     )
+    tasks = open_count_of(UserSession.user_id).correlate(UserSession)
     found = db.session.execute(
-        select(UserSession, unread)
+        select(UserSession, unread, tasks)
         .where(UserSession.token_hash == hash_token(token))
         .options(joinedload(UserSession.user).joinedload(User.organisation))
     ).first()
     if found is None:
         return None
-    row, unread_notifications = found
+    row, unread_notifications, open_tasks = found
     now = utcnow()
     idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     if now - row.last_seen_at > idle:
@@ -59,6 +63,7 @@ def load_session_user(token: str) -> User | None:
         db.session.commit()
     user._session_token = token
     user._unread_notifications = unread_notifications  # app/navigation.py shows it
+    user._open_tasks = open_tasks  # and this
     user._session_ends_at = row.last_seen_at + idle  # the time-out warning counts down to this
     return user
 

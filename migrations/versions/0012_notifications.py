@@ -46,11 +46,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_notification_lead_bidder_id'), ['lead_bidder_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_round_id'), ['round_id'], unique=False)
         batch_op.create_index('ix_notification_user_read', ['user_id', 'read_at'], unique=False)
+        batch_op.create_index('ix_notification_user_created', ['user_id', 'created_at', 'id'], unique=False)
 
 
 
 def downgrade():
     with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_user_created')
         batch_op.drop_index('ix_notification_user_read')
         batch_op.drop_index(batch_op.f('ix_notification_round_id'))
         batch_op.drop_index(batch_op.f('ix_notification_lead_bidder_id'))
