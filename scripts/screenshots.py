@@ -49,6 +49,11 @@ SHOTS = [
     ("admin@tvpcc.example.org", "/rounds/{round}/deadlines", "deadlines.png"),
     ("admin@tvpcc.example.org", "/rounds/{round}/reminders", "reminders.png"),
     ("reading@csp.example.org", "/account/calendar", "calendar.png"),
+    ("bracknell@csp.example.org", "/whats-new", "whats-new.png"),
+    ("bracknell@csp.example.org", "/team", "team.png"),
+    ("staff@tvpcc.example.org", "/search?q=youth+workers", "search.png"),
+    ("staff@tvpcc.example.org", "/tasks", "your-tasks.png"),
+    ("staff@tvpcc.example.org", "/bid/rounds/{round}/whole", "whole-bid.png"),
 ]
 
 
