@@ -676,6 +676,16 @@ def _review_and_merge(rnd, lead: Organisation, last_fy: str) -> None:
         merged = merge.merged_section(bid, section)
         merge.build_draft(staff, bid, section, expected_version=merged.version if merged else 0)
     db.session.flush()
+    # Who does what: the administrator gives the staff member the third section to finish, due ten
+    # days from today; Bracknell's manager keeps their budget for themself, due in a week.
+    from app.services import assignments
+
+    admin, _ = _people(lead)
+    today = date.today()
+    assignments.assign_section(admin, bid, sections[2], staff, today + timedelta(days=10))
+    bracknell = by_name["Bracknell Forest CSP"]
+    assignments.assign_item(bracknell.manager, bracknell, "budget", bracknell.manager, today + timedelta(days=7))
+    db.session.flush()
 
 
 # --- a round being set up -------------------------------------------------------------------------------
