@@ -1503,6 +1503,11 @@ KEY_PAGES = [
     ("Deadlines", "lead", "deadlines.index", {"round_id": "round_id"}),
     ("Reminders", "lead", "reminders.index", {"round_id": "round_id"}),
     ("Exports", "lead", "exports.bid_exports", {"round_id": "round_id"}),
+    ("What's new (CSP)", "csp", "whats_new.index", {}),
+    ("What's new (lead)", "lead", "whats_new.index", {}),
+    # Search: a value in quotes is the value itself, not the target's attribute of that name.
+    ("Search (CSP)", "csp", "search.index", {"q": "'youth workers'"}),
+    ("Search (lead)", "lead", "search.index", {"q": "'youth workers'"}),
 ]
 
 
@@ -1511,8 +1516,12 @@ def key_pages(t: Target) -> list[tuple[str, str, str]]:
     from flask import current_app, url_for
 
     with current_app.test_request_context("/"):
-        return [(name, who, url_for(endpoint, **{arg: getattr(t, attr) for arg, attr in args.items()}))
+        return [(name, who, url_for(endpoint, **{arg: _value(t, attr) for arg, attr in args.items()}))
                 for name, who, endpoint, args in KEY_PAGES]
+
+
+def _value(t: Target, attr: str):
+    return attr.strip("'") if attr.startswith("'") else getattr(t, attr)
 
 
 def format_logins(scale_name: str) -> str:

@@ -127,6 +127,45 @@ def targets(app, sizes) -> dict:
         return found
 
 
+NOTIFICATIONS_EACH = 500  # about what three busy weeks of a 100-CSP round leave a reviewer
+
+
+def give_notifications(app, rounds) -> str:
+    """The national data is loaded in bulk, past the services that notify people: give each person
+    the benchmark signs in as NOTIFICATIONS_EACH notifications over three weeks (a third unread), so
+    What's new and every menu's unread count are measured with a full history, not an empty one."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, insert, select
+
+    from app.extensions import db
+    from app.models import Notification, NotificationKind
+    from app.models.base import utcnow
+    from app.services.accounts import find_user_by_email
+
+    kinds = list(NotificationKind)
+    added = 0
+    with app.app_context():
+        now = utcnow()
+        for target, _ in rounds.values():
+            for email in (target.lead_admin, target.csp_manager):
+                user = find_user_by_email(email)
+                have = db.session.scalar(select(func.count()).where(Notification.user_id == user.id))
+                rows = [
+                    {"lead_bidder_id": user.lead_bidder_id, "user_id": user.id, "kind": kinds[i % len(kinds)].value,
+                     "summary": f"Something happened in round {target.round_id} ({i})", "link": "/home",
+                     "event_key": f"benchmark:{i}", "round_id": target.round_id,
+                     "created_at": now - timedelta(minutes=60 * 24 * 21 * i // NOTIFICATIONS_EACH),
+                     "read_at": None if i % 3 == 0 else now}
+                    for i in range(have, NOTIFICATIONS_EACH)
+                ]
+                if rows:
+                    db.session.execute(insert(Notification), rows)
+                    added += len(rows)
+        db.session.commit()
+    return f"{NOTIFICATIONS_EACH} for each person signed in as ({added} added now)"
+
+
 # --- SQL statements per page ---------------------------------------------------------------------------------
 
 
@@ -383,6 +422,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Database: {prepare(args.database_url)}", flush=True)
     app = _app(args.database_url)
     rounds = targets(app, SIZES)
+    print(f"Notifications: {give_notifications(app, rounds)}", flush=True)
     wanted = [w.strip().lower() for w in args.pages.split(",") if w.strip()]
     pages = [p for p in rounds[args.csps][1] if not wanted or any(w in p[0].lower() for w in wanted)]
 

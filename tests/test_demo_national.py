@@ -122,7 +122,7 @@ def _check_pages(app):
     sign_in(csp, t.csp_manager, demo_national.PASSWORD)
     with app.app_context():
         pages = demo_national.key_pages(t)
-    assert len(pages) == len(demo_national.KEY_PAGES) == 14
+    assert len(pages) == len(demo_national.KEY_PAGES) == 18
     for name, who, path in pages:
         assert (csp if who == "csp" else lead).get(path).status_code == 200, name
     for path in ["/rounds", f"/rounds/{t.round_id}", f"/bid/rounds/{archived}", "/admin/activity"]:
