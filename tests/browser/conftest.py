@@ -468,7 +468,9 @@ def only_email_to(smtp_server, address: str) -> Received:
 
 
 def link_in(message: Received, live_server: LiveServer) -> str:
-    """The one link to this app in an email's text body."""
-    links = [url for url in re.findall(r"https?://\S+", message.text) if url.startswith(live_server.url + "/")]
+    """The one link to this app in an email's text body (besides the email preferences link that
+    ends every email)."""
+    links = [url for url in re.findall(r"https?://\S+", message.text)
+             if url.startswith(live_server.url + "/") and url != live_server.url + "/account/email-notifications"]
     assert len(links) == 1, f"expected one link to {live_server.url} in:\n{message.text}"
     return links[0]

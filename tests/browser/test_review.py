@@ -14,7 +14,7 @@ import pytest
 from app.extensions import db
 from app.models import Contribution, SectionTemplate, User
 from app.services.contributions import submit
-from tests.browser.conftest import deliver_outbox, expect, link_in, only_email_to, sign_in
+from tests.browser.conftest import deliver_outbox, expect, link_in, sign_in
 from tests.test_submit import complete_everything
 
 pytestmark = pytest.mark.browser
@@ -72,9 +72,13 @@ def test_lead_asks_for_changes_the_csp_resubmits_and_the_lead_accepts(
     lead.click_button("Send back for changes")
     expect(lead.locator("main")).to_contain_text("Changes requested")
 
-    # The CSP manager's email, with the message, the parts and a link.
+    # The CSP manager's emails: the comment, then the request, with the message, the parts and a link.
     deliver_outbox(app)
-    email = only_email_to(smtp_server, world.emails["csp_manager"])
+    emails = {("comment" if "commented on" in m.subject else "request"): m
+              for m in smtp_server.to(world.emails["csp_manager"])}
+    assert sorted(emails) == ["comment", "request"]
+    assert "Which year are these figures from?" in emails["comment"].text
+    email = emails["request"]
     assert "2017/18 figures" in email.text and section in email.text
 
     csp = new_page()

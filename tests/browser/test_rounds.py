@@ -65,7 +65,7 @@ def test_lead_admin_sets_up_and_opens_a_round(page, new_page, world, app, smtp_s
     sign_in(manager, world.emails["csp_manager"])
     manager.goto(link_in(email, live_server))
     expect(manager.get_by_role("heading", level=1)).to_contain_text("Reading Community Safety Partnership")
-    expect(manager.get_by_role("link", name="2. Local need and evidence")).to_be_visible()
+    expect(manager.get_by_role("link", name="2. Local need and evidence", exact=True)).to_be_visible()
     expect(manager.get_by_role("main")).to_contain_text("Not yet started")
 
 
