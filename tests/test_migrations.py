@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from app.extensions import db
 from app.models.base import render_item
-from app.models.search import FTS_TABLE, GIN_INDEX, include_name
+from app.models.search import DOCUMENT_COLUMN, FTS_TABLE, GIN_INDEX, include_name
 
 
 def schema_differences(app):
@@ -27,14 +27,15 @@ def full_text_index(app) -> set[str]:
     with app.app_context(), db.engine.connect() as conn:
         inspector = inspect(conn)
         if conn.dialect.name == "postgresql":
-            return {i["name"] for i in inspector.get_indexes("search_entry")} & {GIN_INDEX}
+            return ({i["name"] for i in inspector.get_indexes("search_entry")} & {GIN_INDEX}) | (
+                {c["name"] for c in inspector.get_columns("search_entry")} & {DOCUMENT_COLUMN})
         found = conn.exec_driver_sql("SELECT type, name FROM sqlite_master WHERE tbl_name IN (?, ?)",
                                      ("search_entry", FTS_TABLE)).all()
         return {name for kind, name in found if kind in ("table", "trigger") and name != "search_entry"}
 
 
 EXPECTED_INDEX = {
-    "postgresql": {GIN_INDEX},
+    "postgresql": {GIN_INDEX, DOCUMENT_COLUMN},
     "sqlite": {FTS_TABLE, "search_entry_ai", "search_entry_ad", "search_entry_au"},
 }
 

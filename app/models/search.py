@@ -6,7 +6,8 @@ lead bidder, the round, the CSP (NULL for what belongs to the round as a whole, 
 alone) and `lead_only` (never shown to CSP users). app/services/search_index.py keeps the rows up to
 date in the transaction that changes the records; app/services/search.py reads them.
 
-The full-text index itself is not a model: on PostgreSQL a GIN index on the row's tsvector; on
+The full-text index itself is not a model: on PostgreSQL a GIN index on the row's tsvector (a
+generated column, `document`); on
 SQLite an FTS5 table (external content: it holds only the index, the text stays here) kept in step
 by triggers. Both are made by the migration (0015_search) and, for a database made from the models
 (metadata.create_all), by the DDL events below; migrations and comparisons leave them alone by name
@@ -27,7 +28,8 @@ from app.models.base import TenantScoped, UTCDateTime, utcnow
 KINDS = ("round", "contribution", "section", "merged", "comment", "document")
 
 FTS_TABLE = "search_entry_fts"  # SQLite: the FTS5 table (and its shadow tables search_entry_fts_*)
-GIN_INDEX = "ix_search_entry_document"  # PostgreSQL: the GIN index on the rows' tsvector
+GIN_INDEX = "ix_search_entry_document"  # PostgreSQL: the GIN index on the rows' tsvector ...
+DOCUMENT_COLUMN = "document"  # ... which is this generated column of search_entry (PostgreSQL only)
 
 SQLITE_DDL = [
     "CREATE VIRTUAL TABLE search_entry_fts USING fts5(title, body, content='search_entry', content_rowid='id', "
@@ -42,7 +44,11 @@ SQLITE_DDL = [
 ]
 SQLITE_DROP = ["DROP TABLE IF EXISTS search_entry_fts"]  # its triggers go with search_entry
 PG_DDL = [
-    "CREATE INDEX ix_search_entry_document ON search_entry USING gin ((to_tsvector('english', title || ' ' || body)))"
+    # The row's tsvector, stored (computed once per write, not for every match of every search: the
+    # ranking reads it too), and its GIN index.
+    "ALTER TABLE search_entry ADD COLUMN document tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('english', title || ' ' || body)) STORED",
+    "CREATE INDEX ix_search_entry_document ON search_entry USING gin (document)",
 ]
 
 
@@ -54,6 +60,8 @@ def is_search_index(name: str | None) -> bool:
 def include_name(name, type_, parent_names) -> bool:
     """Alembic's include_name: compare everything but the full-text index, which the models do not
     describe (the migration makes it, and tests/test_migrations.py checks it is there)."""
+    if type_ == "column" and name == DOCUMENT_COLUMN and parent_names.get("table_name") == "search_entry":
+        return False
     return not is_search_index(name)
 
 

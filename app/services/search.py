@@ -225,7 +225,7 @@ def search(actor: User, text: str, page=1) -> Page[Result]:
 
     if postgres:
         tsquery = func.websearch_to_tsquery(literal_column("'english'"), bindparam("q", query.websearch()))
-        document = literal_column("to_tsvector('english', search_entry.title || ' ' || search_entry.body)")
+        document = literal_column("search_entry.document")  # the stored tsvector (app/models/search.py)
         matches = document.op("@@")(tsquery)
         rank = func.ts_rank_cd(document, tsquery).desc()
         source = e
