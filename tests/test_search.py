@@ -217,6 +217,21 @@ def test_snippets_mark_the_words_found_and_escape_the_rest(app, world, signed_in
     assert "&lt;script&gt;alert(" in html or "Before  alert(" in html
 
 
+def test_a_word_deep_in_a_long_text_is_shown_in_its_snippet(app, world):
+    """A merged section of a large bid runs to tens of thousands of characters: the snippet still
+    shows the word found, wherever it is."""
+    filler = " ".join(f"Paragraph {n} about the programme's delivery and its partners." for n in range(300))
+    with app.test_request_context("/"):
+        a1 = db.session.get(Contribution, world.contribution_a1)
+        sections.save_section(_user(world, "csp_manager"), a1, _first_section(world.round_a),
+                              f"{filler} The okapi outreach team works on Friday nights. {filler}", 0,
+                              completed=False)
+        db.session.commit()
+    (found,) = find(app, world, "lead_staff", "okapi")
+    assert "<mark>okapi</mark>" in str(found.snippet)
+    assert len(str(found.snippet)) < 1000
+
+
 def test_highlight_escapes_and_balances():
     assert str(search.highlight(f"a {MARK_START}<b>{MARK_END} c")) == "a <mark>&lt;b&gt;</mark> c"
     assert str(search.highlight(f"{MARK_END}x{MARK_START}y")) == "x<mark>y</mark>"

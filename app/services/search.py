@@ -36,6 +36,10 @@ from app.services.search_index import MARK_END, MARK_START
 
 MAX_QUERY_LENGTH = 200  # characters: more is refused with a message, never sent to the database
 MAX_TERMS = 16  # words and phrases: the rest are ignored
+# PostgreSQL's snippets (ts_headline) take time in proportion to the text they read, and a merged
+# section of a 100-CSP bid runs to tens of thousands of characters: a snippet is made from this many
+# characters around the first place the first word typed appears (or the start of the text).
+SNIPPET_WINDOW, SNIPPET_BEFORE = 3000, 1000
 
 KIND_LABELS = {
     "round": "Funding round",
@@ -274,8 +278,11 @@ def search(actor: User, text: str, page=1) -> Page[Result]:
             .offset(offset)
             .subquery("hits")
         )
+        first_word = next((p.split()[0] for g in query.groups for p in g if p.split()), "")
+        where_found = func.strpos(func.lower(e.c.body), bindparam("first_word", first_word.lower()))
+        window = func.substr(e.c.body, func.greatest(1, where_found - SNIPPET_BEFORE), SNIPPET_WINDOW)
         snippet = func.ts_headline(
-            literal_column("'english'"), e.c.body, tsquery,
+            literal_column("'english'"), window, tsquery,
             bindparam("options", f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, "
                                  "MaxFragments=2, FragmentDelimiter=\" … \""),
         )
