@@ -72,17 +72,7 @@ def unassign_contribution_item(contribution_id: int, item: str):
     contribution, title, back = _load_item(contribution_id, item)
     if refused := redirect_unless("contribution.assign", contribution, back):
         return refused
-    if not ActionForm().validate_on_submit():
-        flash("Your request timed out. Try again", "info")
-        return redirect(back)
-    try:
-        service.unassign_item(current_user, contribution, item)
-    except ServiceError as exc:
-        flash(exc.message, "info")
-        return redirect(back)
-    db.session.commit()
-    flash(f"{title} is no longer given to anyone", "success")
-    return redirect(back)
+    return _take_back(lambda: service.unassign_item(current_user, contribution, item), title, back)
 
 
 # --- the collective bid's merged sections ----------------------------------------------------------
@@ -141,16 +131,22 @@ def unassign_bid_section(round_id: int, section_id: int):
     rnd, bid, section, back = _load_section(round_id, section_id)
     if refused := redirect_unless("bid.assign", rnd, back):
         return refused
+    return _take_back(lambda: service.unassign_section(current_user, bid, section),
+                      f"Section {section.number}. {section.title}", back)
+
+
+def _take_back(unassign, title: str, back: str):
+    """The POST of "Take it back": the form's token checked, the service called, one commit."""
     if not ActionForm().validate_on_submit():
         flash("Your request timed out. Try again", "info")
         return redirect(back)
     try:
-        service.unassign_section(current_user, bid, section)
+        unassign()
     except ServiceError as exc:
         flash(exc.message, "info")
         return redirect(back)
     db.session.commit()
-    flash(f"Section {section.number}. {section.title} is no longer given to anyone", "success")
+    flash(f"{title} is no longer given to anyone", "success")
     return redirect(back)
 
 

@@ -88,32 +88,27 @@ def _check_due(due_date: date | None, deadline: datetime, now: datetime | None) 
 # --- who may be given what -----------------------------------------------------------------------
 
 
-def csp_colleagues(contribution: Contribution) -> list[User]:
-    """Who a CSP's items can be given to: the CSP's active managers and contributors."""
+def _active_people(organisation_id: int, lead_bidder_id: int, roles) -> list[User]:
     return list(db.session.scalars(
         select(User)
         .where(
-            User.organisation_id == contribution.csp_id,
-            User.lead_bidder_id == contribution.lead_bidder_id,
-            User.role.in_(CSP_ROLES),
+            User.organisation_id == organisation_id,
+            User.lead_bidder_id == lead_bidder_id,
+            User.role.in_(roles),
             User.active.is_(True),
         )
         .order_by(func.lower(User.full_name), User.id)
     ))
+
+
+def csp_colleagues(contribution: Contribution) -> list[User]:
+    """Who a CSP's items can be given to: the CSP's active managers and contributors."""
+    return _active_people(contribution.csp_id, contribution.lead_bidder_id, CSP_ROLES)
 
 
 def lead_colleagues(rnd: Round) -> list[User]:
     """Who a merged section can be given to: the lead bidder's active administrators and staff."""
-    return list(db.session.scalars(
-        select(User)
-        .where(
-            User.organisation_id == rnd.lead_bidder_id,
-            User.lead_bidder_id == rnd.lead_bidder_id,
-            User.role.in_(LEAD_EDITORS),
-            User.active.is_(True),
-        )
-        .order_by(func.lower(User.full_name), User.id)
-    ))
+    return _active_people(rnd.lead_bidder_id, rnd.lead_bidder_id, LEAD_EDITORS)
 
 
 def item_titles(contribution: Contribution) -> dict[str, str]:
