@@ -21,6 +21,9 @@ from tests.fixtures import documents as samples
 TYPE_MESSAGE = "The selected file must be a PDF, DOCX, XLSX, ODT, PNG or JPEG"
 PASSWORD_MESSAGE = "The selected file is password protected"
 MACROS_MESSAGE = "The selected file contains macros"
+LEGACY_WORD_MESSAGE = "The selected file is an old Word document (.doc) – open it in Word, choose File, Save As"
+LEGACY_EXCEL_MESSAGE = "The selected file is an old Excel workbook (.xls) – open it in Excel, choose File, Save As"
+EXPANDS_MESSAGE = "The selected file expands to too much data when it is opened"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -178,7 +181,9 @@ def test_a_docx_renamed_pdf_is_stored_as_a_docx_with_the_right_extension(app, wo
         (samples.plain_zip, "Evidence.docx", TYPE_MESSAGE),
         (samples.pptx, "Slides.pptx", TYPE_MESSAGE),
         (samples.ods, "Budget.ods", TYPE_MESSAGE),
-        (samples.legacy_doc, "Old letter.doc", TYPE_MESSAGE),
+        (samples.legacy_doc, "Old letter.doc", LEGACY_WORD_MESSAGE),
+        (samples.legacy_xls, "Old budget.xls", LEGACY_EXCEL_MESSAGE),
+        (samples.docx_bomb, "Small but huge.docx", EXPANDS_MESSAGE),
         (lambda: b"PK\x03\x04 not really a zip", "Broken.docx", TYPE_MESSAGE),
         (lambda: b"%PDF-x", "Not quite.pdf", TYPE_MESSAGE),
         (lambda: samples.docx(macros=True), "Letter with macros.docx", MACROS_MESSAGE),
@@ -198,6 +203,8 @@ def test_a_docx_renamed_pdf_is_stored_as_a_docx_with_the_right_extension(app, wo
         "pptx",
         "ods",
         "doc",
+        "xls",
+        "zip-bomb",
         "broken-zip",
         "broken-pdf",
         "docm",

@@ -16,6 +16,7 @@ document's file is removed only after the commit, so a failed commit leaves row 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import re
@@ -72,6 +73,18 @@ EMPTY_MESSAGE = "The selected file is empty"
 PASSWORD_MESSAGE = "The selected file is password protected – remove the password and upload it again"  # noqa: S105  # nosec B105
 MACROS_MESSAGE = "The selected file contains macros – save it without macros as a DOCX or XLSX and upload it again"
 FAILED_MESSAGE = "The selected file could not be uploaded – try again"
+EXPANDS_MESSAGE = (
+    "The selected file expands to too much data when it is opened – it may be damaged. "
+    "Open it, save it again and upload the new copy"
+)
+LEGACY_WORD_MESSAGE = (
+    "The selected file is an old Word document (.doc) – open it in Word, choose File, Save As, "
+    "choose 'Word Document (*.docx)' and upload the .docx file"
+)
+LEGACY_EXCEL_MESSAGE = (
+    "The selected file is an old Excel workbook (.xls) – open it in Excel, choose File, Save As, "
+    "choose 'Excel Workbook (*.xlsx)' and upload the .xlsx file"
+)
 
 
 def size_message(limit: int) -> str:
@@ -100,6 +113,12 @@ class Refused(Exception):
 
 
 ZIP_MAX_ENTRIES = 10_000
+# A ZIP container (DOCX, XLSX, ODT) may declare at most this much content in all, and no entry over
+# 10MB may be more than 200 times its compressed size: a Word or Excel file's XML compresses about
+# 5 to 30 times, pictures hardly at all; a "zip bomb" expands thousands of times.
+ZIP_MAX_EXPANDED = 250 * 1024 * 1024
+ZIP_ENTRY_CHECKED = 10 * 1024 * 1024
+ZIP_MAX_RATIO = 200
 XML_READ_LIMIT = 2 * 1024 * 1024  # we read at most this much of any entry: no zip bomb gets further
 
 OOXML_MAIN = {
@@ -116,10 +135,14 @@ _ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(Default|Override|Relationship)\b([^>]*)>
 _ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
-def sniff(path: Path) -> FileType:
-    """The type of the file at `path`, from its content; Refused (with the reason) otherwise."""
-    with path.open("rb") as f:
-        head = f.read(16)
+def sniff(path: Path | bytes) -> FileType:
+    """The type of the file at `path` (or of these bytes), from its content; Refused (with the
+    reason) otherwise."""
+    if isinstance(path, bytes):
+        head = path[:16]
+    else:
+        with path.open("rb") as f:
+            head = f.read(16)
     if head.startswith(b"%PDF-"):
         return _pdf(path)
     if head.startswith(PNG_SIGNATURE) and head[8:16] == b"\x00\x00\x00\x0dIHDR":
@@ -131,14 +154,23 @@ def sniff(path: Path) -> FileType:
     if head.startswith(OLE2_SIGNATURE):
         # A password-protected DOCX or XLSX is an OLE2 file holding an "EncryptedPackage" stream;
         # anything else in OLE2 is an old Word or Excel file (.doc, .xls), which we do not take.
-        if "EncryptedPackage".encode("utf-16-le") in path.read_bytes():
+        data = _bytes(path)
+        if "EncryptedPackage".encode("utf-16-le") in data:
             raise Refused(PASSWORD_MESSAGE)
+        if "WordDocument".encode("utf-16-le") in data:
+            raise Refused(LEGACY_WORD_MESSAGE)
+        if "Workbook".encode("utf-16-le") in data or "Book\0".encode("utf-16-le") in data:
+            raise Refused(LEGACY_EXCEL_MESSAGE)
         raise Refused(TYPE_MESSAGE)
     raise Refused(TYPE_MESSAGE)
 
 
-def _pdf(path: Path) -> FileType:
-    data = path.read_bytes()
+def _bytes(source: Path | bytes) -> bytes:
+    return source if isinstance(source, bytes) else source.read_bytes()
+
+
+def _pdf(path: Path | bytes) -> FileType:
+    data = _bytes(path)
     if not re.match(rb"%PDF-\d\.\d", data):
         raise Refused(TYPE_MESSAGE)
     if PDF_ENCRYPT.search(data):
@@ -151,12 +183,27 @@ def _read(zf: zipfile.ZipFile, name: str) -> bytes:
         return entry.read(XML_READ_LIMIT)
 
 
-def _zip(path: Path) -> FileType:
+def check_expansion(infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse a ZIP container that would expand too far when opened (a "zip bomb"): by the sizes
+    its entries declare. Python's zipfile never reads past an entry's declared size (it fails the
+    CRC check instead), so the declared sizes bound what any reader of the file will hold."""
+    total = 0
+    for info in infos:
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > ZIP_ENTRY_CHECKED and ratio > ZIP_MAX_RATIO:
+            raise Refused(EXPANDS_MESSAGE)
+    if total > ZIP_MAX_EXPANDED:
+        raise Refused(EXPANDS_MESSAGE)
+
+
+def _zip(path: Path | bytes) -> FileType:
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(path) if isinstance(path, bytes) else path) as zf:
             infos = zf.infolist()
             if len(infos) > ZIP_MAX_ENTRIES:
                 raise Refused(TYPE_MESSAGE)
+            check_expansion(infos)
             if any(info.flag_bits & 0x1 for info in infos):  # ZIP-level encryption
                 raise Refused(PASSWORD_MESSAGE)
             names = {info.filename for info in infos}
