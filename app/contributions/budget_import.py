@@ -27,6 +27,7 @@ from app.services import budget as budget_service
 from app.services.imports import budget as service
 
 ACTION = "contribution.import_budget"
+CHOOSE_MODE = "Select whether to add these lines to your budget or replace its lines with them"
 
 
 class UploadBudgetForm(BaseForm):
@@ -51,9 +52,12 @@ class CarriedField(Field):
 class ConfirmImportForm(BaseForm):
     mode = RadioField(
         "What do you want to do with these lines?",
-        choices=[SelectChoice("add", "Add them to your budget"), SelectChoice("replace", "Replace every line of your budget with them")],
-        validators=[Required(message="Select whether to add these lines to your budget or replace its lines with them")],
-        invalid_choice_message="Select whether to add these lines to your budget or replace its lines with them",
+        choices=[
+            SelectChoice("add", "Add them to your budget"),
+            SelectChoice("replace", "Replace every line of your budget with them"),
+        ],
+        validators=[Required(message=CHOOSE_MODE)],
+        invalid_choice_message=CHOOSE_MODE,
         widget=GovRadioInput(),
     )
     lines = CarriedField()

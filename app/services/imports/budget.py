@@ -81,6 +81,8 @@ NO_SHEET_MESSAGE = (
     "The selected file does not have a budget sheet – one of its first rows must have the headings "
     "Financial year, Cost category, Description and Amount requested (download the template to see them)"
 )
+PICK_YEAR = "Select a financial year from the list"
+PICK_CATEGORY = "Select a cost category from the list"
 NO_LINES_MESSAGE = "The budget sheet has no budget lines under its headings – fill in at least one line"
 CARRIED_MESSAGE = "The budget lines of the preview could not be read – upload the file again"
 ROUND_CHANGED_MESSAGE = "Some lines no longer fit the round’s budget rules – upload the file again to see why"
@@ -185,10 +187,10 @@ def template_workbook(contribution: Contribution, lines: list[BudgetLine] | None
         _text_cell(lists, 1, i, BY_KEY[key].heading)
         for j, item in enumerate(items, start=2):
             _text_cell(lists, j, i, item)
-        letter = get_column_letter(col[key])
+        letter, list_col = get_column_letter(col[key]), get_column_letter(i)
         dv = DataValidation(
             type="list",
-            formula1=f"{quote_sheetname(LISTS_SHEET)}!${get_column_letter(i)}$2:${get_column_letter(i)}${max(len(items) + 1, 2)}",
+            formula1=f"{quote_sheetname(LISTS_SHEET)}!${list_col}$2:${list_col}${max(len(items) + 1, 2)}",
             allow_blank=True,
             showErrorMessage=True,
             errorTitle=BY_KEY[key].heading,
@@ -417,7 +419,7 @@ def _pence(value, word: str) -> tuple[int | None, str | None]:
     """(pence, None), or (None, problem) for a money cell's value; (None, None) when empty."""
     if _blank(value):
         return None, None
-    if isinstance(value, bool) or isinstance(value, datetime | date | time):
+    if isinstance(value, bool | datetime | date | time):
         return None, f"{word.capitalize()} must be a number in pounds and pence, like 1,250 or 1,250.50"
     if isinstance(value, int | float | Decimal):
         try:
@@ -529,15 +531,12 @@ def read(contribution: Contribution, workbook, layout: Layout, filename: str = "
         skip_fields = set()
         year = years.get(_year_key(values["year"])) if not _blank(values["year"]) else None
         if not _blank(values["year"]) and year is None:
-            problems.append(
-                f"Select a financial year from the list – “{_text(values['year'])}” is not one of this round’s "
-                f"({', '.join(y.label for y in rnd.financial_years)})"
-            )
+            labels = ", ".join(y.label for y in rnd.financial_years)
+            problems.append(f"{PICK_YEAR} – “{_text(values['year'])}” is not one of this round’s ({labels})")
             skip_fields.add("financial_year")
         category = categories.get(_norm(values["category"])) if not _blank(values["category"]) else None
         if not _blank(values["category"]) and category is None:
-            problems.append(f"Select a cost category from the list – “{_text(values['category'])}” is not one of "
-                            "this round’s")
+            problems.append(f"{PICK_CATEGORY} – “{_text(values['category'])}” is not one of this round’s")
             skip_fields.add("cost_category")
         amount, problem = _pence(values["amount"], "amount requested")
         if problem:
@@ -600,7 +599,8 @@ def _preview(contribution: Contribution, lines: list[PreviewLine], errors) -> Pr
     existing = contribution.budget_lines
     keys = {
         (b.financial_year_id, b.cost_category_id, b.description, b.amount_pence, b.match_pence,
-         b.match_type.value if b.match_type and b.match_pence else None, (b.match_source or "") if b.match_pence else "")
+         b.match_type.value if b.match_type and b.match_pence else None,
+         (b.match_source or "") if b.match_pence else "")
         for b in existing
     }  # fmt: skip
     return Preview(
@@ -646,7 +646,8 @@ def _carried(chunks: list[str]) -> list[PreviewLine]:
         for chunk in chunks:
             for item in json.loads(chunk):
                 row, year, category, description, amount, match, kind, source = item
-                if not all(isinstance(v, int) and not isinstance(v, bool) for v in (row, year, category, amount, match)):
+                numbers = (row, year, category, amount, match)
+                if not all(isinstance(v, int) and not isinstance(v, bool) for v in numbers):
                     raise ValueError
                 if not all(isinstance(v, str) for v in (description, kind, source)):
                     raise ValueError
