@@ -263,8 +263,9 @@ def test_an_amount_from_another_workbook_must_be_typed_in(app, world, manager):
         (documents.docx(), "The selected file must be an Excel workbook (.xlsx)"),
         (sheets.sheet_bytes([["x"]], headings=["Something else"]), "does not have a budget sheet"),
         (sheets.sheet_bytes([]), "has no budget lines under its headings"),
+        (sheets.damaged(), "The selected file could not be read"),
     ],
-    ids=["xls", "xlsm", "zip bomb", "docx", "no headings", "no lines"],
+    ids=["xls", "xlsm", "zip bomb", "docx", "no headings", "no lines", "damaged"],
 )
 def test_files_that_cannot_be_used(app, world, manager, data, message):
     response = upload(manager, world, data)
@@ -272,6 +273,35 @@ def test_files_that_cannot_be_used(app, world, manager, data, message):
     assert response.status_code == 400
     assert "There is a problem" in page and message.lower() in page.lower()
     assert lines_of(app, world.contribution_a1) == []
+
+
+def test_the_file_is_surveyed_streamed_with_its_formulas_as_text_before_it_is_loaded(app):
+    from app.services import ServiceError, office
+
+    seen = []
+
+    def survey(workbook):
+        ws = workbook.worksheets[0]
+        row = next(ws.iter_rows(min_row=2))
+        seen.extend((cell.row, cell.column, cell.data_type, cell.value) for cell in row if cell.value is not None)
+        raise ServiceError("Too big", "file")
+
+    opened = office.check_xlsx(sheets.formulas(saved=True), "budget.xlsx")
+    with pytest.raises(ServiceError, match="Too big"):
+        office.survey_xlsx(opened, survey)
+    assert (2, 4, "f", "=12*2500") in seen  # the formula, not its saved value, and never worked out
+
+
+def test_a_round_without_match_funding_has_no_match_columns(app, world, manager):
+    with app.app_context():
+        rnd = db.session.get(Contribution, world.contribution_a1).round
+        rnd.match_cash = rnd.match_in_kind = False
+        db.session.commit()
+    wb = openpyxl.load_workbook(io.BytesIO(manager.get(f"{base(world)}/template.xlsx").data))
+    assert [c.value for c in wb["Budget lines"][1]] == sheets.HEADINGS[:4]
+    data = sheets.sheet_bytes([["2018/19", "Staff", "Youth worker", 100, 50, "Cash", "Council"]])
+    page = text_of(upload(manager, world, data))
+    assert "Row 2: this round does not take match funding: leave the match funding empty" in page
 
 
 def test_no_file_chosen(world, manager):

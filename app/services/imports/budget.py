@@ -66,6 +66,9 @@ HEADER_SEARCH_ROWS = 20
 # formatted empty rows costs no more than one of MAX_LINES lines.
 MAX_SCANNED_ROWS = 20 * MAX_LINES
 CHUNK_LINES = 100  # lines per hidden field of the preview (each field stays well under the form limits)
+# How a formula names another workbook: as Excel saves it ([1]Sheet1!A1, '[1]My sheet'!A1, [1]!Name)
+# or as typed ([other.xlsx]Sheet1!A1). A table's column ("Table1[[#This Row],[2018]]") is not one.
+EXTERNAL_REFERENCE = re.compile(r"\[\d+\][^\[\]!]*'?!|\[[^\]]*\.xl\w*\]", re.IGNORECASE)
 
 SHEET = "Budget lines"
 HELP_SHEET = "How to fill this in"
@@ -481,14 +484,12 @@ def read(contribution: Contribution, workbook, layout: Layout, filename: str = "
     ws = workbook[layout.sheet]
     years = {_year_key(y.label): y for y in rnd.financial_years}
     categories = {_norm(c.name): c for c in rnd.cost_categories}
-    takes_match = bool(rules.allowed_match_types(rnd))
-    columns = {k: v for k, v in layout.columns.items() if takes_match or not BY_KEY[k].match}
+    # Match funding columns are read even when the round takes none: the rules then say so.
+    columns = layout.columns
     merged = _merged(ws)
     header = [c.value for c in ws[layout.header_row]]
-    known = set(layout.columns.values())
+    known = set(columns.values())
     ignored = [_text(v) for i, v in enumerate(header, start=1) if i not in known and not _blank(v)]
-    if not takes_match and any(BY_KEY[k].match for k in layout.columns):
-        ignored += [BY_KEY[k].heading for k in layout.columns if BY_KEY[k].match]
     first, last_col = min(columns.values()), max(columns.values())
     lines: list[PreviewLine] = []
     errors: list[tuple[int, str]] = []
@@ -523,7 +524,7 @@ def read(contribution: Contribution, workbook, layout: Layout, filename: str = "
         for key, formula in formulas.items():
             word = MONEY_WORDS.get(key) or TEXT_WORDS[key]
             what = "amount" if BY_KEY[key].money else word
-            if re.search(r"\[\d+\]|\[[^\]]*\.xl\w*\]", formula):
+            if EXTERNAL_REFERENCE.search(formula):
                 problems.append(f"The {word} comes from another workbook – type the {what} in")
                 values[key] = None
             elif _blank(own[key]):

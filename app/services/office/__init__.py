@@ -156,6 +156,11 @@ def survey_xlsx(opened: Opened, survey) -> None:
         raise ServiceError(UNREADABLE_MESSAGE, FIELD) from None
     try:
         survey(workbook)
+    except ServiceError:
+        raise
+    except Exception as exc:  # a damaged sheet shows only when its rows are read  # noqa: BLE001
+        log.info("Could not read an Excel workbook named %r: %r", opened.filename, exc)
+        raise ServiceError(UNREADABLE_MESSAGE, FIELD) from None
     finally:
         workbook.close()
 
