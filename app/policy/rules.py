@@ -383,6 +383,9 @@ _RULES = [
          visible_to_csps),
     Rule("contribution.edit", CSP_ROLES, "Write the contribution's sections, budget, outcomes, partners, documents",
          contribution_editable),
+    Rule("contribution.import_budget", CSP_ROLES,
+         "Download the budget as an Excel template, and import budget lines from it (adding them, or "
+         "replacing every line)", contribution_editable),
     Rule("contribution.submit", CSP_MANAGERS, "Submit (or resubmit) the contribution to the lead bidder",
          contribution_editable),
     Rule("contribution.comment", LEAD_EDITORS | CSP_ROLES, "Comment on a contribution", visible_to_csps),

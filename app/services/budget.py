@@ -45,7 +45,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.money import MAX_PENCE, format_money
 from app.services import ServiceError
-from app.services.audit import record
+from app.services.audit import record, record_many
 from app.services.contributions import check_editable, set_part_completed, touch
 
 DESCRIPTION_MAX = 500
@@ -388,6 +388,117 @@ def delete_line(actor: User, line: BudgetLine, expected_version: int) -> None:
     if not contribution.budget_lines and contribution.budget_completed:
         set_part_completed(actor, contribution, "budget", False)
         db.session.flush()
+
+
+# --- many lines at once (importing a budget sheet) ---------------------------------------------
+
+BUDGET_CHANGED = (
+    "Your budget has changed since you uploaded the file (a budget line was added, changed or deleted), "
+    "so nothing was imported. Check your budget, then upload the file again"
+)
+
+
+class BudgetChanged(ServiceError):
+    """The budget's lines are not the ones the editor saw: nothing was replaced."""
+
+    def __init__(self):
+        super().__init__(BUDGET_CHANGED, field="version")
+
+
+def line_versions(contribution: Contribution) -> dict[int, int]:
+    """{line id: version} of the contribution's budget lines now: the state a replacement is checked against."""
+    return {line.id: line.version for line in contribution.budget_lines}
+
+
+def add_lines(actor: User, contribution: Contribution, rows: list[dict]) -> list[int]:
+    """Add many budget lines, each checked and recorded ("budget_line.added") as add_line does, in
+    a few statements whatever their number (multi-row INSERTs). `rows` are add_line's keyword
+    arguments; Invalid at the first line that breaks a rule (callers check every line first, to
+    show every problem). Returns the new lines' ids."""
+    check_editable(actor, contribution)
+    rnd = contribution.round
+    years = {y.id: y for y in rnd.financial_years}
+    categories = {c.id: c for c in rnd.cost_categories}
+    now = utcnow()
+    values = [
+        {**_line_values(rnd, **{"match_pence": None, "match_type": None, "match_source": None, **row}),
+         "contribution_id": contribution.id, "updated_by_id": actor.id, "created_at": now, "updated_at": now}
+        for row in rows
+    ]  # fmt: skip
+    if not values:
+        return []
+    # RETURNING the values with each id: the audit events need no particular order of the rows.
+    table = BudgetLine.__table__
+    saved = db.session.execute(
+        table.insert().returning(
+            table.c.id, table.c.financial_year_id, table.c.cost_category_id, table.c.description,
+            table.c.amount_pence, table.c.match_pence, table.c.match_type,
+        ),
+        values,
+    ).all()  # fmt: skip
+    touch(actor, contribution)
+    events = []
+    for row in saved:
+        year, category = years[row.financial_year_id], categories[row.cost_category_id]
+        words = f"{row.description} ({year.label}, {category.name})"
+        events.append((
+            row.id,
+            f"Added a budget line to {contribution.csp.name}'s contribution: {words}, "
+            f"{format_money(row.amount_pence)} requested",
+            {"contribution_id": contribution.id, "csp_id": contribution.csp_id,
+             "financial_year": year.label, "cost_category": category.name, "amount_pence": row.amount_pence,
+             "match_pence": row.match_pence, "match_type": _jsonable(row.match_type)},
+        ))  # fmt: skip
+    record_many(actor, "budget_line.added", BudgetLine.__name__, events, lead_bidder_id=contribution.lead_bidder_id)
+    db.session.expire(contribution, ["budget_lines"])
+    db.session.flush()
+    return [row.id for row in saved]
+
+
+def delete_lines(actor: User, contribution: Contribution, expected: dict[int, int]) -> list[BudgetLine]:
+    """Delete every budget line of the contribution, as long as they are exactly the lines (and
+    versions) in `expected` ({id: version}, from line_versions when the editor looked): if a line
+    has been added, changed or deleted since, nothing is deleted (BudgetChanged). Each deleted line
+    is recorded ("budget_line.deleted", with its description, year, category and amounts) as
+    delete_line does. The "completed" answer is left alone: callers add the new lines next."""
+    check_editable(actor, contribution)
+    rnd = contribution.round
+    rnd.financial_years, rnd.cost_categories  # noqa: B018 - loaded once, so each line's are in the session
+    lines = list(contribution.budget_lines)
+    if line_versions(contribution) != expected:
+        raise BudgetChanged()
+    events = [
+        (
+            line,
+            f"Deleted a budget line from {contribution.csp.name}'s contribution: {_line_words(line)}, "
+            f"{format_money(line.amount_pence)} requested",
+            {"description": line.description, "match_source": line.match_source, **_line_detail(line),
+             "version": line.version},
+        )
+        for line in lines
+    ]  # fmt: skip
+    by_version: dict[int, list[int]] = {}
+    for line_id, version in expected.items():
+        by_version.setdefault(version, []).append(line_id)
+    deleted = 0
+    for version, ids in by_version.items():
+        deleted += db.session.execute(
+            delete(BudgetLine)
+            .where(BudgetLine.contribution_id == contribution.id, BudgetLine.id.in_(ids), BudgetLine.version == version)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    if deleted != len(expected):  # someone changed or deleted one meanwhile: the request rolls back
+        raise BudgetChanged()
+    for line in lines:
+        db.session.expunge(line)
+    db.session.expire(contribution, ["budget_lines"])
+    context = {"contribution_id": contribution.id, "csp_id": contribution.csp_id}
+    record_many(actor, "budget_line.deleted", BudgetLine.__name__,
+                [(line.id, summary, {**context, **detail}) for line, summary, detail in events],
+                lead_bidder_id=contribution.lead_bidder_id)  # fmt: skip
+    touch(actor, contribution)
+    db.session.flush()
+    return lines
 
 
 def mark_budget_completed(actor: User, contribution: Contribution, completed: bool) -> None:

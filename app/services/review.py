@@ -461,6 +461,7 @@ TIMELINE_ACTIONS = {
     "contribution.excluded": "Excluded from the bid",
     "contribution.included": "Included in the bid again",
     "contribution.extension_granted": "Extension granted",
+    "budget.imported": "Budget lines imported from Excel",
 }
 
 
@@ -471,6 +472,7 @@ class TimelineEntry:
     who: User | None
     text: str = ""
     items: list[str] | None = None
+    items_heading: str = "Parts to revisit:"
     section: object | None = None
     kind: str = "event"
 
@@ -500,7 +502,12 @@ def timeline(contribution: Contribution, internal_notes: list | None = None) -> 
             items = [titles.get(k, k) for k in detail.get("items", [])]
         elif e.action in ("contribution.excluded", "contribution.extension_granted"):
             text = detail.get("reason", "")
-        entries.append(TimelineEntry(at=e.created_at, title=title, who=e.actor, text=text, items=items))
+        elif e.action == "budget.imported":  # the lines it replaced are kept here, as they were
+            text, items = e.summary, detail.get("replaced_lines") or None
+        entry = TimelineEntry(at=e.created_at, title=title, who=e.actor, text=text, items=items)
+        if e.action == "budget.imported":
+            entry.items_heading = "The budget lines it replaced:"
+        entries.append(entry)
     for c in comments(contribution):
         where = f"section {c.section.number}. {c.section.title}" if c.section else "the contribution as a whole"
         entries.append(

@@ -43,6 +43,11 @@ ROUTES = [
     Route("contributions.add_budget_line", "GET POST", "contribution.edit", A1),
     Route("contributions.edit_budget_line", "GET POST", "contribution.edit", LINE),
     Route("contributions.delete_budget_line", "GET POST", "contribution.edit", LINE),
+    # the budget to and from Excel
+    Route("contributions.budget_template", "GET", "contribution.import_budget", A1,
+          download="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    Route("contributions.import_budget", "GET POST", "contribution.import_budget", A1),
+    Route("contributions.confirm_budget_import", "POST", "contribution.import_budget", A1),
     # outcomes
     Route("contributions.outcomes", "GET", "contribution.view", A1),
     Route("contributions.outcomes", "POST", "contribution.edit", A1),

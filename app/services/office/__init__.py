@@ -142,8 +142,36 @@ def docx_from_upload(upload):
     return open_docx(opened), opened
 
 
-def xlsx_from_upload(upload):
-    """Read, check and open an uploaded Excel workbook: (openpyxl Workbook, Opened)."""
+def survey_xlsx(opened: Opened, survey) -> None:
+    """Call `survey(workbook)` with the checked file opened read-only and streamed row by row, its
+    formula cells holding their formulas as text ("=B2*12"), never their values nor run. Reading
+    a few rows this way is quick whatever the file's size: it lets an import refuse a sheet too big
+    to load whole, or note which cells are formulas, before open_xlsx() loads every cell."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(opened.data), read_only=True, data_only=False, keep_links=False)
+    except Exception as exc:  # openpyxl raises many kinds on a damaged package  # noqa: BLE001
+        log.info("Could not read an Excel workbook named %r: %r", opened.filename, exc)
+        raise ServiceError(UNREADABLE_MESSAGE, FIELD) from None
+    try:
+        survey(workbook)
+    except ServiceError:
+        raise
+    except Exception as exc:  # a damaged sheet shows only when its rows are read  # noqa: BLE001
+        log.info("Could not read an Excel workbook named %r: %r", opened.filename, exc)
+        raise ServiceError(UNREADABLE_MESSAGE, FIELD) from None
+    finally:
+        workbook.close()
+
+
+def xlsx_from_upload(upload, *, survey=None):
+    """Read, check and open an uploaded Excel workbook: (openpyxl Workbook, Opened).
+
+    `survey`, when given, is first called with the workbook streamed (see survey_xlsx); it may
+    raise ServiceError to refuse the file before it is loaded whole."""
     data, filename = read_upload(upload, CHOOSE_XLSX_MESSAGE)
     opened = check_xlsx(data, filename)
+    if survey is not None:
+        survey_xlsx(opened, survey)
     return open_xlsx(opened), opened
