@@ -1,8 +1,11 @@
-"""Plain text as people write it in a section: counting words, showing it, comparing two versions.
+"""Plain text as people write it in a section: tidying it, counting words, showing it, comparing
+two versions.
 
 Section text is stored as plain text, never HTML. It is shown by escaping it and turning its
 layout into HTML: a blank line starts a new paragraph, lines starting "- " or "* " are bullet
-points and lines starting "1. " (any number) are a numbered list.
+points and lines starting "1. " (any number) are a numbered list. Text typed or pasted (from Word
+or Outlook) is tidied into this layout when it is saved (tidy); text stored before that is tidied
+when it is laid out (blocks) and counted (count_words).
 """
 
 from __future__ import annotations
@@ -26,26 +29,38 @@ _NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+(.*)$")
 # --- tidying typed and pasted text ------------------------------------------------------------
 #
 # tidy() is written twice, here and in app/static/js/text-tidy.mjs (the browser counts words in
-# the text as it will be saved). tests/test_text_parity.py runs both over the same texts. Each
-# step uses only regular expressions that mean the same in Python and JavaScript: explicit
+# the text as it will be saved). tests/test_text_parity.py runs both over the same texts. Both
+# take the same steps, with regular expressions that mean the same in both languages: explicit
 # character classes, no \s, \S or \w, and "." only within one line.
 
 # Line breaks: Windows and old Mac endings, Word's manual line break (vertical tab, pasted as
 # text), form feed (a page break), Unicode's line and paragraph separators, NEL.
 _LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\u2028\x85]")
+_LINE_BREAK_CHARS = "\r\x0b\x0c\u2028\x85\u2029"
+
+
+def _chars(*ranges: str) -> list[int]:
+    """Code points of "a" or "az" (a to z) ranges."""
+    return [c for r in ranges for c in range(ord(r[0]), ord(r[-1]) + 1)]
+
+
 # Invisible characters no one means to keep: control characters (NUL included: PostgreSQL refuses
 # it in text), DEL and the C1 controls, soft hyphens (Word's optional hyphens), zero-width spaces,
 # word joiners, byte order marks and U+180E. Zero-width joiners and non-joiners stay: emoji and
 # Persian or Indic spelling need them; so do the right-to-left marks.
-_HIDDEN = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u00ad\u180e\u200b\u2060\ufeff]")
+_HIDDEN = dict.fromkeys(
+    _chars("\x00\x08", "\x0e\x1f", "\x7f\x84", "\x86\x9f", "\u00ad", "\u180e", "\u200b", "\u2060", "\ufeff")
+)
 # Spaces that look like a space: non-breaking (Word and Outlook paste many), narrow non-breaking,
 # en, em, thin, hair, ideographic ...
-_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
-_SINGLE_QUOTES = re.compile("[\u2018\u2019\u201a\u201b]")
-_DOUBLE_QUOTES = re.compile("[\u201c\u201d\u201e\u201f]")
+_SPACES = dict.fromkeys(_chars("\u00a0", "\u1680", "\u2000\u200a", "\u202f", "\u205f", "\u3000"), " ")
+_QUOTES = {**dict.fromkeys(_chars("\u2018\u201b"), "'"), **dict.fromkeys(_chars("\u201c\u201f"), '"')}
 # Word's Symbol and Wingdings characters, pasted as the private-use code points of those fonts:
 # no other font has them, so they show as empty boxes on the page and in the exports.
 _SYMBOL_FONT = re.compile("[\uf000-\uf0ff]")
+_SYMBOL_CHARS = dict.fromkeys(_chars("\uf000\uf0ff"))
+_TRANSLATE = {**_HIDDEN, **_SPACES, **_QUOTES}
+_SPECIAL = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted({*_TRANSLATE, *_SYMBOL_CHARS})) + "]")
 # Bullets as Word and Outlook paste them at the start of a line. Shapes that never start a word,
 # with or without a gap after them (U+F0B7 is Word's usual bullet, U+F0A7 a square, U+F0D8 an
 # arrowhead, U+F0FC a tick ...):
@@ -63,6 +78,11 @@ _TAB_BULLET = re.compile("^([oqnvu*\u2014\u00a7\u00fc\u00d8\u0178-])\t[ \t]*([^ 
 # Numbered lists: "1.", "1)" and "(1)", then a gap. Kept as "1. " (the numbered list our layout knows).
 _NUMBER = re.compile("^(?:([0-9]{1,3})[.)]|\\(([0-9]{1,3})\\))[ \t]+([^ \t].*)$")
 _TABS = re.compile("[ ]*\t[ \t]*")
+# What a line that is a list item can start with (the patterns above need not be tried otherwise).
+_MARKER_STARTS = frozenset(
+    "\u2022\u25e6\u25aa\u25ab\u25a0\u25a1\u25cf\u25cb\u25ba\u27a2\u27a4\u25b6\u2713\u2714\u2023"
+    "\u2043\u2219\u25c6\u25c7\u2756\u29bf\u29be\u2013\u00b7oqnvu*\u2014\u00a7\u00fc\u00d8\u0178-(0123456789"
+) | frozenset(map(chr, range(0xF000, 0xF100)))
 _BLANK_RUNS = re.compile("\n{3,}")
 
 # A list marker at the start of a tidied line, with something after it: "- " and "* " bullets,
@@ -91,8 +111,23 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
-def _tidy_line(line: str, counts: dict) -> str:
+def _tidy_line(line: str, counts: dict, symbols: bool) -> str:
     line = line.strip(" \t")
+    if not line:
+        return line
+    if line[0] in _MARKER_STARTS:
+        line = _list_item(line, counts)
+    if "\t" in line:
+        counts["tabs"] += 1
+        line = _TABS.sub(" ", line)
+    if symbols:
+        line, removed = _SYMBOL_FONT.subn("", line)
+        counts["symbols"] += removed
+    return line.strip(" \t")
+
+
+def _list_item(line: str, counts: dict) -> str:
+    """A line in our list form ("- ", "1. ") if it is a list item as Word or Outlook paste one."""
     for pattern in (_SHAPE_BULLET, _DASH_BULLET, _TAB_BULLET):
         found = pattern.match(line)
         if found:
@@ -107,12 +142,7 @@ def _tidy_line(line: str, counts: dict) -> str:
             if tidied != line:
                 counts["numbers"] += 1
                 line = tidied
-    if "\t" in line:
-        counts["tabs"] += 1
-        line = _TABS.sub(" ", line)
-    line, symbols = _SYMBOL_FONT.subn("", line)
-    counts["symbols"] += symbols
-    return line.strip(" \t")
+    return line
 
 
 def tidy(text: str | None) -> Tidied:
@@ -132,14 +162,22 @@ def tidy(text: str | None) -> Tidied:
     The changes a person would notice are listed in words. Line endings and spaces at line ends
     are not (a browser sends every line break as \\r\\n). tidy(tidy(x).text) changes nothing.
     """
-    text = _LINE_BREAKS.sub("\n", (text or "").replace("\u2029", "\n\n"))
-    text, hidden = _HIDDEN.subn("", text)
-    text, spaces = _SPACES.subn(" ", text)
-    text, singles = _SINGLE_QUOTES.subn("'", text)
-    text, doubles = _DOUBLE_QUOTES.subn('"', text)
+    text = text or ""
+    if any(c in text for c in _LINE_BREAK_CHARS):
+        text = _LINE_BREAKS.sub("\n", text.replace("\u2029", "\n\n"))
+    # One pass finds the characters to change (few or none in most texts); then one translate.
+    special = _SPECIAL.findall(text)
+    hidden = sum(1 for c in special if ord(c) in _HIDDEN)
+    spaced = any(ord(c) in _SPACES for c in special)
+    quoted = any(ord(c) in _QUOTES for c in special)
+    symbols = any(ord(c) in _SYMBOL_CHARS for c in special)
+    if hidden or spaced or quoted:
+        text = text.translate(_TRANSLATE)
     counts = {"bullets": 0, "numbers": 0, "tabs": 0, "symbols": 0}
-    text = "\n".join(_tidy_line(line, counts) for line in text.split("\n"))
-    text, blank_runs = _BLANK_RUNS.subn("\n\n", text)
+    text = "\n".join(_tidy_line(line, counts, symbols) for line in text.split("\n"))
+    blank_runs = 0
+    if "\n\n\n" in text:
+        text, blank_runs = _BLANK_RUNS.subn("\n\n", text)
     text = text.strip("\n")
 
     changes = []
@@ -147,9 +185,9 @@ def tidy(text: str | None) -> Tidied:
         changes.append(f"{_plural(counts['bullets'], 'bullet point', 'bullet points')} made into a list")
     if counts["numbers"]:
         changes.append(f"{_plural(counts['numbers'], 'numbered point', 'numbered points')} made into a numbered list")
-    if singles or doubles:
+    if quoted:
         changes.append("smart quotes made straight")
-    if spaces:
+    if spaced:
         changes.append("non-breaking and other special spaces made ordinary spaces")
     if counts["tabs"]:
         changes.append("tabs made spaces")
