@@ -338,3 +338,16 @@ def test_exports_of_text_stored_before_tidying_show_lists_not_boxes(app, world):
     assert not any("\uf0b7" in p.text for p in doc.paragraphs)
     flat = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in pdf.pages))
     assert "mentor young people" in flat and "\uf0b7" not in flat
+
+
+def test_a_word_list_pasted_into_the_merged_text_is_tidied_and_the_lead_told(app, world, signed_in):
+    from tests.test_merge import lead_only_section, merged, save
+
+    section_id = lead_only_section(app, world)
+    staff = signed_in("lead_staff")
+    response = save(staff, world, "Accountable body:\r\n\uf0b7\tThames Valley OPCC", 0, section_id)
+    assert response.status_code == 302
+    page = page_text(staff.get(response.headers["Location"]))
+    assert "You saved the merged text of section" in page
+    assert "We tidied your text: 1 bullet point made into a list" in page
+    assert merged(app, world, section_id).text == "Accountable body:\n- Thames Valley OPCC"
