@@ -10,6 +10,13 @@ def flash_list(heading: str, items: list[str], category: str = "info") -> None:
     flash({"heading": heading, "items": items}, category)
 
 
+def flash_saved(message: str, form, field: str = "text", category: str = "success") -> None:
+    """A message after saving, saying under it what tidying changed in the text the person sent
+    ("We tidied your text: 12 bullet points made into a list, ..."), if anything (app.text.tidy)."""
+    tidied = form.tidied_message(field)
+    flash({"heading": message, "text": tidied} if tidied else message, category)
+
+
 def flash_outcomes(result, done: str, not_done: str) -> None:
     """One success banner listing what was done (headed `done`), one listing what was not and why
     (headed `not_done`); either is left out when it lists nothing. In the headings, {n} is the

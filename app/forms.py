@@ -12,7 +12,7 @@ from wtforms.widgets import TextArea
 
 from app.models.base import as_id  # noqa: F401 - for routes reading a number from a link
 from app.money import MAX_PENCE, MoneyError, parse_pence, pence_to_input
-from app.text import clean_line, clean_text
+from app.text import Tidied, clean_line, clean_text, tidy
 
 
 class Required(InputRequired):
@@ -46,19 +46,35 @@ def _is_one_line(field) -> bool:
 
 
 def clean_formdata(form, formdata):
-    """What every form reads: each text value cleaned (clean_text), one-line fields' with
-    clean_line; passwords and files as they came. Done once here, before any field sees the
-    values, so the page shows again (and the services get) the cleaned text."""
+    """What every form reads: each multi-line text tidied (app.text.tidy: Word's bullets made a
+    list, smart quotes made straight, control characters dropped ...), one-line fields' cleaned
+    with clean_line, other values with clean_text; passwords and files as they came. Done once
+    here, before any field sees the values, so the page shows again (and the services get) the
+    tidied text. What tidying changed in each field is kept in form.tidied (name -> changes)."""
     if formdata is None:
         return None
     fields = {field.name: field for field in form}
     cleaned = MultiDict()
+    tidied: dict[str, tuple[str, ...]] = {}
     for name, value in formdata.items(multi=True):
         field = fields.get(name)
         if isinstance(value, str) and not isinstance(field, PasswordField):
-            value = clean_line(value) if _is_one_line(field) else clean_text(value)
+            if _is_one_line(field):
+                value = clean_line(value)
+            elif _is_multi_line(field):
+                result = tidy(value)
+                value = result.text
+                if result.changes:
+                    tidied[name] = result.changes
+            else:
+                value = clean_text(value)
         cleaned.add(name, value)
+    form.tidied = tidied
     return cleaned
+
+
+def _is_multi_line(field) -> bool:
+    return isinstance(field, TextAreaField) or isinstance(getattr(field, "widget", None), TextArea)
 
 
 _CHOOSE = "Select one of the options shown"
@@ -103,6 +119,13 @@ class BaseForm(FlaskForm):
 
         def get_translations(self, form):
             return GovukMessages(super().get_translations(form))
+
+    tidied: dict[str, tuple[str, ...]] = {}  # set by clean_formdata
+
+    def tidied_message(self, field_name: str = "text") -> str | None:
+        """"We tidied your text: ..." when tidying changed what was sent in this field, else None."""
+        changes = self.tidied.get(field_name)
+        return Tidied("", changes).message if changes else None
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators=extra_validators)

@@ -36,6 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.routing import BuildError
 
+from app.text import tidy
 from app.urls import MAX_ID
 from tests import conftest
 from tests.access_policy import MORE_STATES, POLICY, STATES, Route
@@ -195,6 +196,8 @@ def typed_text_missing(page: str, fields: dict, data: dict) -> list[str]:
             continue
         if kind not in ("text", "textarea", "email", "number", "tel", "search", "url"):
             continue
+        if kind == "textarea":
+            value = tidy(value).text  # multi-line text is tidied (Word's bullets made a list ...)
         if shown_as(value) not in shown:
             missing.append(f"{name}={value[:80]!r}")
     return missing

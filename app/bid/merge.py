@@ -18,7 +18,7 @@ from flask_login import current_user
 from app.bid import bp
 from app.bid.merge_forms import DraftForm, MergedTextForm, ReplaceDraftsForm
 from app.extensions import db
-from app.flashes import flash_list, flash_outcomes
+from app.flashes import flash_list, flash_outcomes, flash_saved
 from app.forms import ActionForm
 from app.policy import (
     LEAD_ANY,
@@ -153,19 +153,19 @@ def save_section(round_id: int, section_id: int):
             form.add_error(exc.field, exc.message)
         else:
             db.session.commit()
-            _flash_saved(section, revision)
+            _flash_saved(section, revision, form)
             return redirect(_workspace_url(rnd, section))
     merged = service.merged_section(bid, section)
     unsaved = normalise(form.text.data) != (merged.text if merged else "")
     return _section_page(rnd, bid, section, form, status=400, unsaved=unsaved)
 
 
-def _flash_saved(section, revision) -> None:
+def _flash_saved(section, revision, form) -> None:
     name = f"{section.number}. {section.title}"
     if revision is None:
         flash(f"There were no changes to save in section {name}", "info")
         return
-    flash(f"You saved the merged text of section {name}", "success")
+    flash_saved(f"You saved the merged text of section {name}", form)
     limit = section.word_limit
     if limit is not None and revision.word_count > limit:
         flash(

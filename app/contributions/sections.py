@@ -17,6 +17,7 @@ from app.contributions import bp
 from app.contributions.loading import locked_reason, viewable
 from app.contributions.section_forms import CompareForm, SectionForm
 from app.extensions import db
+from app.flashes import flash_saved
 from app.forms import as_id
 from app.policy import SIGNED_IN, can, can_edit_contribution, roles_required, why_not
 from app.services import ServiceError
@@ -97,19 +98,19 @@ def edit_section(contribution_id: int, section_id: int):
             form.add_error(exc.field, exc.message)
         else:
             db.session.commit()
-            _flash_saved(section, result)
+            _flash_saved(section, result, form)
             return redirect(url_for(".task_list", contribution_id=contribution.id))
     return _edit_page(contribution, section, form, response, status=400)
 
 
-def _flash_saved(section, result: service.SaveResult) -> None:
+def _flash_saved(section, result: service.SaveResult, form) -> None:
     name = f"{section.number}. {section.title}"
     if not result.changed:
         flash(f"There were no changes to save in section {name}", "info")
     elif result.revision.completed:
-        flash(f"You marked section {name} as completed", "success")
+        flash_saved(f"You marked section {name} as completed", form)
     else:
-        flash(f"You saved section {name}", "success")
+        flash_saved(f"You saved section {name}", form)
         if result.over_limit:
             flash(
                 f"Section {section.number} has {result.words:,} words, which is over the limit of "

@@ -48,7 +48,7 @@ def test_a_csp_manager_writes_completes_and_compares_a_section(page, world):
     text_box(page).fill(
         "Reading has seen knife crime among under-18s rise by a fifth.\n\n- 34 offences\n- 12 exclusions"
     )
-    expect(status).to_have_text("You have 283 words remaining")
+    expect(status).to_have_text("You have 285 words remaining")  # the bullets are not words
 
     # Leaving with unsaved text asks first (the browser's own "Leave site?" dialog).
     dialogs: list[str] = []

@@ -1,11 +1,31 @@
 // Start GOV.UK Frontend's components, and warn before leaving a form with unsaved changes.
-import { initAll } from "../dist/govuk-frontend.min.js";
+import { CharacterCount, createAll, initAll } from "../dist/govuk-frontend.min.js";
 import { initSelectAll } from "./select-all.mjs";
 import { initTableScrolls } from "./table-scroll.mjs";
 import { initTimeoutWarning } from "./timeout-warning.mjs";
+import { countWords } from "./text-tidy.mjs";
 import { initWordCounts } from "./word-count.mjs";
 
+// GOV.UK's character count in words mode, counting words as the server does (app/text.py): its
+// "You have X words remaining" is then what the page says after saving. Its textareas are given
+// this module's name before initAll, so GOV.UK's own count does not start on them as well.
+class WordLimit extends CharacterCount {
+  static moduleName = "pb-word-limit";
+
+  updateCount() {
+    if (this.config.maxwords) {
+      this.count = countWords(this.$textarea.value);
+    } else {
+      super.updateCount();
+    }
+  }
+}
+
+for (const root of document.querySelectorAll('[data-module="govuk-character-count"][data-maxwords]')) {
+  root.dataset.module = WordLimit.moduleName;
+}
 initAll();
+createAll(WordLimit);
 initWordCounts();
 initTableScrolls();
 initTimeoutWarning();

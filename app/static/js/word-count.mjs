@@ -1,13 +1,14 @@
 // A live word count for a textarea without a word limit (a section whose CSP part has no limit).
-// Sections with a limit use GOV.UK Frontend's character count in words mode instead. Words are
-// counted as GOV.UK Frontend and the server count them (app/text.py): runs of non-whitespace.
+// Sections with a limit use GOV.UK Frontend's character count in words mode instead (app.mjs makes
+// it count this way too). Words are counted as the server counts them (app/text.py, count_words):
+// in the text as it will be saved, without list bullets and numbers.
 //
 // <textarea data-word-count id="text"> ... <p id="text-word-count">You have written 0 words</p>
 // The visible count changes as the person types; screen readers hear it once typing pauses.
 
-export function countWords(text) {
-  return (text.match(/\S+/g) ?? []).length;
-}
+import { countWords } from "./text-tidy.mjs";
+
+export { countWords };
 
 function message(count) {
   return `You have written ${count.toLocaleString("en-GB")} word${count === 1 ? "" : "s"}`;
