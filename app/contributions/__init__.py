@@ -1,9 +1,10 @@
 """Contributions: what a CSP writes for a round. Routes are split by part:
 routes.py (task list, check answers, submit), sections.py (narrative sections and their history),
-budget.py (budget lines, outcomes, partners), documents.py (supporting documents)."""
+budget.py (budget lines, outcomes, partners), documents.py (supporting documents),
+imports.py (a Word draft imported into the sections, and the Word template to draft in)."""
 
 from flask import Blueprint
 
 bp = Blueprint("contributions", __name__, url_prefix="/contributions")
 
-from app.contributions import budget, documents, routes, sections  # noqa: E402,F401
+from app.contributions import budget, documents, imports, routes, sections  # noqa: E402,F401
