@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
             words = sum(count_words(text) for text, _ in found.values())
 
             shell_client = shell.test_client()
-            results["baseline: python-docx opens the file"] = _best(lambda: docx.Document(io.BytesIO(data)), args.repeats)
+            results["baseline: python-docx opens the file"] = _best(
+                lambda: docx.Document(io.BytesIO(data)), args.repeats)
             results["baseline: the shell page"] = _best(lambda: shell_client.get("/"), args.repeats)
             results["check + open the upload"] = _best(
                 lambda: office.open_docx(office.check_docx(data, "draft.docx")), args.repeats)
@@ -161,7 +162,8 @@ def main(argv: list[str] | None = None) -> dict:
                                             args.repeats)
 
             def preview():
-                return draft.preview_document(contribution, office.open_docx(office.check_docx(data, "d.docx")), "d.docx")
+                document = office.open_docx(office.check_docx(data, "d.docx"))
+                return draft.preview_document(contribution, document, "d.docx")
 
             results["preview (check, read, match, saved texts)"] = _best(preview, args.repeats)
             made = preview()

@@ -101,7 +101,9 @@ def counts(app) -> tuple[int, int, int]:
         return (
             db.session.scalar(select(func.count()).select_from(SectionResponse).where(SectionResponse.version > 0)),
             db.session.scalar(select(func.count()).select_from(SectionRevision)),
-            db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action != "user.signed_in")),
+            db.session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action != "user.signed_in")
+            ),
         )
 
 
@@ -247,7 +249,8 @@ def test_text_over_the_word_limit_is_flagged_and_can_be_imported_as_in_progress(
 def test_a_section_with_text_gets_a_new_revision_on_top(app, signed_in, world):
     client = signed_in("csp_manager")
     with app.app_context():
-        save_section(db.session.get(User, world.users["csp_manager"]), db.session.get(Contribution, world.contribution_a1),
+        save_section(db.session.get(User, world.users["csp_manager"]),
+                     db.session.get(Contribution, world.contribution_a1),
                      db.session.get(SectionTemplate, world.section_a), "Written on the site.", 0, completed=True)
         db.session.commit()
     response = upload(client, world, word_drafts.realistic_draft())
@@ -273,7 +276,8 @@ def test_a_section_saved_since_the_preview_stops_the_whole_import_and_both_texts
     with app.app_context():  # a colleague saves section 2 in between
         save_section(db.session.get(User, world.users["csp_contributor"]),
                      db.session.get(Contribution, world.contribution_a1),
-                     db.session.get(SectionTemplate, world.section_a), "The colleague's newer text.", 0, completed=False)
+                     db.session.get(SectionTemplate, world.section_a), "The colleague's newer text.", 0,
+                     completed=False)
         db.session.commit()
     before = counts(app)
 
@@ -304,6 +308,11 @@ def test_a_tampered_form_imports_nothing(app, signed_in, world):
     refused = client.post(f"{base(world)}/import/confirm", data=bad)
     assert refused.status_code == 400
     assert counts(app)[:2] == (0, 0)
+    no_text = {**data, "sections": [*data["sections"], str(next(s for s in sections(app, world)
+                                                             if s.title == "Safeguarding").id)]}
+    refused = client.post(f"{base(world)}/import/confirm", data=no_text)
+    assert refused.status_code == 400 and "No text was found for section 12. Safeguarding" in page_text(refused)
+    assert counts(app)[:2] == (0, 0)
     nonsense = client.post(f"{base(world)}/import/confirm", data={**data, f"version-{world.section_a}": "x"})
     assert nonsense.status_code == 409  # an unknown version is treated as changed
     assert counts(app)[:2] == (0, 0)
@@ -326,7 +335,8 @@ def sections_all(app, world) -> list[SectionTemplate]:
         (lambda: files.docx_bomb(), "bomb.docx", documents_service.EXPANDS_MESSAGE),
         (lambda: word_drafts.as_docm(word_drafts.realistic_draft()), "draft.docm", documents_service.MACROS_MESSAGE),
         (lambda: files.legacy_doc(), "draft.doc", documents_service.LEGACY_WORD_MESSAGE),
-        (lambda: word_drafts.with_external_template(word_drafts.realistic_draft()), "draft.docx", office.LINKED_MESSAGE),
+        (lambda: word_drafts.with_external_template(word_drafts.realistic_draft()), "draft.docx",
+         office.LINKED_MESSAGE),
         (lambda: files.pdf(), "draft.pdf", office.NOT_DOCX_MESSAGE),
         (lambda: files.xlsx(), "budget.xlsx", office.NOT_DOCX_MESSAGE),
         (lambda: b"", "empty.docx", documents_service.EMPTY_MESSAGE),
@@ -412,7 +422,8 @@ def test_the_reader_on_a_real_looking_draft():
     assert need.heading.number == "2"  # from Word's list numbering, not typed
     assert "- 46 young people known to be carrying knives\n- 3 county lines" in need.text  # Symbol bullets
     assert "rose by 21% in" in need.text and "a fifth" not in need.text  # tracked changes accepted
-    assert by_title["Proposed intervensions and delivery model"].text.endswith("Year: Sessions\n2018/19: 120\n2019/20: 160")
+    table = "Year: Sessions\n2018/19: 120\n2019/20: 160"  # a table, one row per line
+    assert by_title["Proposed intervensions and delivery model"].text.endswith(table)
     assert by_title["Safeguarding"].text == ""
 
 
@@ -424,7 +435,8 @@ def test_matching_is_tolerant_of_typos_case_and_ampersands():
             self.number, self.title = number, title
 
     wanted = [S(3, "Proposed interventions and delivery model"), S(4, "Target cohort, identification and referral"),
-              S(6, "Outcomes, monitoring and evaluation"), S(12, "Safeguarding"), S(9, "Sustainability and exit strategy")]
+              S(6, "Outcomes, monitoring and evaluation"), S(12, "Safeguarding"),
+              S(9, "Sustainability and exit strategy")]
     pairs, unmatched = word.match(parts, wanted)
     found = {s.title: (p.heading.title if p else None) for s, p in pairs}
     assert found == {

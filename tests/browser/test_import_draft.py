@@ -70,7 +70,7 @@ def test_a_csp_manager_downloads_the_template_and_imports_a_draft(page, world):
     expect(banner).to_contain_text("2. Local need and evidence")
     expect(banner).not_to_contain_text("Proposed interventions")
 
-    page.click_link("Local need and evidence")
+    page.click_link("2. Local need and evidence")
     expect(page.locator("textarea")).to_have_value(
         "Knife crime in Reading rose by 21% in 2017/18.\n\n- 46 young people carrying knives\n- 3 county lines"
     )

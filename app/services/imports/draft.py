@@ -280,8 +280,12 @@ def import_sections(actor: User, contribution: Contribution, chosen: list[Chosen
     sections = {s.id: s for s in csp_sections(contribution)}
     if any(c.section_id not in sections for c in chosen):
         raise ServiceError("This section is not part of the contribution", "sections")
+    empty = [sections[c.section_id] for c in chosen if not normalise(c.text)]
+    if empty:  # never blank a section: only text found in the document is imported
+        raise ServiceError(f"No text was found for section {empty[0].number}. {empty[0].title}", "sections")
     saved = _saved(contribution)
-    changed = {c.section_id for c in chosen if (saved[c.section_id].version if c.section_id in saved else 0) != c.version}
+    versions = {sid: response.version for sid, response in saved.items()}
+    changed = {c.section_id for c in chosen if versions.get(c.section_id, 0) != c.version}
     texts = {c.section_id: c.text for c in chosen}
     if changed:
         raise _conflict(contribution, texts, filename, changed, saved)
