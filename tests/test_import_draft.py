@@ -289,6 +289,7 @@ def test_a_section_saved_since_the_preview_stops_the_whole_import_and_both_texts
     assert "Nothing has been imported. Someone saved this section after you uploaded your draft: " \
            "2. Local need and evidence" in text
     assert "The colleague's newer text." in text and "Knife crime in Reading rose by 21%" in text
+    assert "Compare the newer text with your draft" in text
 
     # Importing again from the conflict page makes the draft the newest version; the colleague's stays in history.
     again = confirm(client, world, refused.get_data(as_text=True))
@@ -447,3 +448,24 @@ def test_matching_is_tolerant_of_typos_case_and_ampersands():
         "Sustainability and exit strategy": None,
     }
     assert "Appendix: contact details" in [p.heading.title for p in unmatched]
+
+
+def test_the_reader_follows_styles_based_on_heading_styles():
+    """A house style based on Heading 1 (as organisations' own Word templates have) is a heading;
+    its base is looked up once per style."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    document = docx.Document()
+    house = document.styles.add_style("CSP Heading", WD_STYLE_TYPE.PARAGRAPH)
+    house.base_style = document.styles["Heading 1"]
+    nested = document.styles.add_style("CSP Heading Red", WD_STYLE_TYPE.PARAGRAPH)
+    nested.base_style = house
+    document.add_paragraph("2. Local need and evidence", style="CSP Heading")
+    document.add_paragraph("Knife crime rose.")
+    document.add_paragraph("Evidence base", style="CSP Heading Red")
+    document.add_paragraph("Mentoring works.")
+    parts = word.read(document)
+    assert [(p.heading.level, p.heading.number, p.heading.title, p.text) for p in parts] == [
+        (1, "2", "Local need and evidence", "Knife crime rose."),
+        (1, None, "Evidence base", "Mentoring works."),
+    ]

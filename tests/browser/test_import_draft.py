@@ -77,3 +77,37 @@ def test_a_csp_manager_downloads_the_template_and_imports_a_draft(page, world):
     page.goto(f"/contributions/{world.contribution_a1}")
     item = page.locator(".govuk-task-list__item", has_text="Proposed interventions and delivery model")
     expect(item.locator(".govuk-task-list__status")).to_contain_text("Not yet started")
+
+
+def test_a_section_saved_during_the_preview_shows_both_texts_and_imports_nothing(page, world, app):
+    from app.extensions import db
+    from app.models import Contribution, SectionTemplate, User
+    from app.services.sections import save_section
+
+    page.set_viewport_size(NARROW)
+    sign_in(page, world.emails["csp_manager"])
+    page.goto(f"/contributions/{world.contribution_a1}/import")
+    page.get_by_label("Upload your Word document").set_input_files(
+        files=[{"name": "Reading draft.docx", "mimeType": DOCX_TYPE, "buffer": word_drafts.realistic_draft()}]
+    )
+    page.click_button("Upload and preview")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check what will be imported")
+
+    with app.app_context():  # a colleague saves section 2 meanwhile
+        save_section(db.session.get(User, world.users["csp_contributor"]),
+                     db.session.get(Contribution, world.contribution_a1),
+                     db.session.get(SectionTemplate, world.section_a), "The colleague's newer text.", 0,
+                     completed=False)
+        db.session.commit()
+
+    page.click_button("Import the selected sections")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Nothing has been imported.")
+    no_sideways_scrolling(page)
+    card = page.locator(".govuk-summary-card", has_text="2. Local need and evidence")
+    expect(card).to_contain_text("The colleague's newer text.")
+    expect(card).to_contain_text("Knife crime in Reading rose by 21%")
+    card.get_by_text("Compare the newer text with your draft").click()
+    expect(card.locator(".pb-diff del")).to_contain_text("colleague's")
+
+    page.click_button("Import again")
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("You imported 6 sections")

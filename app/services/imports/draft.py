@@ -36,7 +36,7 @@ from app.services.audit import record
 from app.services.contributions import csp_sections
 from app.services.office import word
 from app.services.sections import MAX_CHARACTERS, SectionConflict, save_section
-from app.text import clean_text, count_words, normalise
+from app.text import Diff, clean_text, count_words, diff_texts, normalise
 
 IMPORT_ACTION = "contribution.import_draft"
 TEMPLATE_ACTION = "contribution.draft_template"
@@ -139,6 +139,7 @@ class Preview:
     sections: list[SectionPreview]
     unmatched: list[Unmatched] = field(default_factory=list)
     conflicts: dict[int, SectionResponse] = field(default_factory=dict)  # section id -> newer saved text
+    diffs: dict[int, Diff] = field(default_factory=dict)  # section id -> the draft compared with the newer text
 
     @property
     def found(self) -> list[SectionPreview]:
@@ -318,6 +319,7 @@ def import_sections(actor: User, contribution: Contribution, chosen: list[Chosen
 def _conflict(contribution, texts, filename, changed: set[int], saved: dict[int, SectionResponse]) -> ImportConflict:
     again = restate(contribution, texts, filename)
     again.conflicts = {sid: saved[sid] for sid in changed if sid in saved}
+    again.diffs = {sid: diff_texts(saved[sid].text, texts.get(sid, "")) for sid in again.conflicts}
     for item in again.sections:
         item.version = saved[item.section.id].version if item.section.id in saved else 0
     return ImportConflict(again)
