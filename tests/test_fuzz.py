@@ -239,7 +239,7 @@ def _form_fields(app, client, route: Route, url: str, values: dict) -> dict:
     candidates = [route.endpoint] + [r.endpoint for r in POLICY if r.method == "GET" and r.endpoint != route.endpoint
                                      and r.endpoint.split(".")[0] == route.endpoint.split(".")[0]]
     for endpoint in dict.fromkeys(candidates):
-        if not any(r.endpoint == endpoint and r.method == "GET" for r in POLICY):
+        if not any(r.endpoint == endpoint and r.method == "GET" and not r.download for r in POLICY):  # pages
             continue
         try:
             page_url = _url(app, endpoint, values)

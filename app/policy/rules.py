@@ -386,6 +386,12 @@ _RULES = [
     Rule("contribution.import_budget", CSP_ROLES,
          "Download the budget as an Excel template, and import budget lines from it (adding them, or "
          "replacing every line)", contribution_editable),
+    Rule("contribution.import_draft", CSP_ROLES,
+         "Import a Word draft into the contribution's sections (each a new revision, as writing them is)",
+         contribution_editable),
+    Rule("contribution.draft_template", CSP_ROLES,
+         "Download a Word template of the contribution's sections to draft in, while it can be changed",
+         contribution_editable),
     Rule("contribution.submit", CSP_MANAGERS, "Submit (or resubmit) the contribution to the lead bidder",
          contribution_editable),
     Rule("contribution.comment", LEAD_EDITORS | CSP_ROLES, "Comment on a contribution", visible_to_csps),

@@ -21,6 +21,9 @@ def objects(w) -> dict:
     return {}
 
 
+A1 = lambda w: {"contribution_id": w.contribution_a1}  # noqa: E731
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
 ROUTES = [
     # GET: CSP users who may edit get the form; everyone else who can see the contribution is
     # sent to the read-only page (a 302), so the task list's links work for lead bidder users.
@@ -31,4 +34,8 @@ ROUTES = [
     Route("contributions.section_revision", "GET", "contribution.view", lambda w: {**a1_section(w), "number": 1}),
     Route("contributions.section_diff", "GET", "contribution.view",
           lambda w: {**a1_section(w), "older": 1, "newer": 2}),
+    # A Word draft imported into the sections (app/contributions/imports.py), and its template.
+    Route("contributions.draft_template", "GET", "contribution.draft_template", A1, download=DOCX),
+    Route("contributions.import_draft", "GET POST", "contribution.import_draft", A1),
+    Route("contributions.confirm_import", "POST", "contribution.import_draft", A1),
 ]
