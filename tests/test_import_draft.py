@@ -145,7 +145,7 @@ def test_the_template_filled_in_word_imports_every_section_exactly(app, signed_i
         ]
         expected[s.title] = (
             f"Paragraph one of {s.title.lower()}, written in Word.\n\n- point {i}a\n- point {i}b\n\n"
-            "A closing paragraph & a “quoted” word."
+            'A closing paragraph & a "quoted" word.'  # Word's smart quotes made straight, as when pasted
         )
     ours_first = ours[0]
     texts[f"{ours_first.number}. "].append(("table", [["Year", "Young people"], ["2018/19", "120"]]))
