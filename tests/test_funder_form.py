@@ -363,8 +363,8 @@ def test_another_lead_bidder_cannot_see_download_replace_or_remove_the_form(app,
     from tests.conftest import csrf_token
 
     token = csrf_token(other, token_page)
-    response = other.post(page(world), data={"csrf_token": token, "file": (io.BytesIO(forms.headings_form()), "x.docx")},
-                          content_type="multipart/form-data")
+    response = other.post(page(world), content_type="multipart/form-data",
+                          data={"csrf_token": token, "file": (io.BytesIO(forms.headings_form()), "x.docx")})
     assert response.status_code == 404
     assert other.post(f"{page(world)}/remove", data={"csrf_token": token}).status_code == 404
     after_ = stored(app, world)

@@ -98,7 +98,7 @@ def is_placeholder(container) -> bool:
 
 
 def _cells(tr) -> list:
-    return [tc for tc in tr.iterchildren(W_TC)]
+    return list(tr.iterchildren(W_TC))
 
 
 def _is_question(tc) -> bool:
