@@ -482,3 +482,17 @@ def test_an_export_whose_form_was_removed_meanwhile_says_so(app, world, signed_i
     prepare(staff, export_id)
     assert record(app, export_id).status.value == "failed"
     assert "The funder’s form was removed before the file was made" in text_of(staff.get(f"/exports/{export_id}"))
+
+
+def test_the_command_line_exports_into_the_form_and_says_what_could_not_be_placed(app, world, tmp_path):
+    merged_bid(app, world)
+    out = tmp_path / "filled.docx"
+    args = ["export", "bid", str(world.round_a), "-f", "funder-form", "-o", str(out)]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 1 and "Select the kind of file to export" in result.output
+
+    _upload_directly(app, world, forms.headings_form())
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "4 sections could not be placed in the funder’s form: 9. Sustainability and exit strategy" in result.stderr
+    assert_original_kept_in_order(forms.headings_form(), out.read_bytes())
