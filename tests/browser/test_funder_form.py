@@ -17,8 +17,8 @@ from tests.browser.conftest import CheckedPage, expect, sign_in
 from tests.browser.test_exports import check_now, downloaded
 from tests.browser.test_signoff import accepted_round
 from tests.fixtures import documents as samples
-from tests.test_exports import real_documents
 from tests.fixtures import funder_forms_fill as forms
+from tests.test_exports import real_documents
 
 pytestmark = pytest.mark.browser
 
