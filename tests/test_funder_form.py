@@ -496,3 +496,32 @@ def test_the_command_line_exports_into_the_form_and_says_what_could_not_be_place
     assert result.exit_code == 0, result.output
     assert "4 sections could not be placed in the funder’s form: 9. Sustainability and exit strategy" in result.stderr
     assert_original_kept_in_order(forms.headings_form(), out.read_bytes())
+
+
+def test_a_form_that_asks_its_questions_in_a_table_gets_the_answers_in_its_cells():
+    original = forms.table_form()
+    data, report = fill(original, sections())
+    rows = ["\n".join(cell) for cell in [t for kind, t in blocks_of(opened(data)) if kind == "table"][0]]
+    assert rows[0:2] == ["Name of the lead organisation", ""]  # no section for it: left alone
+    assert rows[2] == "1. Summary of the proposal (250 words)"
+    assert rows[3].startswith("Our answer on summary of the proposal.")
+    need = rows.index("2. Local need and evidence")
+    assert rows[need + 1].startswith("Our answer on local need and evidence.")
+    evidence = rows.index("Describe the evidence base for your proposal")
+    assert rows[evidence + 1].startswith("Our answer on evidence base.")
+    assert rows[-2:] == ["What is the date today?", "1 December 2026"]  # answered already: left alone
+    assert [(p.section, p.where) for p in report.placed] == [
+        ("1. Summary of the proposal", "answer box"),
+        ("2. Local need and evidence", "answer box"),
+        ("5. Evidence base", "answer box"),
+    ]
+    assert "3. Proposed interventions and delivery model" in report.unplaced
+    assert_original_kept_in_order(original, data, replaced=("[Insert text]", "Enter your answer here"))
+
+
+def test_a_table_form_is_accepted_and_its_page_says_where_each_section_goes(app, world, signed_in):
+    admin = signed_in("lead_admin")
+    assert upload(admin, world, forms.table_form()).status_code == 302
+    shown = text_of(admin.get(page(world)))
+    assert re.search(r"5\. Evidence base\s+Describe the evidence base for your proposal", shown)
+    assert "9 sections have no matching heading in the form" in shown

@@ -27,6 +27,8 @@ from app.models.base import utcnow
 from app.policy import require
 from app.services import ServiceError, documents, office
 from app.services.audit import record
+from app.services.exports.content import SectionText
+from app.services.exports.funder_form import fill, question_rows, section_label
 from app.services.office import word
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,7 @@ def upload_funder_form(actor: User, rnd: Round, upload) -> Uploaded:
     opened = office.check_docx(data, given_name)
     document = office.open_docx(opened)
     headings = [p.heading for p in word.read(document) if p.heading is not None]
-    if not headings:
+    if not headings and not question_rows(document):
         raise ServiceError(NO_HEADINGS_MESSAGE, office.FIELD)
 
     filename = documents.safe_filename(given_name, documents.DOCX)
@@ -132,17 +134,19 @@ class Plan:
 
 
 def plan(rnd: Round, form: RoundFunderForm) -> Plan | None:
-    """Which heading of the form each section of the round's template goes under (None when the
-    stored file cannot be read: the page says so rather than failing)."""
+    """Which heading (or table question) of the form each section of the round's template goes
+    under, found by filling a copy exactly as the export does (None when the stored file cannot be
+    read: the page says so rather than failing)."""
+    sections = list(rnd.sections)
+    stand_ins = [SectionText(s.number, s.title, "-", None, 1) for s in sections]
     try:
-        opened = office.check_docx(read_form(form), form.filename)
-        parts = word.read(office.open_docx(opened))
+        _data, report = fill(read_form(form), stand_ins, form.filename)
     except (OSError, ServiceError, ValueError):
         log.exception("Could not read the funder's form of round %s", rnd.id)
         return None
-    pairs, unused = word.match(parts, list(rnd.sections))
-    return Plan([(s, p.heading.text if p is not None else None) for s, p in pairs],
-                [p.heading.text for p in unused])
+    where = {p.section: p.heading for p in report.placed}
+    return Plan([(s, where.get(section_label(t))) for s, t in zip(sections, stand_ins, strict=True)],
+                report.unused_headings)
 
 
 # --- the export --------------------------------------------------------------------------------------

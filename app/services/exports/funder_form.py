@@ -9,7 +9,9 @@ then goes where a person filling the form in would put it:
    tap here to enter text."): a one-cell box, or the answer column of a question | answer row;
 2. else in place of a placeholder paragraph under the heading;
 3. else as paragraphs at the end of the heading's part (after the funder's guidance under the
-   question, before the next heading).
+   question, before the next heading);
+4. a section with no heading of its own goes in the answer cell of a two-column table's row whose
+   question matches it (forms that ask their questions in a table rather than as headings).
 
 The text is laid out by app.text.blocks in the form's own styles: its Normal paragraphs (in a cell,
 the cell's own paragraph style), its List Bullet and List Number styles when it has them (each
@@ -244,6 +246,32 @@ def _place(part: word.Part, text: str, styles: _Styles) -> str:
     return AFTER_HEADING
 
 
+# --- forms laid out as a table of questions -------------------------------------------------------------
+
+
+def question_rows(document) -> list[word.Part]:
+    """The question | answer rows of the form's two-column tables whose answer cell is still empty
+    or a placeholder, each as a Part whose heading is the question ("3. Target cohort" as typed) and
+    whose only element is the table: for forms that ask their questions in a table, not headings."""
+    rows = []
+    for tbl in document.element.body.iter(W_TBL):
+        trs = list(tbl.iterchildren(W_TR))
+        if not trs or any(len(_cells(tr)) != 2 for tr in trs):
+            continue
+        for tr in trs:
+            question, answer = _cells(tr)
+            if _is_question(question) and is_placeholder(answer):
+                number, title = word.split_number(" ".join(_text_of(question).split()))
+                heading = word.Heading(1, title.rstrip(":"), number, next(question.iter(W_P)))
+                rows.append(word.Part(heading, "", [tr]))
+    return rows
+
+
+def _fill_row(part: word.Part, text: str, styles: _Styles) -> str:
+    _fill_cell(_cells(part.elements[0])[1], text, styles)
+    return CELL
+
+
 # --- the whole form ------------------------------------------------------------------------------------
 
 
@@ -275,6 +303,23 @@ def fill(form_data: bytes, sections: list[SectionText], form_filename: str = "")
             report.placed.append(Placed(label, heading_as_shown(part.heading), where))
     # The form's title (a Title-styled paragraph) is not a question: it is not reported.
     report.unused_headings = [heading_as_shown(p.heading) for p in unused if p.heading.level > 0]
+    # Sections with no heading of their own may be asked as a question in a table's row.
+    if report.unplaced:
+        by_label = {section_label(s): s for s in sections}
+        left = [by_label[label] for label in report.unplaced]
+        in_rows, _ = word.match(question_rows(document), left)
+        for section, row in in_rows:
+            if row is None:
+                continue
+            report.unplaced.remove(section_label(section))
+            if not blocks(section.text):
+                report.empty.append(section_label(section))
+                continue
+            report.placed.append(Placed(section_label(section), heading_as_shown(row.heading),
+                                        _fill_row(row, section.text, styles)))
+        order = {section_label(s): i for i, s in enumerate(sections)}
+        report.placed.sort(key=lambda p: order[p.section])
+        report.empty.sort(key=order.__getitem__)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue(), report
