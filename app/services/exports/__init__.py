@@ -125,6 +125,8 @@ def render(content: ExportContent, key: str) -> bytes:
     if key == "zip":
         from app.services.exports.archive import render_zip
         return render_zip(content)
+    if key == FUNDER_FORM:
+        raise ValueError("The funder's form is filled from the round's stored form: see _render_export()")
     raise ValueError(f"Unknown export format {key!r}")
 
 
