@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Organisation, OrganisationKind, Role, User
+from app.services import ServiceError
 from app.services.exports import BID, CONTRIBUTION, formats_for
 
 
@@ -207,8 +208,9 @@ def _check_output(output: str) -> None:
 
 @export.command("bid")
 @click.argument("round_id", type=int)
-@click.option("--format", "-f", "key", required=True, type=click.Choice([f.key for f in formats_for(BID)]),
-              help="The kind of file.")
+@click.option("--format", "-f", "key", required=True,
+              type=click.Choice([f.key for f in formats_for(BID, with_funder_form=True)]),
+              help="The kind of file (funder-form: the round's funder's form, filled in).")
 @_output_option
 def export_bid(round_id: int, key: str, output: str) -> None:
     """Export the collective bid of round ROUND_ID as Word, PDF, Excel, CSV (budget lines or outcomes) or ZIP."""
@@ -219,7 +221,15 @@ def export_bid(round_id: int, key: str, output: str) -> None:
     if rnd is None:
         raise click.ClickException(f"There is no round with the id {round_id}")
     _check_output(output)
-    _write_export(export_now(None, rnd, key, source="command line"), output)
+    try:
+        export = export_now(None, rnd, key, source="command line")
+    except ServiceError as exc:  # the funder's form asked for, and the round has none
+        raise click.ClickException(exc.message) from None
+    _write_export(export, output)
+    from app.services.exports.funder_form import report_summary
+
+    for part in report_summary(export.report):
+        click.echo(f"{part['title']}: {'; '.join(part['items'])}. {part['advice']}", err=True)
 
 
 @export.command("contribution")

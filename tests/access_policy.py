@@ -230,6 +230,7 @@ from tests.policies import budget as budget_policy  # noqa: E402
 from tests.policies import calendar as calendar_policy  # noqa: E402
 from tests.policies import deadlines as deadlines_policy  # noqa: E402
 from tests.policies import exports as exports_policy  # noqa: E402
+from tests.policies import funder_form as funder_form_policy  # noqa: E402
 from tests.policies import reminders as reminders_policy  # noqa: E402
 from tests.policies import search as search_policy  # noqa: E402
 from tests.policies import team as team_policy  # noqa: E402
@@ -246,6 +247,7 @@ AREAS = [
     bid_merge,
     bid_consolidation,
     exports_policy,
+    funder_form_policy,
     deadlines_policy,
     reminders_policy,
     calendar_policy,

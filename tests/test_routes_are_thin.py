@@ -25,6 +25,7 @@ ROUTE_MODULES = sorted(
         *APP.glob("*/*_forms.py"),
         *APP.glob("bid/*.py"),
         *APP.glob("contributions/*.py"),
+        *APP.glob("exports/*.py"),  # routes.py and the funder's form's pages
         APP / "admin" / "people.py",  # the steps the admin's user pages and the team pages share
     }
 )

@@ -43,7 +43,8 @@ PAGES = {
     "readiness": ("lead_staff", "/bid/rounds/{round}/readiness", 13),
     "deadlines": ("lead_admin", "/rounds/{round}/deadlines", 5),
     "reminders": ("lead_admin", "/rounds/{round}/reminders", 10),
-    "exports": ("lead_staff", "/rounds/{round}/exports", 12),
+    "exports": ("lead_staff", "/rounds/{round}/exports", 13),  # + the round's funder's form, if any
+    "funder's form": ("lead_admin", "/rounds/{round}/funder-form", 3),
     "your tasks": ("csp_manager", "/tasks", 4),
     "your team": ("csp_manager", "/team", 4),
     "search (lead)": ("lead_staff", "/search?q=partnership", 3),

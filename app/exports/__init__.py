@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("exports", __name__)
 
-from app.exports import routes  # noqa: E402,F401
+from app.exports import funder_form, routes  # noqa: E402,F401

@@ -24,10 +24,16 @@ class ExportForm(BaseForm):
     def __init__(self, scope: str, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.scope = scope
+        self.with_funder_form = False
         self.format.choices = [(f.key, f.label) for f in formats_for(scope)]
+
+    def offer_funder_form(self, offered: bool) -> None:
+        """Offer the funder's form too (the round has one)."""
+        self.with_funder_form = offered
+        self.format.choices = [(f.key, f.label) for f in formats_for(self.scope, offered)]
 
     def format_items(self) -> list[dict]:
         return [
             {"value": f.key, "text": f.label, "hint": {"text": f.hint}, "checked": self.format.data == f.key}
-            for f in formats_for(self.scope)
+            for f in formats_for(self.scope, self.with_funder_form)
         ]

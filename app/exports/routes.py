@@ -38,6 +38,7 @@ from app.policy import (
 )
 from app.services import ServiceError
 from app.services import exports as service
+from app.services import funder_form as funder_forms
 from app.services.documents import content_disposition, human_size
 from app.services.exports.content import contribution_content
 
@@ -62,6 +63,7 @@ FILE_NOUNS = {
     "csv": "budget lines CSV file",
     "csv-outcomes": "outcomes CSV file",
     "zip": "ZIP file",
+    service.FUNDER_FORM: "filled-in funder’s form",
 }
 
 
@@ -77,6 +79,8 @@ def failure_reason(export) -> str:
     error = export.error or ""
     if error.startswith(("FileNotFoundError", "IsADirectoryError")):
         return "A supporting document's file could not be found, so the file could not be made."
+    if error.startswith("NoFunderForm"):
+        return "The funder’s form was removed before the file was made. Upload it again and create a new export."
     if error.startswith("MemoryError"):
         return "The file was too large to make."
     return "Something went wrong while making the file."
@@ -102,6 +106,8 @@ def _wants_json() -> bool:
 
 def _bid_page(rnd, form, status: int = 200):
     current = service.current_bid_version(rnd)
+    funder_form = funder_forms.funder_form_of(rnd)
+    form.offer_funder_form(funder_form is not None)
     return render_template(
         "exports/index.html",
         title="Export the bid",
@@ -112,6 +118,7 @@ def _bid_page(rnd, form, status: int = 200):
         back=url_for("bid.overview", round_id=rnd.id),
         back_text="Back to the collective bid",
         current=current,
+        funder_form=funder_form,
         history=_history(service.bid_exports(rnd, request.args.get("page")), current.content_hash),
     ), status
 

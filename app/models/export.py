@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -60,6 +60,9 @@ class ExportRecord(TenantScoped, db.Model):
     size_bytes: Mapped[int | None]
     source: Mapped[str] = mapped_column(String(20), default="web")  # "web" or "command line"
     error: Mapped[str | None] = mapped_column(Text)
+    # What the export has to say besides its file (the funder's form: the sections it could not
+    # place and the headings that got no section; app/services/exports/funder_form.py).
+    report: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

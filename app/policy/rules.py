@@ -311,6 +311,13 @@ def people_rule(actor, verb: str) -> str:
     return team_rule if actor is not None and actor.is_csp else lead_rule
 
 
+funder_form_changeable = _round_in(
+    frozenset(set(lc.R) - lc.WITH_FUNDER),
+    lambda rnd: f"The bid has {_LOCKED_WORDS.get(rnd.status, 'been submitted to the funder')}, "
+    "so the funder’s form cannot be changed",
+)
+
+
 # --- the rules ------------------------------------------------------------------------------------
 
 _RULES = [
@@ -432,6 +439,13 @@ _RULES = [
     Rule("bid.reopen", LEAD_ADMINS, "Reopen a signed-off or submitted bid, with a reason",
          _round_transition("reopen_bid")),
     Rule("bid.export", LEAD_EDITORS, "Make Word, PDF, Excel, CSV and ZIP files of the bid"),
+    # the funder's own application form (record: Round): export configuration, not bid content, so a
+    # signed-off bid does not lock it (a corrected form can still be put in before the bid goes);
+    # once the bid has gone to the funder, the form it went in stays as it was
+    Rule("round.manage_funder_form", LEAD_ADMINS,
+         "Upload, replace or remove the funder's Word application form that the bid can be exported into",
+         funder_form_changeable),
+    Rule("round.download_funder_form", LEAD_ROLES, "Download the funder's application form as it was uploaded"),
     Rule("bid.assign", LEAD_EDITORS,
          "Give a merged section of the bid to a lead bidder colleague (or take it back), with a due date",
          section_assignable),

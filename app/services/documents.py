@@ -358,10 +358,18 @@ def upload_folder() -> Path:
     return folder
 
 
+def stored_file(stored_name: str) -> Path:
+    """Where a file stored under this random name is (never a path from anywhere else)."""
+    if not re.fullmatch(r"[0-9a-f]{32}", stored_name or ""):
+        raise ValueError(f"Unexpected stored name {stored_name!r}")
+    return upload_folder() / stored_name
+
+
 def stored_path(attachment: Attachment) -> Path:
-    if not re.fullmatch(r"[0-9a-f]{32}", attachment.stored_name):  # never a path from anywhere else
-        raise ValueError(f"Unexpected stored name for attachment {attachment.id}")
-    return upload_folder() / attachment.stored_name
+    try:
+        return stored_file(attachment.stored_name)
+    except ValueError:
+        raise ValueError(f"Unexpected stored name for attachment {attachment.id}") from None
 
 
 class _TooLarge(Exception):
@@ -413,6 +421,35 @@ def _after_transaction_end(session: Session, transaction) -> None:
     session.info.pop(_DELETE_ON_COMMIT, None)  # the rows are still there, so their files stay
     for path in session.info.pop(_DELETE_UNLESS_COMMITTED, []):
         _unlink(path)
+
+
+def store_checked(data: bytes) -> str:
+    """Store the bytes of a file already read and checked (app/services/office) in UPLOAD_FOLDER under
+    a new random name (mode 600), like an upload: removed again if the transaction ends without
+    committing. Returns the stored name."""
+    folder = upload_folder()
+    stored_name = secrets.token_hex(16)
+    final = folder / stored_name
+    partial = folder / f".partial-{stored_name}"
+    try:
+        try:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(partial, final)
+        except OSError:
+            log.exception("Could not store a file in %s", folder)
+            raise ServiceError(FAILED_MESSAGE, FIELD) from None
+    finally:
+        _unlink(partial)
+    db.session.info.setdefault(_DELETE_UNLESS_COMMITTED, []).append(final)
+    return stored_name
+
+
+def remove_after_commit(path: Path) -> None:
+    """Remove a stored file once the transaction that stopped needing it commits (a failed commit
+    leaves it in place, with the row that names it)."""
+    db.session.info.setdefault(_DELETE_ON_COMMIT, []).append(path)
 
 
 # --- the verbs -------------------------------------------------------------------------------------

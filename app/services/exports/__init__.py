@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)
 BID, CONTRIBUTION = "bid", "contribution"
+FUNDER_FORM = "funder-form"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Format:
     mimetype: str
     hint: str
     scopes: frozenset[str]
+    needs_funder_form: bool = False  # offered only when the round has the funder's form
 
 
 FORMATS: dict[str, Format] = {
@@ -89,12 +91,18 @@ FORMATS: dict[str, Format] = {
         Format("zip", "Everything (ZIP)", "zip", "application/zip",
                "All of the above and every supporting document, in a folder for each CSP, with a manifest",
                frozenset({BID})),
+        Format(FUNDER_FORM, "The funder’s form (Word)", "docx",
+               "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+               "A copy of the funder’s own application form with each section’s text under its question, "
+               "and a list of anything that could not be placed",
+               frozenset({BID}), needs_funder_form=True),
     )
 }
 
 
-def formats_for(scope: str) -> list[Format]:
-    return [f for f in FORMATS.values() if scope in f.scopes]
+def formats_for(scope: str, with_funder_form: bool = False) -> list[Format]:
+    """The formats of a scope; the funder's form only when the round has one (`with_funder_form`)."""
+    return [f for f in FORMATS.values() if scope in f.scopes and (with_funder_form or not f.needs_funder_form)]
 
 
 def render(content: ExportContent, key: str) -> bytes:
@@ -117,6 +125,8 @@ def render(content: ExportContent, key: str) -> bytes:
     if key == "zip":
         from app.services.exports.archive import render_zip
         return render_zip(content)
+    if key == FUNDER_FORM:
+        raise ValueError("The funder's form is filled from the round's stored form: see _render_export()")
     raise ValueError(f"Unknown export format {key!r}")
 
 
@@ -138,6 +148,8 @@ def filename_for(content: ExportContent, key: str) -> str:
         what += " - budget lines"
     elif key == "csv-outcomes":
         what += " - outcomes"
+    elif key == FUNDER_FORM:
+        what += " - funder's form"
     day = to_london(content.generated_at).date().isoformat()
     name = _UNSAFE.sub("-", f"{content.round_title} - {what} - {day}")
     return f"{name.strip(' .-')[:200]}.{fmt.extension}"
@@ -169,6 +181,21 @@ def _store(data: bytes, extension: str) -> str:
 
 # --- the flow ----------------------------------------------------------------------------------
 
+def _has_funder_form(rnd: Round) -> bool:
+    from app.services.funder_form import funder_form_of
+
+    return funder_form_of(rnd) is not None
+
+
+def _render_export(export: ExportRecord, content: ExportContent) -> tuple[bytes, dict | None]:
+    """The file's bytes, and its report (the funder's form says what it could not place)."""
+    if export.format == FUNDER_FORM:
+        from app.services.funder_form import render_bid_into_form
+
+        return render_bid_into_form(export.round, content)
+    return render(content, export.format), None
+
+
 def scope_of(export: ExportRecord) -> str:
     return CONTRIBUTION if export.contribution_id else BID
 
@@ -178,8 +205,9 @@ def request_export(
 ) -> ExportRecord:
     scope = CONTRIBUTION if contribution is not None else BID
     fmt = FORMATS.get(key)
-    if fmt is None or scope not in fmt.scopes:
-        choices = ", ".join(f.label for f in formats_for(scope))
+    with_form = scope == BID and _has_funder_form(rnd)
+    if fmt is None or scope not in fmt.scopes or (fmt.needs_funder_form and not with_form):
+        choices = ", ".join(f.label for f in formats_for(scope, with_form))
         raise ServiceError(f"Select the kind of file to export: {choices}", field="format")
     export = ExportRecord(
         lead_bidder_id=rnd.lead_bidder_id,
@@ -236,7 +264,7 @@ def prepare(export_id: int) -> ExportRecord:
             # the older one, which no later page finds again.
             fingerprint = None if export.contribution_id else bid_fingerprint(export.round, _bid_of(export.round))
             content = content_for(export)
-            data = render(content, export.format)
+            data, report = _render_export(export, content)
             stored = _store(data, FORMATS[export.format].extension)
         except Exception as exc:  # a broken export must say so, not spin for ever
             db.session.rollback()
@@ -258,6 +286,7 @@ def prepare(export_id: int) -> ExportRecord:
         export.signed_off = content.signed_off
         export.finished_at = utcnow()
         export.duration_ms = int((time.perf_counter() - started) * 1000)
+        export.report = report
         record(
             export.created_by, "export.created", export,
             f"Exported {describe(export)} ({content.status.lower()}, version {content.short_hash})",
