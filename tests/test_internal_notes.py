@@ -306,7 +306,7 @@ def test_no_page_a_csp_user_can_open_shows_a_note(app, world, signed_in, noted, 
         response = csp_user.get(path, follow_redirects=True)
         if response.status_code == 200 and response.mimetype == "text/html":
             seen.add(endpoint)
-        _assert_no_note(f"{who} {path}", response.get_data(as_text=True))
+        _assert_no_note(f"{who} {path}", _text_of(response.get_data(), path))  # pages and downloads
     assert {
         "main.home", "contributions.task_list", "contributions.check_answers", "contributions.view_section",
         "contributions.edit_section", "contributions.section_history", "review.comments", "review.timeline",
