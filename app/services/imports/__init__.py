@@ -1,0 +1,1 @@
+"""Bringing work in from Word and Excel files."""
