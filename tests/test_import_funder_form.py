@@ -331,6 +331,7 @@ def test_start_a_round_from_the_funders_form_check_change_and_save(app, world, s
     assert response.status_code == 200
     assert "We found 10 sections in EIYF application form.docx. Nothing has been saved yet." in page
     assert "What should happen to the round" not in page  # nothing to replace
+    assert "In the funder’s form: “1. Summary of the proposal (max 250 words)”" in page
     values = _inputs(page)
     assert values["title_2"] == "Summary of the proposal" and values["word_limit_2"] == "250"
     assert values["guidance_3"] == "Describe the problem in your area, using your problem profile."

@@ -57,7 +57,7 @@ class _CheckSections(BaseForm):
     error_anchors = {"sections": "#include_1"}
 
     def row(self, i: int) -> dict:
-        return {name: self[f"{name}_{i}"] for name in ("include", "title", "guidance", "word_limit")}
+        return {name: self[f"{name}_{i}"] for name in ("found", "include", "title", "guidance", "word_limit")}
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators=extra_validators)
@@ -97,7 +97,7 @@ class _CheckSections(BaseForm):
 
 def _word_limit(text: str | None) -> int | None:
     text = re.sub(r"[,\s]", "", text or "")
-    if not text.isdigit() or not 1 <= int(text) <= service.WORD_LIMIT_MAX:
+    if not re.fullmatch(r"[0-9]{1,7}", text) or not 1 <= int(text) <= service.WORD_LIMIT_MAX:
         return None
     return int(text)
 
@@ -110,6 +110,7 @@ def check_form_class(count: int, current_sections: int):
         "submit": SubmitField("Add these sections", widget=GovSubmitInput()),
     }
     for i in range(1, count + 1):
+        attrs[f"found_{i}"] = HiddenField(filters=[_strip])  # the heading as the form has it, to show
         attrs[f"include_{i}"] = BooleanField("Add this section", widget=GovCheckboxInput())
         attrs[f"title_{i}"] = StringField("Title", filters=[_strip], widget=GovTextInput())
         attrs[f"guidance_{i}"] = TextAreaField("Guidance for writers (optional)", widget=GovTextArea())
@@ -135,7 +136,7 @@ _MODE_MESSAGE = "Select whether to keep the round's current sections or replace 
 
 def _posted_rows() -> int:
     text = request.form.get("rows", "")
-    return min(int(text), service.MAX_SECTIONS) if text.isdigit() else 0
+    return min(int(text), service.MAX_SECTIONS) if re.fullmatch(r"[0-9]{1,4}", text) else 0
 
 
 def _render_check(rnd, form, status: int = 200, left_out: int = 0):
@@ -164,6 +165,7 @@ def import_form(round_id: int):
                 data["mode"] = "add"
             for i, section in enumerate(found.sections, start=1):
                 data |= {
+                    f"found_{i}": section.heading[:300],
                     f"include_{i}": section.include,
                     f"title_{i}": section.title,
                     f"guidance_{i}": section.guidance,

@@ -174,6 +174,7 @@ class FoundSection:
     word_limit: int | None = None
     include: bool = True
     number: str | None = None  # as the form numbers it ("3", "2.1"), for the preview only
+    heading: str = ""  # the heading as the form has it: "1. Summary of the proposal (max 250 words)"
     shortened: bool = False  # the funder's text was longer than guidance can be: its end is left out
 
 
@@ -220,7 +221,7 @@ def sections_in(parts: list[word.Part]) -> list[FoundSection]:
             continue
         # A heading above the questions' level is a part of the form ("Part B: Your proposal").
         include = bool(limit) or (heading.level == level and not looks_like_the_forms_own(title))
-        found.append(FoundSection(title, guidance, limit, include, heading.number))
+        found.append(FoundSection(title, guidance, limit, include, heading.number, heading.text))
     for section in found:
         if len(section.title) > TITLE_MAX:  # a question too long to be a title: all of it in the guidance
             section.guidance = "\n\n".join(t for t in (section.title, section.guidance) if t)

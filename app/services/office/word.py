@@ -396,15 +396,34 @@ def _cell_paragraphs(tc) -> list:
     return [p for p in tc.iter(W_P) if paragraph_text(p).strip()]
 
 
+_SDT_PR, _SHOWING_PLACEHOLDER = qn("w:sdtPr"), qn("w:showingPlcHdr")
+
+
+def _placeholder(node) -> bool:
+    """Inside a content control that is showing its placeholder ("Click or tap here to enter text")."""
+    for parent in node.iterancestors(W_SDT):
+        props = parent.find(_SDT_PR)
+        if props is not None and props.find(_SHOWING_PLACEHOLDER) is not None:
+            return True
+    return False
+
+
+def _left_for_an_answer(tc) -> bool:
+    """An answer box: a cell with no text, or only a content control's placeholder."""
+    return all(_placeholder(t) for t in tc.iter(W_T) if (t.text or "").strip() and not _deleted(t, tc))
+
+
 def _table_questions(tbl, numbering, styles):
     """The questions of a table laid out as a form (see the module's notes), in order, each as
     (first paragraph, its text, [lines of the rest of the cell]), with the text of any other rows
     between them as strings; None when the table asks no question that way."""
     rows = list(tbl.iterchildren(W_TR))
     filled = [[tc for tc in _row_cells(tr) if _cell_paragraphs(tc)] for tr in rows]
+    answer_rows = {i for i, tr in enumerate(rows) if all(_left_for_an_answer(tc) for tc in _row_cells(tr))}
     asking = {
         i for i in range(len(rows) - 1)
-        if len(filled[i]) == 1 and not filled[i + 1] and list(rows[i + 1].iterchildren(W_TC))
+        if len(filled[i]) == 1 and i not in answer_rows and i + 1 in answer_rows
+        and list(rows[i + 1].iterchildren(W_TC))
     }
     if not asking:
         return None
@@ -419,7 +438,7 @@ def _table_questions(tbl, numbering, styles):
             first = paragraphs[0]
             rest = [_list_text(p, numbering, styles) for p in paragraphs[1:]]
             out.append((first, paragraph_text(first).strip(), rest))
-        elif filled[i]:
+        elif filled[i] and i not in answer_rows:
             others.append(tr)
     if others:
         out.append(_rows_text(others, numbering, styles))
