@@ -508,3 +508,43 @@ def test_the_service_reads_and_adds_through_the_rulebook(app, world):
         db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(SectionTemplate).where(
             SectionTemplate.title == "Sneaky")) == 0
+
+
+def test_the_check_page_costs_the_same_however_many_sections_are_found(app, world, signed_in):
+    from tests.test_statement_counts import counting
+
+    admin = signed_in("lead_admin")
+    rid = _draft(app, admin)  # with the template's 12 sections, to keep or replace
+    counts = []
+    # The first request may also note the session's activity: the second and third are compared.
+    for form in (funder_forms.bold_form(), funder_forms.bold_form(), funder_forms.numbered_form()):  # 2, 2, 10
+        token_page = admin.get(f"/rounds/{rid}/sections/from-funders-form")
+        assert token_page.status_code == 200
+        with app.app_context(), counting() as statements:
+            response = _upload(admin, rid, form)
+        assert response.status_code == 200
+        counts.append([" ".join(s.split())[:60] for s in statements])
+    assert len(counts[1]) == len(counts[2]) <= 5, counts[1:]
+
+
+def test_sections_with_the_leads_merged_text_are_not_replaced(app, world, signed_in):
+    from app.models import CollectiveBid, MergedSection
+
+    admin = signed_in("lead_admin")
+    rid = _draft(app, admin)
+    with app.app_context():
+        rnd = db.session.get(Round, rid)
+        bid = db.session.scalar(select(CollectiveBid).where(CollectiveBid.round_id == rid))
+        db.session.add(MergedSection(bid_id=bid.id, section_id=rnd.sections[0].id, text="Our summary so far."))
+        db.session.commit()
+    values = _inputs(_upload(admin, rid, funder_forms.bold_form()).get_data(as_text=True))
+    values["mode"] = "replace"
+    response = _save(admin, rid, values)
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert ('<a href="#mode">The collective bid already has text for Summary of the proposal, so the round\'s '
+            "sections cannot be replaced. Add these sections after them instead</a>") in page
+    assert len(_sections(app, rid)) == 12
+    values["mode"] = "add"
+    assert _save(admin, rid, values).status_code == 302
+    assert [t for t, *_ in _sections(app, rid)][11:] == ["Safeguarding", "Area and crime problem", "Interventions"]
