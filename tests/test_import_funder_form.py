@@ -548,3 +548,18 @@ def test_sections_with_the_leads_merged_text_are_not_replaced(app, world, signed
     values["mode"] = "add"
     assert _save(admin, rid, values).status_code == 302
     assert [t for t, *_ in _sections(app, rid)][11:] == ["Safeguarding", "Area and crime problem", "Interventions"]
+
+
+def test_numbers_typed_in_headings_are_not_part_of_the_title():
+    d = docx.Document()
+    for heading in ("Section 2: Local need (max 500 words)", "Question 3 – Delivery plan", "Q4. Risks", "5) Budget"):
+        d.add_heading(heading, 1)
+        d.add_paragraph("Tell us.")
+    buffer = io.BytesIO()
+    d.save(buffer)
+    assert [(s.number, s.title, s.word_limit) for s in _found(buffer.getvalue())] == [
+        ("2", "Local need", 500),
+        ("3", "Delivery plan", None),
+        ("4", "Risks", None),
+        ("5", "Budget", None),
+    ]
