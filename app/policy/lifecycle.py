@@ -100,6 +100,9 @@ def target(machine: dict, action: str):
 # The round's set-up (details, template, budget rules, deadlines) can change until the bid is signed
 # off; after that it is locked until the bid is reopened.
 ROUND_SETUP_CHANGEABLE = frozenset({R.DRAFT, R.OPEN, R.CLOSED})
+# A round's sections can be brought in from the funder's application form (added, or replacing the
+# ones it has) only while it is being set up: no CSP has been asked to write to them yet.
+SECTIONS_IMPORTABLE = frozenset({R.DRAFT})
 # CSPs taking part can be chosen while the round is being set up or open.
 PARTICIPANTS_CHANGEABLE = frozenset({R.DRAFT, R.OPEN})
 # CSPs see their contributions from the moment the round opens.

@@ -98,6 +98,12 @@ def _setup_changeable(rnd) -> str:
 
 
 setup_changeable = _round_in(lc.ROUND_SETUP_CHANGEABLE, _setup_changeable)
+sections_importable = _round_in(
+    lc.SECTIONS_IMPORTABLE,
+    lambda rnd: _locked_reason(rnd) if rnd.status in lc.BID_LOCKED
+    else f"The round is {rnd.status.label.lower()}, so sections can no longer be added from the funder's form. "
+    "Add or change them one at a time",
+)
 participants_changeable = _round_in(
     lc.PARTICIPANTS_CHANGEABLE,
     lambda rnd: _locked_reason(rnd) if rnd.status in lc.BID_LOCKED
@@ -363,6 +369,9 @@ _RULES = [
     Rule("round.create", LEAD_ADMINS, "Set up a new funding round"),
     Rule("round.change_setup", LEAD_ADMINS, "Change a round's details, template of sections and budget rules",
          setup_changeable),
+    Rule("round.import_sections", LEAD_ADMINS,
+         "Add sections from the funder's application form (.docx), or replace the round's sections with them, "
+         "while the round is a draft", sections_importable),
     Rule("round.change_participants", LEAD_ADMINS, "Choose the CSPs taking part and their managers",
          participants_changeable),
     Rule("round.change_deadlines", LEAD_ADMINS, "Change the funder's or internal deadline or the sign-off target",

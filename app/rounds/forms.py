@@ -142,6 +142,7 @@ class NewRoundForm(RoundDetailsForm):
     def set_start_choices(self, templates, earlier_rounds):
         choices = [SelectChoice(f"template:{t['key']}", f"The {t['label']} template") for t in templates]
         choices += [SelectChoice(f"round:{r.id}", f"A copy of {r.title}") for r in earlier_rounds]
+        choices.append(SelectChoice("funder-form", "The funder's application form (.docx), uploaded next"))
         choices.append(SelectChoice("blank", "An empty template"))
         self.start_from.choices = choices
 

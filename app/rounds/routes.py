@@ -75,6 +75,9 @@ def new():
                 form.add_error(exc.field, exc.message)
             else:
                 db.session.commit()
+                if form.start_from.data == "funder-form":
+                    flash(f"{rnd.title} has been created. Now upload the funder's application form", "success")
+                    return redirect(url_for("rounds.import_form", round_id=rnd.id))
                 flash(f"{rnd.title} has been created. Check its template, then choose the CSPs taking part", "success")
                 return redirect(url_for("rounds.show", round_id=rnd.id))
     return render_template("rounds/new.html", title="Create a funding round", form=form), _status(form)

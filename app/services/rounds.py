@@ -79,7 +79,7 @@ def create_round(
         if source is None or source.lead_bidder_id != actor.lead_bidder_id:
             raise ServiceError("Choose where to start from", field="start_from")
         _copy_round(rnd, source)
-    elif kind != "blank":
+    elif kind not in ("blank", "funder-form"):  # funder-form: empty, its sections come from the form next
         raise ServiceError("Choose where to start from", field="start_from")
     db.session.flush()
     from app.services.merge import get_or_create_bid

@@ -7,8 +7,17 @@ one row per line. The document is read as Word shows it with tracked changes acc
 text is kept, deleted and moved-away text is not; field codes are not text, their results are.
 
 Headings are paragraphs with a heading style (Heading 1-9, Title, or any style with an outline
-level), or, in a document that has none, short bold paragraphs. A heading's number is the one
-Word's list numbering gives it ("3.", "2.1") or the one typed at its start ("Section 3:", "Q4").
+level), or, in a document that has none (a Title alone does not count), short bold paragraphs. A
+heading's number is the one Word's list numbering gives it ("3.", "2.1", "Section 3:" as "3") or
+the one typed at its start ("Section 3:", "Q4").
+
+Application forms often ask their questions another way, and read(document, questions=True) finds
+those too, one level below the heading above them:
+- short bold paragraphs, even in a document that also has heading styles ("Part A" as Heading 1,
+  its questions in bold);
+- questions in a table: a row with one cell of text (the question, often shaded) above a row left
+  empty for the answer. The cell's first paragraph is the heading, the rest of it the text under
+  the heading. A table of labels and boxes side by side (contact details) stays text.
 """
 
 from __future__ import annotations
@@ -367,9 +376,111 @@ def _list_text(p, numbering, styles) -> str:
     return f"{shown.strip()} {text.strip()}"
 
 
-def read(document) -> list[Part]:
+_BOLD = -1  # a bold paragraph found as a question: its level is worked out in order
+
+
+def _bold_heading(p, styles) -> bool:
+    text = paragraph_text(p).strip()
+    return bool(text) and len(text.split()) <= _BOLD_HEADING_MAX_WORDS and _all_bold(p, _style_of(styles, p), styles)
+
+
+_LABEL_WORD = re.compile(r"^(?:section|question|part|q)\s*", re.IGNORECASE)
+
+
+def _heading(p, text: str, level: int, numbering, styles) -> Heading:
+    """The Heading of paragraph p (its text given), numbered by Word or by what is typed."""
+    num = _num_pr(p, _style_of(styles, p), styles) if numbering is not None else None
+    label = numbering.label(*num) if num else None
+    if label and label[0] == "number" and label[1].strip():
+        number, title = _LABEL_WORD.sub("", label[1].strip()).rstrip(".):- "), text
+        typed, rest = split_number(text)
+        if typed == number:
+            title = rest
+    else:
+        number, title = split_number(text)
+    return Heading(level, " ".join(title.split()), number or None, p)
+
+
+def _row_cells(tr) -> list:
+    """A row's cells, without the rest of a cell merged down from the row above."""
+    cells = []
+    for tc in tr.iterchildren(W_TC):
+        tcpr = tc.find(qn("w:tcPr"))
+        vmerge = tcpr.find(qn("w:vMerge")) if tcpr is not None else None
+        if vmerge is not None and _val(vmerge, "continue") == "continue":
+            continue
+        cells.append(tc)
+    return cells
+
+
+def _cell_paragraphs(tc) -> list:
+    return [p for p in tc.iter(W_P) if paragraph_text(p).strip()]
+
+
+_SDT_PR, _SHOWING_PLACEHOLDER = qn("w:sdtPr"), qn("w:showingPlcHdr")
+
+
+def _placeholder(node) -> bool:
+    """Inside a content control that is showing its placeholder ("Click or tap here to enter text")."""
+    for parent in node.iterancestors(W_SDT):
+        props = parent.find(_SDT_PR)
+        if props is not None and props.find(_SHOWING_PLACEHOLDER) is not None:
+            return True
+    return False
+
+
+def _left_for_an_answer(tc) -> bool:
+    """An answer box: a cell with no text, or only a content control's placeholder."""
+    return all(_placeholder(t) for t in tc.iter(W_T) if (t.text or "").strip() and not _deleted(t, tc))
+
+
+def _table_questions(tbl, numbering, styles):
+    """The questions of a table laid out as a form (see the module's notes), in order, each as
+    (first paragraph, its text, [lines of the rest of the cell]), with the text of any other rows
+    between them as strings; None when the table asks no question that way."""
+    rows = list(tbl.iterchildren(W_TR))
+    filled = [[tc for tc in _row_cells(tr) if _cell_paragraphs(tc)] for tr in rows]
+    answer_rows = {i for i, tr in enumerate(rows) if all(_left_for_an_answer(tc) for tc in _row_cells(tr))}
+    asking = {
+        i for i in range(len(rows) - 1)
+        if len(filled[i]) == 1 and i not in answer_rows and i + 1 in answer_rows
+        and list(rows[i + 1].iterchildren(W_TC))
+    }
+    if not asking:
+        return None
+    out: list = []
+    others: list = []
+    for i, tr in enumerate(rows):
+        if i in asking:
+            if others:
+                out.append(_rows_text(others, numbering, styles))
+                others = []
+            paragraphs = _cell_paragraphs(filled[i][0])
+            first = paragraphs[0]
+            rest = [_list_text(p, numbering, styles) for p in paragraphs[1:]]
+            out.append((first, paragraph_text(first).strip(), rest))
+        elif filled[i] and i not in answer_rows:
+            others.append(tr)
+    if others:
+        out.append(_rows_text(others, numbering, styles))
+    return out
+
+
+def _rows_text(rows, numbering, styles) -> str:
+    from copy import deepcopy
+
+    table = deepcopy(rows[0].getparent())
+    for tr in list(table.iterchildren(W_TR)):
+        table.remove(tr)
+    for tr in rows:
+        table.append(deepcopy(tr))
+    return table_text(table, numbering, styles)
+
+
+def read(document, *, questions: bool = False) -> list[Part]:
     """The document as its parts: the text before the first heading, then each heading and the
-    text under it (down to the next heading of any level)."""
+    text under it (down to the next heading of any level). questions=True: also the questions an
+    application form asks in bold paragraphs and in tables (see the module's notes)."""
     styles = _Styles(document)
     styles[None] = next(
         (s for s in document.styles if s.type == 1 and s.element.get(qn("w:default")) in ("1", "true")), None
@@ -385,33 +496,46 @@ def read(document) -> list[Part]:
             level = _heading_level(_style_of(styles, el), el, styles)
             if level is not None and paragraph_text(el).strip():
                 levels[id(el)] = level
-    if not levels:
+    if not any(level >= 1 for level in levels.values()):  # none, or only a Title on the cover
         for el in elements:
-            if el.tag != W_P:
-                continue
-            text = paragraph_text(el).strip()
-            if text and len(text.split()) <= _BOLD_HEADING_MAX_WORDS and _all_bold(el, _style_of(styles, el), styles):
+            if el.tag == W_P and id(el) not in levels and _bold_heading(el, styles):
                 levels[id(el)] = 1
 
+    styled = any(level >= 1 for level in levels.values())
+    if questions and styled:
+        for el in elements:
+            if el.tag == W_P and id(el) not in levels and _bold_heading(el, styles):
+                levels[id(el)] = _BOLD
     parts: list[Part] = [Part(None, "")]
     chunks: list[list[str]] = [[]]
+    last_styled = 0  # the level of the last styled heading: bold and table questions go one below it
     for el in elements:
         if el.tag == W_TBL:
-            chunks[-1].append(table_text(el, numbering, styles))
-            parts[-1].elements.append(el)
+            asked = _table_questions(el, numbering, styles) if questions else None
+            if asked is None:
+                chunks[-1].append(table_text(el, numbering, styles))
+                parts[-1].elements.append(el)
+                continue
+            for item in asked:
+                if isinstance(item, str):  # rows that are not questions: text under the last heading
+                    chunks[-1].append(item)
+                    parts[-1].elements.append(el)
+                    continue
+                first, title_text, rest = item
+                heading = _heading(first, title_text, last_styled + 1, numbering, styles)
+                parts.append(Part(heading, "", [el]))
+                chunks.append(rest)
             continue
-        if id(el) in levels:
-            text = paragraph_text(el).strip()
-            num = _num_pr(el, _style_of(styles, el), styles)
-            label = numbering.label(*num) if num else None
-            if label and label[0] == "number" and label[1].strip():
-                number, title = label[1].strip().rstrip(".):"), text
-                typed, rest = split_number(text)
-                if typed == number:
-                    title = rest
+        level = levels.get(id(el))
+        if level == _BOLD and not last_styled:
+            level = None  # bold lines before the first heading (a cover page) are text
+        if level is not None:
+            if level == _BOLD:
+                level = last_styled + 1
             else:
-                number, title = split_number(text)
-            heading = Heading(levels[id(el)], " ".join(title.split()), number or None, el)
+                last_styled = level
+            text = paragraph_text(el).strip()
+            heading = _heading(el, text, level, numbering, styles)
             parts.append(Part(heading, "", [el]))
             chunks.append([])
             continue
