@@ -1,11 +1,19 @@
 """Run the benchmarks: `python -m benchmarks` runs every one (make bench); `python -m benchmarks
-exports [options]`, `load`, `outbox` or `reminders` runs one (see README, "Benchmarks")."""
+exports [options]`, `load`, `outbox`, `reminders`, `import-draft` or `import-budget` runs one (see
+README, "Benchmarks")."""
 
 import sys
 
-from benchmarks import exports, load, outbox, reminders
+from benchmarks import exports, import_budget, import_draft, load, outbox, reminders
 
-BENCHMARKS = {"exports": exports.main, "load": load.main, "outbox": outbox.main, "reminders": reminders.main}
+BENCHMARKS = {
+    "exports": exports.main,
+    "load": load.main,
+    "outbox": outbox.main,
+    "reminders": reminders.main,
+    "import-draft": import_draft.main,
+    "import-budget": import_budget.main,
+}
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] in BENCHMARKS:
