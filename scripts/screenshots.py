@@ -54,7 +54,37 @@ SHOTS = [
     ("staff@tvpcc.example.org", "/search?q=youth+workers", "search.png"),
     ("staff@tvpcc.example.org", "/tasks", "your-tasks.png"),
     ("staff@tvpcc.example.org", "/bid/rounds/{round}/whole", "whole-bid.png"),
+    ("bracknell@csp.example.org", "/contributions/{bracknell}/import", "import-draft-preview.png", "draft"),
+    ("bracknell@csp.example.org", "/contributions/{bracknell}/budget/import", "import-budget-preview.png", "budget"),
 ]
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def upload(page, kind: str) -> None:
+    """Upload a file as the CSP would, for the screenshot of what the import shows before saving:
+    a Word draft shaped like a real one, or the budget template filled in with twelve lines."""
+    from tests.fixtures import budget_sheets, word_drafts
+
+    if kind == "draft":
+        page.get_by_label("Upload your Word document").set_input_files(
+            files=[{"name": "Bracknell draft.docx", "mimeType": DOCX_TYPE, "buffer": word_drafts.realistic_draft()}]
+        )
+        page.get_by_role("button", name="Upload and preview").click()
+    else:
+        import io
+
+        import openpyxl
+
+        template = page.request.get(page.url.replace("/import", "/template.xlsx")).body()
+        lists = openpyxl.load_workbook(io.BytesIO(template))["Lists"]
+        years = tuple(row[0] for row in lists.iter_rows(min_row=2, max_col=1, values_only=True) if row[0])
+        sheet = budget_sheets.fill_template(template, budget_sheets.lines(12, years=years))
+        page.get_by_label("Upload your budget sheet").set_input_files(
+            files=[{"name": "Bracknell budget.xlsx", "mimeType": XLSX_TYPE, "buffer": sheet}]
+        )
+        page.get_by_role("button", name="Upload and check").click()
+    page.wait_for_load_state()
 
 
 def free_port() -> int:
@@ -145,7 +175,7 @@ def main() -> int:
         OUT.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            for email, path, name in SHOTS:
+            for email, path, name, *steps in SHOTS:
                 context = browser.new_context(viewport={"width": 1100, "height": 800})
                 page = context.new_page()
                 page.goto(base + "/sign-in")
@@ -158,6 +188,8 @@ def main() -> int:
                     page.get_by_role("button", name="Continue").click()
                 page.wait_for_url(base + "/home")
                 page.goto(base + path.format(**ids))
+                for step in steps:
+                    upload(page, step)
                 page.screenshot(path=str(OUT / name), full_page=True)
                 print(f"saved {OUT / name}")
                 context.close()
