@@ -21,7 +21,7 @@ from app.contributions import bp
 from app.contributions.document_forms import FileChosen
 from app.extensions import db
 from app.forms import BaseForm, Required
-from app.policy import CSP_ANY, get_contribution_or_404, redirect_unless, roles_required
+from app.policy import get_contribution_or_404, redirect_unless, rule_required
 from app.services import ServiceError
 from app.services import budget as budget_service
 from app.services.imports import budget as service
@@ -106,7 +106,7 @@ def _preview_page(contribution, preview, form, status: int = 200):
 
 
 @bp.get("/<int:contribution_id>/budget/template.xlsx")
-@roles_required(CSP_ANY)
+@rule_required(ACTION)
 def budget_template(contribution_id: int):
     contribution, locked = _importable(contribution_id)
     if locked:
@@ -124,7 +124,7 @@ def budget_template(contribution_id: int):
 
 
 @bp.route("/<int:contribution_id>/budget/import", methods=["GET", "POST"])
-@roles_required(CSP_ANY)
+@rule_required(ACTION)
 def import_budget(contribution_id: int):
     contribution, locked = _importable(contribution_id)
     if locked:
@@ -142,7 +142,7 @@ def import_budget(contribution_id: int):
 
 
 @bp.post("/<int:contribution_id>/budget/import/confirm")
-@roles_required(CSP_ANY)
+@rule_required(ACTION)
 def confirm_budget_import(contribution_id: int):
     contribution, locked = _importable(contribution_id)
     if locked:
