@@ -616,11 +616,14 @@ def test_start_from_the_funders_form_then_export_the_bid_into_it_without_a_secon
         "the funder’s form EIYF application form.docx for EIYF 2026"]
     # The kept copy is gone once used: only the round's form remains.
     with app.app_context():
-        assert documents.stored_file(form.stored_name).read_bytes() == funder_forms.numbered_form()
+        import hashlib
+
+        assert hashlib.sha256(documents.stored_file(form.stored_name).read_bytes()).hexdigest() == form.sha256
         from itsdangerous import URLSafeTimedSerializer
 
         held = URLSafeTimedSerializer(app.secret_key, salt="funder-form-pending").loads(values["for_export"])
-        assert held["round"] == rid and not (documents.upload_folder() / "pending" / held["name"]).exists()
+        assert held["round"] == rid and held["sha256"] == form.sha256  # the very file that was checked
+        assert not (documents.upload_folder() / "pending" / held["name"]).exists()
 
     # The funder's form page has it, each section under its own question.
     page = _text(admin.get(f"/rounds/{rid}/funder-form"))
@@ -671,7 +674,8 @@ def test_read_the_sections_from_the_form_already_uploaded(app, world, signed_in)
     assert "Use the funder’s form already uploaded" not in _text(admin.get(f"/rounds/{rid}/sections/from-funders-form"))
     # The funder's form page is where it was uploaded: it links to adding the sections from it.
     page = f"/rounds/{rid}/funder-form"
-    assert post_form(admin, page, {"file": (io.BytesIO(funder_forms.numbered_form()), "Funder form.docx")}).status_code == 302
+    data = funder_forms.numbered_form()
+    assert post_form(admin, page, {"file": (io.BytesIO(data), "Funder form.docx")}).status_code == 302
     assert "Add the round’s sections from this form" in _text(admin.get(page))
     before = _form_of(app, rid)
 
@@ -691,14 +695,15 @@ def test_read_the_sections_from_the_form_already_uploaded(app, world, signed_in)
     assert len(_audits(app, "round.funder_form_uploaded")) == 1
 
     # The same file uploaded again is recognised as the round's form: nothing to replace.
-    shown = _text(_upload(admin, rid, funder_forms.numbered_form()))
+    shown = _text(_upload(admin, rid, data))
     assert "This is the round’s funder’s form for the export" in shown and "Also use this form" not in shown
 
 
 def test_a_different_file_says_which_form_it_replaces(app, world, signed_in):
     admin = signed_in("lead_admin")
     rid = _draft(app, admin, start_from="blank")
-    post_form(admin, f"/rounds/{rid}/funder-form", {"file": (io.BytesIO(funder_forms.numbered_form()), "Old form.docx")})
+    old = funder_forms.numbered_form()
+    post_form(admin, f"/rounds/{rid}/funder-form", {"file": (io.BytesIO(old), "Old form.docx")})
     uploaded = _form_of(app, rid).uploaded_at
     response = _upload(admin, rid, funder_forms.table_form(), "New form.docx")
     shown = _text(response)
