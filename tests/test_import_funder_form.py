@@ -563,3 +563,209 @@ def test_numbers_typed_in_headings_are_not_part_of_the_title():
         ("4", "Risks", None),
         ("5", "Budget", None),
     ]
+
+
+# --- one file: the form the sections came from is the form the bid is exported into -----------------
+
+
+def _form_of(app, rid: int):
+    from app.models import RoundFunderForm
+
+    with app.app_context():
+        form = db.session.scalar(select(RoundFunderForm).where(RoundFunderForm.round_id == rid))
+        if form is not None:
+            db.session.expunge(form)
+        return form
+
+
+def _audits(app, action: str) -> list[str]:
+    with app.app_context():
+        return db.session.scalars(select(AuditEvent.summary).where(AuditEvent.action == action)).all()
+
+
+def _text(page) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.get_data(as_text=True))))
+
+
+def _start_from_the_form(app, admin, title: str = "EIYF 2026"):
+    response = create(admin, start_from="funder-form", title=title)
+    rid = int(response.headers["Location"].split("/")[2])
+    return rid, _upload(admin, rid, funder_forms.numbered_form())
+
+
+def test_start_from_the_funders_form_then_export_the_bid_into_it_without_a_second_upload(app, world, signed_in):
+    from app.models import MergedSection, SectionState
+    from app.services.consolidation import get_or_create_bid
+    from tests.test_exports import created_id, prepare, record
+
+    admin = signed_in("lead_admin")
+    rid, response = _start_from_the_form(app, admin)
+    shown = _text(response)
+    assert "Also use this form for the export into the funder’s form" in shown
+    assert "This replaces" not in shown  # the round has no form yet
+    values = _inputs(response.get_data(as_text=True))
+    assert values["use_for_export"] == "y"  # ticked to start with
+    assert _form_of(app, rid) is None  # nothing saved by looking
+
+    response = _save(admin, rid, values)
+    assert response.status_code == 302
+    assert "The form will also be used for the export into the funder’s form" in _text(admin.get(f"/rounds/{rid}"))
+    form = _form_of(app, rid)
+    assert form.filename == "EIYF application form.docx" and form.size_bytes == len(funder_forms.numbered_form())
+    assert [s.split(" uploaded ", 1)[1] for s in _audits(app, "round.funder_form_uploaded")] == [
+        "the funder’s form EIYF application form.docx for EIYF 2026"]
+    # The kept copy is gone once used: only the round's form remains.
+    with app.app_context():
+        import hashlib
+
+        assert hashlib.sha256(documents.stored_file(form.stored_name).read_bytes()).hexdigest() == form.sha256
+        from itsdangerous import URLSafeTimedSerializer
+
+        held = URLSafeTimedSerializer(app.secret_key, salt="funder-form-pending").loads(values["for_export"])
+        assert held["round"] == rid and held["sha256"] == form.sha256  # the very file that was checked
+        assert not (documents.upload_folder() / "pending" / held["name"]).exists()
+
+    # The funder's form page has it, each section under its own question.
+    page = _text(admin.get(f"/rounds/{rid}/funder-form"))
+    assert "EIYF application form.docx" in page and "No matching heading" not in page
+    assert "Add the round’s sections from this form" in page  # still a draft
+
+    # The bid is exported into it with no second upload.
+    with app.app_context():
+        rnd = db.session.get(Round, rid)
+        bid = get_or_create_bid(rnd)
+        for s in rnd.sections:
+            db.session.add(MergedSection(bid=bid, section=s, text=f"Our answer on {s.title.lower()}.", version=1,
+                                         state=SectionState.DRAFT))
+        db.session.commit()
+    staff = signed_in("lead_staff")
+    export_id = created_id(post_form(staff, f"/rounds/{rid}/exports", {"format": "funder-form"}))
+    prepare(staff, export_id)
+    assert record(app, export_id).status.value == "ready", record(app, export_id).error
+    shown = _text(staff.get(f"/exports/{export_id}"))
+    assert "sections were put in the funder’s form (EIYF application form.docx)" in shown, shown[-1500:]
+    filled = docx.Document(io.BytesIO(staff.get(f"/exports/{export_id}/download").get_data()))
+    texts = [p.text for p in filled.paragraphs]
+    cohort = next(i for i, t in enumerate(texts) if t.startswith("Target cohort"))
+    answer = texts.index("Our answer on target cohort.")
+    evidence = next(i for i, t in enumerate(texts) if t.startswith("Evidence base"))
+    assert cohort < answer < evidence, texts
+    assert "Our answer on summary of the proposal." in texts
+
+
+def test_unticking_the_box_leaves_the_funders_form_page_empty(app, world, signed_in):
+    admin = signed_in("lead_admin")
+    rid, response = _start_from_the_form(app, admin)
+    values = _inputs(response.get_data(as_text=True))
+    values["use_for_export"] = ""
+    data = {k: v for k, v in values.items() if k != "use_for_export"}
+    response = _save(admin, rid, data)
+    assert response.status_code == 302
+    assert len(_sections(app, rid)) == 7
+    assert "also be used for the export" not in _text(admin.get(f"/rounds/{rid}"))
+    assert _form_of(app, rid) is None
+    assert _audits(app, "round.funder_form_uploaded") == []
+    assert "No form has been uploaded for this round yet." in _text(admin.get(f"/rounds/{rid}/funder-form"))
+
+
+def test_read_the_sections_from_the_form_already_uploaded(app, world, signed_in):
+    admin = signed_in("lead_admin")
+    rid = _draft(app, admin, start_from="blank")
+    assert "Use the funder’s form already uploaded" not in _text(admin.get(f"/rounds/{rid}/sections/from-funders-form"))
+    # The funder's form page is where it was uploaded: it links to adding the sections from it.
+    page = f"/rounds/{rid}/funder-form"
+    data = funder_forms.numbered_form()
+    assert post_form(admin, page, {"file": (io.BytesIO(data), "Funder form.docx")}).status_code == 302
+    assert "Add the round’s sections from this form" in _text(admin.get(page))
+    before = _form_of(app, rid)
+
+    upload_page = admin.get(f"/rounds/{rid}/sections/from-funders-form")
+    assert "Use the funder’s form already uploaded: Funder form.docx" in _text(upload_page)
+    response = post_form(admin, f"/rounds/{rid}/sections/from-funders-form/stored", {},
+                         page=f"/rounds/{rid}/sections/from-funders-form")
+    assert response.status_code == 200
+    shown = _text(response)
+    assert "We found 10 sections in Funder form.docx. Nothing has been saved yet." in shown
+    assert "This is the round’s funder’s form for the export (Funder form.docx)." in shown
+    assert "Also use this form" not in shown  # it is already the form
+    assert _sections(app, rid) == []
+    assert _save(admin, rid, _inputs(response.get_data(as_text=True))).status_code == 302
+    assert [t for t, *_ in _sections(app, rid)][0] == "Summary of the proposal"
+    assert _form_of(app, rid).stored_name == before.stored_name  # untouched
+    assert len(_audits(app, "round.funder_form_uploaded")) == 1
+
+    # The same file uploaded again is recognised as the round's form: nothing to replace.
+    shown = _text(_upload(admin, rid, data))
+    assert "This is the round’s funder’s form for the export" in shown and "Also use this form" not in shown
+
+
+def test_a_different_file_says_which_form_it_replaces(app, world, signed_in):
+    admin = signed_in("lead_admin")
+    rid = _draft(app, admin, start_from="blank")
+    old = funder_forms.numbered_form()
+    post_form(admin, f"/rounds/{rid}/funder-form", {"file": (io.BytesIO(old), "Old form.docx")})
+    uploaded = _form_of(app, rid).uploaded_at
+    response = _upload(admin, rid, funder_forms.table_form(), "New form.docx")
+    shown = _text(response)
+    from app.filters import govuk_date
+
+    with app.app_context():
+        assert f"This replaces Old form.docx, uploaded on {govuk_date(uploaded)}." in shown
+    assert _save(admin, rid, _inputs(response.get_data(as_text=True))).status_code == 302
+    assert _form_of(app, rid).filename == "New form.docx"
+    assert _audits(app, "round.funder_form_uploaded")[-1].endswith(
+        "replaced the funder’s form Old form.docx with New form.docx for EIYF 2026")
+
+
+def test_a_changed_or_copied_reference_to_the_uploaded_file_is_refused(app, world, signed_in):
+    admin = signed_in("lead_admin")
+    rid, response = _start_from_the_form(app, admin, "Round one")
+    values = _inputs(response.get_data(as_text=True))
+    other_rid = _draft(app, admin, title="Round two", start_from="blank")
+    other_lead = signed_in("other_lead_admin")
+    theirs = _draft(app, other_lead, title="Their round", start_from="blank")
+
+    def refused(client, round_id, reference):
+        response = _save(client, round_id, values | {"for_export": reference})
+        assert response.status_code == 400
+        assert "The form you uploaded is no longer kept for the export" in _text(response)
+        assert _sections(app, round_id) == [] and _form_of(app, round_id) is None
+
+    refused(admin, other_rid, values["for_export"])  # another round's file
+    refused(other_lead, theirs, values["for_export"])  # another lead bidder's file
+    refused(admin, rid, values["for_export"][:-2] + ("AA" if not values["for_export"].endswith("AA") else "BB"))
+    from itsdangerous import URLSafeTimedSerializer
+
+    with app.app_context():
+        form_name = "0" * 32
+        forged = URLSafeTimedSerializer("not the app's secret", salt="funder-form-pending").dumps(
+            {"round": rid, "lead": world.lead_a, "name": form_name, "filename": "x.docx", "sha256": ""})
+    refused(admin, rid, forged)
+    # The page keeps what was chosen, and the genuine reference still works.
+    assert _save(admin, rid, values).status_code == 302
+    assert _form_of(app, rid).filename == "EIYF application form.docx"
+
+
+def test_the_pending_file_is_checked_again_and_swept_when_old(app, world):
+    import os
+    import time
+
+    from app.models import User
+    from app.services import ServiceError
+    from app.services import funder_form as funder_forms_service
+
+    with app.app_context():
+        admin = db.session.get(User, world.users["lead_admin"])
+        rnd = db.session.get(Round, world.round_a)
+        reference = funder_forms_service.hold_pending(rnd, funder_forms.table_form(), "form.docx")
+        folder = documents.upload_folder() / "pending"
+        held = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)[-1]
+        held.write_bytes(b"changed")  # not the file that was checked
+        with pytest.raises(ServiceError) as refused:
+            funder_forms_service.store_pending(admin, rnd, reference)
+        assert refused.value.field == "use_for_export"
+        old = time.time() - funder_forms_service.PENDING_MAX_AGE - 60
+        os.utime(held, (old, old))
+        funder_forms_service.hold_pending(rnd, funder_forms.table_form(), "form.docx")
+        assert not held.exists()
+        db.session.rollback()

@@ -1,8 +1,11 @@
 """Adding a draft round's sections from the funder's application form (.docx).
 
-Stateless, and nothing is saved until the lead has checked: POST the file -> a page with each
-section found in editable fields (nothing stored, not even the file) -> POST those fields -> the
-sections are added (or replace the round's) -> back to the round's sections with a banner.
+Stateless, and nothing is saved until the lead has checked: POST the file (or POST "use the form
+already uploaded" for the export) -> a page with each section found in editable fields (nothing in
+the database; an uploaded file is kept as pending, referenced by a signed hidden field) -> POST those
+fields -> the sections are added (or replace the round's), and the uploaded file becomes the round's
+funder's form for the export unless "Also use this form for the export" was unticked -> back to the
+round's sections with a banner.
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from wtforms.validators import AnyOf
 
 from app.contributions.document_forms import FileChosen
 from app.extensions import db
-from app.forms import BaseForm, Required
+from app.forms import ActionForm, BaseForm, Required
 from app.policy import get_round_or_404, rule_required
 from app.rounds import bp
 from app.services import ServiceError, office
+from app.services.funder_form import funder_form_of
 from app.services.imports import funder_form as service
 
 ACTION = "round.import_sections"
@@ -107,6 +111,10 @@ def check_form_class(count: int, current_sections: int):
         "count": count,
         "rows": HiddenField(),
         "filename": HiddenField(filters=[_strip]),
+        "for_export": HiddenField(),  # the signed reference to the uploaded file, kept as pending
+        "use_for_export": BooleanField(
+            "Also use this form for the export into the funder’s form", widget=GovCheckboxInput()
+        ),
         "submit": SubmitField("Add these sections", widget=GovSubmitInput()),
     }
     for i in range(1, count + 1):
@@ -139,13 +147,41 @@ def _posted_rows() -> int:
     return min(int(text), service.MAX_SECTIONS) if re.fullmatch(r"[0-9]{1,4}", text) else 0
 
 
-def _render_check(rnd, form, status: int = 200, left_out: int = 0):
+def _render_check(rnd, form, status: int = 200, left_out: int = 0, current=None, is_current: bool = False):
     return render_template(
         "rounds/import_form_check.html",
         title="Check the sections from the funder's form",
         round=rnd,
         form=form,
         left_out=left_out,
+        current_form=current,  # the round's funder's form for the export, if it has one
+        is_current=is_current,  # the sections were read from it (or from the same file)
+    ), status
+
+
+def _check_page(rnd, found: service.FoundForm):
+    data = {"rows": str(len(found.sections)), "filename": found.filename}
+    if found.pending:
+        data |= {"for_export": found.pending, "use_for_export": True}
+    if rnd.sections:
+        data["mode"] = "add"
+    for i, section in enumerate(found.sections, start=1):
+        data |= {
+            f"found_{i}": section.heading[:300],
+            f"include_{i}": section.include,
+            f"title_{i}": section.title,
+            f"guidance_{i}": section.guidance,
+            f"word_limit_{i}": str(section.word_limit or ""),
+        }
+    check = check_form_class(len(found.sections), len(rnd.sections))(formdata=None, data=data)
+    check.shortened = {i for i, s in enumerate(found.sections, start=1) if s.shortened}
+    return _render_check(rnd, check, left_out=found.left_out, current=found.current, is_current=found.is_current)
+
+
+def _upload_page(rnd, form, status: int):
+    return render_template(
+        "rounds/import_form.html", title="Add sections from the funder's form", round=rnd, form=form,
+        current_form=funder_form_of(rnd), use_form=ActionForm(formdata=None),
     ), status
 
 
@@ -160,23 +196,24 @@ def import_form(round_id: int):
         except ServiceError as exc:
             form.add_error(exc.field, exc.message)
         else:
-            data = {"rows": str(len(found.sections)), "filename": found.filename}
-            if rnd.sections:
-                data["mode"] = "add"
-            for i, section in enumerate(found.sections, start=1):
-                data |= {
-                    f"found_{i}": section.heading[:300],
-                    f"include_{i}": section.include,
-                    f"title_{i}": section.title,
-                    f"guidance_{i}": section.guidance,
-                    f"word_limit_{i}": str(section.word_limit or ""),
-                }
-            check = check_form_class(len(found.sections), len(rnd.sections))(formdata=None, data=data)
-            check.shortened = {i for i, s in enumerate(found.sections, start=1) if s.shortened}
-            return _render_check(rnd, check, left_out=found.left_out)
-    return render_template(
-        "rounds/import_form.html", title="Add sections from the funder's form", round=rnd, form=form
-    ), (400 if form.errors else 200)
+            return _check_page(rnd, found)
+    return _upload_page(rnd, form, 400 if form.errors else 200)
+
+
+@bp.post("/<int:round_id>/sections/from-funders-form/stored")
+@rule_required(ACTION)
+def import_stored_form(round_id: int):
+    """Read the sections from the funder's form already uploaded for the export."""
+    rnd = get_round_or_404(current_user, round_id, ACTION)
+    form = UploadFunderForm(formdata=None)
+    if ActionForm().validate_on_submit():
+        try:
+            found = service.read_stored_form(current_user, rnd)
+        except ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            return _check_page(rnd, found)
+    return _upload_page(rnd, form, 400)
 
 
 @bp.post("/<int:round_id>/sections/from-funders-form/check")
@@ -189,8 +226,10 @@ def import_form_save(round_id: int):
     form = check_form_class(rows, len(rnd.sections))()
     if form.validate_on_submit():
         try:
+            for_export = form.for_export.data if form.use_for_export.data else None
             added = service.add_sections(
-                current_user, rnd, form.chosen(), replace=form.replacing, filename=form.filename.data
+                current_user, rnd, form.chosen(), replace=form.replacing, filename=form.filename.data,
+                for_export=for_export,
             )
         except ServiceError as exc:
             db.session.rollback()
@@ -198,10 +237,10 @@ def import_form_save(round_id: int):
         else:
             db.session.commit()
             sections = "1 section" if added == 1 else f"{added} sections"
-            flash(
-                f"{sections} from the funder's form replaced the round's sections" if form.replacing
-                else f"{sections} added from the funder's form",
-                "success",
-            )
+            message = (f"{sections} from the funder's form replaced the round's sections" if form.replacing
+                       else f"{sections} added from the funder's form")
+            if for_export:
+                message += ". The form will also be used for the export into the funder’s form"
+            flash(message, "success")
             return redirect(url_for("rounds.show", round_id=rnd.id, _anchor="sections"))
-    return _render_check(rnd, form, 400)
+    return _render_check(rnd, form, 400, current=funder_form_of(rnd))

@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from app.extensions import db
@@ -68,6 +73,14 @@ def upload_funder_form(actor: User, rnd: Round, upload) -> Uploaded:
     (field "file") saying why a file is refused."""
     require(actor, "round.manage_funder_form", rnd)
     data, given_name = office.read_upload(upload, office.CHOOSE_DOCX_MESSAGE)
+    return store_funder_form(actor, rnd, data, given_name)
+
+
+def store_funder_form(actor: User, rnd: Round, data: bytes, given_name: str) -> Uploaded:
+    """Store these bytes (checked again here) as the round's funder's form, replacing the one it had,
+    audited: the upload on the form's page and the form kept from adding the round's sections both
+    come here."""
+    require(actor, "round.manage_funder_form", rnd)
     opened = office.check_docx(data, given_name)
     document = office.open_docx(opened)
     headings = [p.heading for p in word.read(document) if p.heading is not None]
@@ -100,6 +113,97 @@ def upload_funder_form(actor: User, rnd: Round, upload) -> Uploaded:
     if replaced is not None:
         message = f"The funder’s form has been replaced with {filename}"
     return Uploaded(form, replaced, message)
+
+
+# --- a form uploaded to add the round's sections, kept for the export once they are saved -------------
+#
+# The sections' check page is stateless: the upload's POST keeps the checked file in UPLOAD_FOLDER's
+# "pending" folder under a random name and gives the page a reference to it, signed with the app's
+# secret and naming the round and its lead bidder, so a changed or copied reference is refused. The
+# POST that saves the sections stores it as the round's form (store_funder_form) and the pending copy
+# goes once that commits; one never used goes after PENDING_MAX_AGE (swept at the next upload).
+
+PENDING_SALT = "funder-form-pending"
+PENDING_MAX_AGE = 24 * 3600
+PENDING_GONE_MESSAGE = (
+    "The form you uploaded is no longer kept for the export – untick “Also use this form for the export "
+    "into the funder’s form”, or upload the form again"
+)
+
+
+def _pending_folder() -> Path:
+    folder = documents.upload_folder() / "pending"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=PENDING_SALT)
+
+
+def _sweep_pending(folder: Path) -> None:
+    cutoff = time.time() - PENDING_MAX_AGE
+    for path in folder.iterdir():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+        except OSError:  # only wasted space: the next sweep tries again
+            log.warning("Could not remove the pending funder's form %s", path)
+
+
+def hold_pending(rnd: Round, data: bytes, filename: str) -> str:
+    """Keep checked bytes until the sections are saved; returns the signed reference for the page
+    (no database write: a file in the pending folder, removed after PENDING_MAX_AGE)."""
+    folder = _pending_folder()
+    _sweep_pending(folder)
+    name = secrets.token_hex(16)
+    try:
+        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+    except OSError:
+        log.exception("Could not keep a pending funder's form in %s", folder)
+        raise ServiceError(documents.FAILED_MESSAGE, office.FIELD) from None
+    return _serializer().dumps({
+        "round": rnd.id, "lead": rnd.lead_bidder_id, "name": name,
+        "filename": documents.safe_filename(filename, documents.DOCX), "sha256": hashlib.sha256(data).hexdigest(),
+    })
+
+
+def store_pending(actor: User, rnd: Round, reference: str, *, field: str = "use_for_export") -> Uploaded | None:
+    """Store the pending form this signed reference names as the round's funder's form. A reference
+    that was changed, made for another round or lead bidder, or has expired is refused
+    (ServiceError on `field`), as is a file that is not the one checked. None when the file is
+    already the round's form (the same page sent again)."""
+    require(actor, "round.manage_funder_form", rnd)
+    try:
+        held = _serializer().loads(reference or "", max_age=PENDING_MAX_AGE)
+    except BadData:
+        log.warning("Refused a pending funder's form reference for round %s", rnd.id)
+        raise ServiceError(PENDING_GONE_MESSAGE, field) from None
+    if not isinstance(held, dict) or held.get("round") != rnd.id or held.get("lead") != rnd.lead_bidder_id:
+        log.warning("Refused a pending funder's form reference made for another round (round %s)", rnd.id)
+        raise ServiceError(PENDING_GONE_MESSAGE, field)
+    name = str(held.get("name", ""))
+    if not all(c in "0123456789abcdef" for c in name) or len(name) != 32:
+        raise ServiceError(PENDING_GONE_MESSAGE, field)
+    path = _pending_folder() / name
+    current = funder_form_of(rnd)
+    if current is not None and current.sha256 == held.get("sha256"):  # saved already (the page sent again)
+        documents.remove_after_commit(path)
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise ServiceError(PENDING_GONE_MESSAGE, field) from None
+    if hashlib.sha256(data).hexdigest() != held.get("sha256"):
+        raise ServiceError(PENDING_GONE_MESSAGE, field)
+    try:
+        uploaded = store_funder_form(actor, rnd, data, str(held.get("filename", "")))
+    except ServiceError as exc:
+        raise ServiceError(exc.message, field) from None
+    documents.remove_after_commit(path)
+    return uploaded
 
 
 def remove_funder_form(actor: User, rnd: Round) -> str:

@@ -18,6 +18,7 @@ ROUTES = [
     Route("rounds.delete_section", "GET POST", "round.change_setup", SECTION),
     Route("rounds.import_form", "GET POST", "round.import_sections", RA),
     Route("rounds.import_form_save", "POST", "round.import_sections", RA),
+    Route("rounds.import_stored_form", "POST", "round.import_sections", RA),
     Route("rounds.participants", "GET POST", "round.change_participants", RA),
     Route("rounds.open_round", "GET POST", "round.open", RA),
     Route("rounds.extension", "GET POST", "round.grant_extension", EXTENSION),

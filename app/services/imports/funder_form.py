@@ -25,6 +25,7 @@ word limit: the lead can tick or untick any of them.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -32,9 +33,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CollectiveBid, MergedSection, Round, User
-from app.policy import require
+from app.models import CollectiveBid, MergedSection, Round, RoundFunderForm, User
+from app.policy import can, require
 from app.services import ServiceError, office
+from app.services import funder_form as funder_forms
 from app.services import rounds as rounds_service
 from app.services.audit import record
 from app.services.office import word
@@ -183,6 +185,13 @@ class FoundForm:
     filename: str
     sections: list[FoundSection]
     left_out: int = 0  # found beyond MAX_SECTIONS
+    # The round's funder's form for the export, when it has one, and whether this file is it (read
+    # from it, or the same bytes uploaded again): then nothing is offered for the export.
+    current: RoundFunderForm | None = None
+    is_current: bool = False
+    # The signed reference to this upload, kept to become the round's form for the export when the
+    # sections are saved (app/services/funder_form.py: hold_pending); None when not offered.
+    pending: str | None = None
 
 
 def _question_level(rows) -> int:
@@ -231,16 +240,11 @@ def sections_in(parts: list[word.Part]) -> list[FoundSection]:
     return found
 
 
-def read_form(actor: User, rnd: Round, upload) -> FoundForm:
-    """The sections of an uploaded funder's form, to check before adding: nothing is saved. The
-    file is opened only through app/services/office (refusing zip bombs, macros, old .doc files and
-    content linked from other files, each saying why)."""
-    require(actor, ACTION, rnd)
-    document, opened = office.docx_from_upload(upload)
+def _found(document, filename: str) -> FoundForm:
     try:
         parts = word.read(document, questions=True)
     except (ValueError, KeyError, AttributeError) as exc:  # a package python-docx opened but cannot follow
-        log.info("Could not read the headings of a funder's form named %r: %r", opened.filename, exc)
+        log.info("Could not read the headings of a funder's form named %r: %r", filename, exc)
         raise ServiceError(office.UNREADABLE_MESSAGE, office.FIELD) from None
     found = sections_in(parts)
     if not found:
@@ -249,7 +253,42 @@ def read_form(actor: User, rnd: Round, upload) -> FoundForm:
             "heading style (Heading 1 or Heading 2) and upload it again",
             office.FIELD,
         )
-    return FoundForm(opened.filename, found[:MAX_SECTIONS], max(0, len(found) - MAX_SECTIONS))
+    return FoundForm(filename, found[:MAX_SECTIONS], max(0, len(found) - MAX_SECTIONS))
+
+
+def read_form(actor: User, rnd: Round, upload) -> FoundForm:
+    """The sections of an uploaded funder's form, to check before adding: nothing is saved in the
+    database. The file is opened only through app/services/office (refusing zip bombs, macros, old
+    .doc files and content linked from other files, each saying why). When the actor may set the
+    round's funder's form and this file is not already it, the file is kept as pending (a file, no
+    row) so that saving the sections can make it the form for the export too."""
+    require(actor, ACTION, rnd)
+    data, given_name = office.read_upload(upload, office.CHOOSE_DOCX_MESSAGE)
+    opened = office.check_docx(data, given_name)
+    found = _found(office.open_docx(opened), opened.filename)
+    found.current = funder_forms.funder_form_of(rnd)
+    found.is_current = found.current is not None and found.current.sha256 == hashlib.sha256(data).hexdigest()
+    if not found.is_current and can(actor, "round.manage_funder_form", rnd):
+        found.pending = funder_forms.hold_pending(rnd, data, opened.filename)
+    return found
+
+
+def read_stored_form(actor: User, rnd: Round) -> FoundForm:
+    """The sections of the round's funder's form already uploaded for the export (no second upload),
+    checked again like an upload; nothing is saved."""
+    require(actor, ACTION, rnd)
+    current = funder_forms.funder_form_of(rnd)
+    if current is None:
+        raise ServiceError("The round has no funder’s form uploaded – upload the form", office.FIELD)
+    try:
+        data = funder_forms.read_form(current)
+    except (OSError, ValueError):
+        log.exception("Could not read the funder's form of round %s", rnd.id)
+        raise ServiceError(office.UNREADABLE_MESSAGE + " on the funder’s form page", office.FIELD) from None
+    opened = office.check_docx(data, current.filename)
+    found = _found(office.open_docx(opened), current.filename)
+    found.current, found.is_current = current, True
+    return found
 
 
 # --- saving ---------------------------------------------------------------------------------------
@@ -281,12 +320,16 @@ def _check_replaceable(rnd: Round) -> None:
 
 
 def add_sections(actor: User, rnd: Round, sections: list[NewSection], *, replace: bool = False,
-                 filename: str = "") -> int:
+                 filename: str = "", for_export: str | None = None) -> int:
     """Add the checked sections after the round's own, or in their place (replace=True), each
-    through the rounds service (audited there), and record the import. Returns how many were added."""
+    through the rounds service (audited there), and record the import. With `for_export` (the
+    signed reference read_form gave), the uploaded file also becomes the round's funder's form for
+    the export (app/services/funder_form.py, audited there). Returns how many were added."""
     require(actor, ACTION, rnd)
     if not sections:
         raise ServiceError("Select at least one section to add", field="sections")
+    if for_export:
+        funder_forms.store_pending(actor, rnd, for_export)
     removed = 0
     if replace:
         _check_replaceable(rnd)
