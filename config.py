@@ -128,6 +128,15 @@ class Config:
     # Exported files (Word, PDF, Excel, CSV, ZIP), kept so they can be downloaded again later.
     EXPORT_FOLDER = os.environ.get("EXPORT_FOLDER", str(INSTANCE_DIR / "exports"))
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # "json": one JSON object per line (production's default, for a log search); "text" for people.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    # /metrics answers only a request with "Authorization: Bearer <METRICS_TOKEN>"; unset: 404.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    # gunicorn's workers share their metrics through files in this folder (prometheus_client's
+    # multiprocess mode, which reads the variable itself); unset: one process's own figures.
+    PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+    # /readyz waits at most this long for Redis.
+    READINESS_TIMEOUT_SECONDS = env_int("READINESS_TIMEOUT_SECONDS", 2)
     # Long lists are shown a page at a time (app/services/pages.py): rows of a table per page, and
     # large items per page (contribution cards on a CSP's home page, texts of merged revisions).
     PAGE_SIZE = 50
@@ -167,6 +176,8 @@ class TestingConfig(Config):
     # One fixed folder (not mkdtemp): the browser tests' gunicorn workers must share it.
     UPLOAD_FOLDER = str(Path(tempfile.gettempdir()) / "partnership-bid-test-uploads")
     EXPORT_FOLDER = str(Path(tempfile.gettempdir()) / "partnership-bid-test-exports")
+    # The tests' own token, so that the access tests can scrape /metrics.
+    METRICS_TOKEN = "testing-metrics-token"  # noqa: S105 - the tests' own token  # nosec B105
 
 
 class ProductionConfig(Config):
@@ -174,6 +185,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     FORCE_HTTPS = env_bool("FORCE_HTTPS", True)
     PROXY_FIX_COUNT = env_int("PROXY_FIX_COUNT", 1)
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
     @classmethod
     def check(cls, config: dict) -> None:

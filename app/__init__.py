@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -28,8 +27,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.url_map.converters["int"] = DatabaseIdConverter  # before any route: too long an id is a 404
     config_class.check(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("app").setLevel(app.config["LOG_LEVEL"])
+    from app import logs, metrics
+
+    logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    logs.init_app(app)  # first: every request has its id before anything else runs
+    metrics.init_app(app)
 
     if app.config["PROXY_FIX_COUNT"]:
         n = app.config["PROXY_FIX_COUNT"]
@@ -114,10 +116,13 @@ def register_extensions(app: Flask) -> None:
     )
     WTFormsHelpers(app)
 
+    from app.ops import OPS_ENDPOINTS
+
     @app.before_request
     def _load_user_first():
-        # Load the signed-in user before the view runs: the loader may commit a touch.
-        if request.endpoint != "static":
+        # Load the signed-in user before the view runs: the loader may commit a touch. Not for the
+        # load balancer's and Prometheus' requests (app/ops), which never act for a user.
+        if request.endpoint != "static" and request.endpoint not in OPS_ENDPOINTS:
             _ = current_user.is_authenticated
 
     @app.after_request
@@ -139,6 +144,7 @@ def register_blueprints(app: Flask) -> None:
     from app.deadlines import bp as deadlines_bp
     from app.exports import bp as exports_bp
     from app.main import bp as main_bp
+    from app.ops import bp as ops_bp
     from app.reminders import bp as reminders_bp
     from app.review import bp as review_bp
     from app.rounds import bp as rounds_bp
@@ -147,6 +153,7 @@ def register_blueprints(app: Flask) -> None:
     from app.whats_new import bp as whats_new_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp)

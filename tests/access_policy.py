@@ -49,6 +49,9 @@ class Route:
     # A variant nobody may use in any state (a manager deactivating themselves): the access test
     # checks everyone is refused; tests/test_fuzz.py has no one to send hostile input as.
     refused_to_everyone: bool = False
+    # Request headers (lambda w: {...}) for a route whose secret travels in a header, as
+    # /metrics' bearer token does (calendar.feed's secret is in its address: `values`).
+    headers: Callable | None = None
 
     @property
     def method(self) -> str:

@@ -325,11 +325,11 @@ def problem(route: Route, w, decision: Decision, response, client, user: str, el
     return f"refused by state ({decision.reason}): expected 403, a redirect or the form with the reason, got {got}"
 
 
-def _request(client, route: Route, url: str, token: str):
+def _request(client, route: Route, url: str, token: str, headers: dict):
     if route.method == "GET":
-        return client.get(url)
+        return client.get(url, headers=headers)
     with client:  # keeps the request's context, to see whether the CSRF token was accepted
-        response = client.post(url, data={"csrf_token": token})
+        response = client.post(url, data={"csrf_token": token}, headers=headers)
         assert not g.get("csrf_redispatched"), f"the CSRF token was refused: {route.name} {url}"
     return response
 
@@ -353,6 +353,7 @@ def test_access(app, request, _clean, route: Route, state: str):
     snapshot = _restore(app, request, state)
     w = snapshot.w
     values = route.values(w)
+    headers = route.headers(w) if route.headers else {}
     with app.test_request_context():
         url = url_for(route.endpoint, **values)
     users = [ANONYMOUS, *w.users]
@@ -365,7 +366,7 @@ def test_access(app, request, _clean, route: Route, state: str):
     refused = [user for user in users if not decisions[user].allowed]
     for user in refused:
         client, token = _client(app, snapshot, user)
-        response = _request(client, route, url, token)
+        response = _request(client, route, url, token, headers)
         if wrong := problem(route, w, decisions[user], response, client, user, elsewhere[user]):
             problems.append(f"{user}: {wrong}")
     after = fingerprint(app)
@@ -380,7 +381,7 @@ def test_access(app, request, _clean, route: Route, state: str):
             if now != snapshot.fingerprint:
                 _put_back(app, snapshot)
             client, token = _client(app, snapshot, user)
-            response = _request(client, route, url, token)
+            response = _request(client, route, url, token, headers)
             if wrong := problem(route, w, decisions[user], response, client, user, elsewhere[user]):
                 problems.append(f"{user}: {wrong}")
             now = fingerprint(app)

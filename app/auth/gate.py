@@ -16,6 +16,8 @@ OPEN = frozenset({
     "account.set_up_two_factor",
     "auth.sign_out",
     "main.healthz",
+    "ops.readyz",  # the load balancer's and Prometheus' requests (app/ops), never a session
+    "ops.metrics",
     "main.accessibility",
     "main.privacy",
     "main.help",

@@ -14,6 +14,10 @@ ROUTES = [
     Route("main.privacy", "GET", PUBLIC),
     Route("main.help", "GET", PUBLIC),
     Route("main.healthz", "GET", PUBLIC),
+    # operations (app/ops): the load balancer's readiness, and Prometheus with its bearer token
+    # (without it: 404 for everyone, tests/test_ops.py)
+    Route("ops.readyz", "GET", PUBLIC),
+    Route("ops.metrics", "GET", PUBLIC, headers=lambda w: {"Authorization": "Bearer testing-metrics-token"}),
     Route("main.stay_signed_in", "POST", "account.stay_signed_in"),
     Route("main.discard_draft", "POST", "account.discard_draft"),
     # auth
