@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from app import logs
 from app.extensions import db
 from app.models import Organisation, OrganisationKind, Role, User
 from app.services import ServiceError
@@ -152,7 +153,8 @@ def outbox_send(every: int) -> None:
     from app.services.outbox import deliver_due
 
     while True:
-        report = deliver_due()
+        with logs.bind(job="outbox send", run_id=logs.new_run_id()):  # on every line this pass logs
+            report = deliver_due()
         if report.sent or report.retrying or report.failed or not every:
             click.echo(f"Outbox: {report}")
         if not every:
@@ -278,7 +280,8 @@ def reminders_run(every: int, now_text: str | None) -> None:
 
     now = _parse_now(now_text)
     while True:
-        report = run(now=now)
+        with logs.bind(job="reminders run", run_id=logs.new_run_id()):
+            report = run(now=now)
         if report.written or report.skipped or report.errors or not every:
             click.echo(f"Reminders: {report}")
         for error in report.errors:
@@ -321,7 +324,8 @@ def notifications_send_digests(every: int, now_text: str | None) -> None:
 
     now = _parse_now(now_text)
     while True:
-        report = send_digests(now=now)
+        with logs.bind(job="notifications send-digests", run_id=logs.new_run_id()):
+            report = send_digests(now=now)
         if report.sent or report.errors or not every:
             click.echo(f"Daily summaries: {report}")
         for error in report.errors:
