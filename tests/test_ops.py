@@ -66,6 +66,21 @@ def test_alive_but_not_ready_without_the_database_or_storage(make_app, tmp_path)
     assert response.json["checks"]["redis"] == "not used"
 
 
+def test_ops_addresses_never_touch_a_signed_in_session(app, world):
+    from flask import g
+
+    from tests.conftest import sign_in_directly
+
+    client = app.test_client()
+    sign_in_directly(client, world.emails["lead_admin"])
+    for path in ["/readyz", "/healthz", "/metrics"]:
+        with client:
+            response = client.get(path, headers={"Authorization": f"Bearer {TOKEN}"})
+            assert "_login_user" not in g, path  # the session was not even read
+        assert response.status_code == 200, path
+        assert "Set-Cookie" not in response.headers, path
+
+
 def test_a_storage_backend_can_add_its_check(client):
     from app.services import health
 
