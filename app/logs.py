@@ -62,6 +62,26 @@ def request_id_from(header: str | None) -> str:
     return uuid.uuid4().hex
 
 
+_RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def logged_path() -> str:
+    """The request's path as it is safe to log: the route's pattern with its numbers (record ids)
+    filled in and every other argument left as its name, so a secret in a path (an invitation or
+    password reset token, a calendar feed's key) never reaches the logs. A path that matched no
+    route may hold anything, so it is not logged."""
+    rule = request.url_rule
+    if rule is None:
+        return "(no route)"
+    values = request.view_args or {}
+
+    def argument(match: re.Match) -> str:
+        value = values.get(match.group(1))
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else match.group(0)
+
+    return _RULE_ARGUMENT.sub(argument, rule.rule)
+
+
 def context_fields() -> dict:
     """The fields of the request or job this line belongs to."""
     fields = dict(_bound.get())
@@ -74,7 +94,7 @@ def context_fields() -> dict:
             fields.setdefault("user_id", user_id)
         fields.setdefault("endpoint", request.endpoint)
         fields.setdefault("method", request.method)
-        fields.setdefault("path", request.path)
+        fields.setdefault("path", logged_path())
     return fields
 
 
@@ -163,7 +183,7 @@ def init_app(app: Flask) -> None:
         started = g.get("request_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
         requests_log.info(
-            "%s %s %s", request.method, request.path, response.status_code,
+            "%s %s %s", request.method, logged_path(), response.status_code,
             extra={"status": response.status_code, "duration_ms": duration_ms},
         )
         return response
