@@ -181,21 +181,27 @@ def _write_export(export, output: str) -> None:
 
     if export.status != ExportStatus.READY:
         raise click.ClickException(f"Export {export.id} failed: {export.error or export.status.label}")
-    data = service.stored_path(export).read_bytes()
     what = service.describe(export)
     mark = "signed off" if export.signed_off else (export.content_status or "draft").lower()
     summary = (
-        f"{what}: {export.filename} ({len(data):,} bytes, version {export.short_hash}, {mark}; "
+        f"{what}: {export.filename} ({export.size_bytes:,} bytes, version {export.short_hash}, {mark}; "
         f"export record {export.id}, SHA-256 {export.file_sha256})"
     )
+    try:
+        chunks = service.open_file(export)
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"The file of export {export.id} is missing") from exc
     if output == "-":
         stream = sys.stdout.buffer
-        stream.write(data)
+        for chunk in chunks:
+            stream.write(chunk)
         stream.flush()
         click.echo(f"Wrote {summary}", err=True)
         return
     try:
-        Path(output).write_bytes(data)
+        with open(output, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
     except OSError as exc:
         raise click.ClickException(f"Could not write {output}: {exc.strerror or exc}") from exc
     click.echo(f"Wrote {output}: {summary}")

@@ -353,14 +353,15 @@ def real_documents(app) -> None:
     import secrets
 
     from app.models import Attachment
-    from app.services.documents import stored_path
+    from app.services.documents import document_key
+    from app.storage import storage
 
     with app.app_context():
         for attachment in db.session.scalars(select(Attachment)):
             data = b"%PDF-1.4 problem profile of " + attachment.contribution.csp.name.encode()
             attachment.stored_name = secrets.token_hex(16)
             attachment.size_bytes, attachment.sha256 = len(data), hashlib.sha256(data).hexdigest()
-            stored_path(attachment).write_bytes(data)
+            storage().put(document_key(attachment), data)
         db.session.commit()
 
 
