@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import secrets
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -278,26 +279,19 @@ class S3Storage(Storage):
         from boto3.s3.transfer import TransferConfig
 
         name = self.object_key(key)
-        # The SHA-256 goes into the object's metadata, known only once read: a small stream is read
-        # (and hashed) first; a big one is uploaded in parts, then its metadata set by a copy in place.
-        if isinstance(data, bytes | bytearray | memoryview):
-            data = bytes(data)
-            if limit is not None and len(data) > limit:
-                raise TooLarge
-            stored = Stored(len(data), hashlib.sha256(data).hexdigest())
-            self.client.put_object(Bucket=self.bucket, Key=name, Body=data,
-                                   Metadata={self.SHA256: stored.sha256}, **self._encryption())
-            return stored
-        stream = _Hashing(data, limit)
-        self.client.upload_fileobj(
-            io.BufferedReader(stream, CHUNK), self.bucket, name,
-            ExtraArgs=self._encryption(), Config=TransferConfig(multipart_threshold=8 * CHUNK),
-        )
-        stored = stream.stored
-        self.client.copy_object(
-            Bucket=self.bucket, Key=name, CopySource={"Bucket": self.bucket, "Key": name},
-            Metadata={self.SHA256: stored.sha256}, MetadataDirective="REPLACE", **self._encryption(),
-        )
+        # The SHA-256 goes into the object's metadata, so it must be known before the upload: a
+        # stream is first copied (and hashed) to a temporary file, kept in memory while it is small.
+        with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK) as spooled:
+            stream = _Hashing(data, limit)
+            while chunk := stream.read(CHUNK):
+                spooled.write(chunk)
+            spooled.seek(0)
+            stored = stream.stored
+            self.client.upload_fileobj(
+                spooled, self.bucket, name,
+                ExtraArgs={"Metadata": {self.SHA256: stored.sha256}, **self._encryption()},
+                Config=TransferConfig(multipart_threshold=8 * CHUNK, multipart_chunksize=8 * CHUNK),
+            )
         return stored
 
     def _missing(self, exc) -> bool:
@@ -392,7 +386,11 @@ def _s3_client(config):
     if settings not in cache:
         cache[settings] = boto3.client(
             "s3", endpoint_url=settings[0], region_name=settings[1],
-            config=BotoConfig(retries={"max_attempts": 5, "mode": "standard"}, signature_version="s3v4"),
+            # Checksums only where S3 requires them: several S3-compatible stores refuse or garble
+            # the CRC checksums that newer boto3 sends by default; each file's SHA-256 is kept anyway.
+            config=BotoConfig(retries={"max_attempts": 5, "mode": "standard"}, signature_version="s3v4",
+                              request_checksum_calculation="when_required",
+                              response_checksum_validation="when_required"),
         )
     return cache[settings]
 

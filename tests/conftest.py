@@ -164,6 +164,53 @@ def app(make_app):
     return app
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """An S3-compatible server (moto's) on loopback for this test run, with test credentials."""
+    from moto.server import ThreadedMotoServer
+
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105
+                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "eu-west-2"}
+    before = {name: os.environ.get(name) for name in credentials}
+    os.environ.update(credentials)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture
+def s3(app, s3_server, monkeypatch):
+    """The app keeping its files in a new bucket of the loopback S3 server (SSE-S3 on)."""
+    import secrets
+    from types import SimpleNamespace
+
+    import boto3
+
+    bucket = f"test-{secrets.token_hex(6)}"
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="eu-west-2")
+    client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    settings = {"STORAGE_BACKEND": "s3", "S3_BUCKET": bucket, "S3_ENDPOINT_URL": s3_server,
+                "S3_REGION": "eu-west-2", "S3_SSE": "AES256", "S3_SSE_KMS_KEY_ID": None, "S3_PREFIX": "bid/"}
+    for name, value in settings.items():
+        monkeypatch.setitem(app.config, name, value)
+    return SimpleNamespace(client=client, bucket=bucket, prefix="bid/", endpoint=s3_server)
+
+
+@pytest.fixture(autouse=True)
+def _storage_backend(request):
+    """TEST_STORAGE=s3: every test that uses the app keeps its files in the loopback S3 server."""
+    uses_app = "app" in request.fixturenames or "world" in request.fixturenames
+    if os.environ.get("TEST_STORAGE") == "s3" and uses_app:
+        request.getfixturevalue("s3")
+
+
 @pytest.fixture(autouse=True)
 def _clean(request, smtp_server):
     smtp_server.start()
