@@ -22,7 +22,7 @@ from app.models.base import utcnow
 from app.services import exports as service
 from app.services import merge, signoff
 from app.services.consolidation import get_or_create_bid
-from tests.conftest import post_form
+from tests.conftest import post_form, stored_folder
 from tests.test_consolidation import A1_LINES, A2_LINES, add_lines, set_status
 from tests.test_signoff import _mark_submitted, _sign_off, make_ready
 
@@ -32,7 +32,7 @@ def export_folder(app, tmp_path, monkeypatch):
     """This module's own folder for the files, so that counting them is not upset by other tests."""
     folder = tmp_path / "exports"
     monkeypatch.setitem(app.config, "EXPORT_FOLDER", str(folder))
-    return folder
+    return stored_folder(app, folder, "exports/")
 
 
 @pytest.fixture
