@@ -131,6 +131,10 @@ class Storage:
         """The object's size in bytes; Missing when there is none."""
         raise NotImplementedError
 
+    def stream(self, key: str) -> tuple[int, Iterator[bytes]]:
+        """The object's size and its bytes in chunks, from one read (for a download's Content-Length)."""
+        return self.size(key), self.open(key)
+
     def delete(self, key: str) -> None:
         """Remove the object; no error when there is none."""
         raise NotImplementedError
@@ -309,14 +313,18 @@ class S3Storage(Storage):
             raise
 
     def open(self, key) -> Iterator[bytes]:
+        return self.stream(key)[1]
+
+    def stream(self, key) -> tuple[int, Iterator[bytes]]:
         from botocore.exceptions import ClientError
 
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))["Body"]
+            response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))
         except ClientError as exc:
             if self._missing(exc):
                 raise Missing(key) from None
             raise
+        body = response["Body"]
 
         def chunks():
             try:
@@ -324,7 +332,7 @@ class S3Storage(Storage):
             finally:
                 body.close()
 
-        return _first_then_rest(chunks())
+        return int(response["ContentLength"]), _first_then_rest(chunks())
 
     def size(self, key) -> int:
         head = self._head(key)
@@ -419,10 +427,8 @@ def download(key: str, mimetype: str, disposition: str):
     with its Content-Length and our Content-Disposition; None when the object is missing."""
     from flask import Response
 
-    store = storage()
     try:
-        size = store.size(key)
-        chunks = store.open(key)
+        size, chunks = storage().stream(key)
     except Missing:
         return None
     response = Response(chunks, mimetype=mimetype, direct_passthrough=True)

@@ -60,6 +60,8 @@ def test_put_then_read_exists_size_and_delete(backend):
     assert backend.size("uploads/0123456789abcdef0123456789abcdef") == len(data)
     assert backend.read("uploads/0123456789abcdef0123456789abcdef") == data
     assert backend.sha256_of("uploads/0123456789abcdef0123456789abcdef") == stored.sha256
+    size, chunks = backend.stream("uploads/0123456789abcdef0123456789abcdef")
+    assert size == len(data) and b"".join(chunks) == data
 
     backend.delete("uploads/0123456789abcdef0123456789abcdef")
     assert not backend.exists("uploads/0123456789abcdef0123456789abcdef")
@@ -69,6 +71,8 @@ def test_put_then_read_exists_size_and_delete(backend):
         backend.open("uploads/0123456789abcdef0123456789abcdef")
     with pytest.raises(Missing):
         backend.size("uploads/0123456789abcdef0123456789abcdef")
+    with pytest.raises(Missing):
+        backend.stream("uploads/0123456789abcdef0123456789abcdef")
 
 
 def test_a_big_stream_goes_in_and_comes_out_in_chunks(backend):
