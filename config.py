@@ -127,6 +127,16 @@ class Config:
     MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
     # Exported files (Word, PDF, Excel, CSV, ZIP), kept so they can be downloaded again later.
     EXPORT_FOLDER = os.environ.get("EXPORT_FOLDER", str(INSTANCE_DIR / "exports"))
+    # Where those files live (app/storage.py): "local" (the two folders above) or "s3" (any
+    # S3-compatible store; every app server behind a load balancer then sees every file).
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    S3_BUCKET = os.environ.get("S3_BUCKET") or None
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None  # empty: AWS S3 itself
+    S3_REGION = os.environ.get("S3_REGION") or None
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")  # e.g. "partnership-bid/" to share a bucket
+    # Server-side encryption, always on: "AES256" (SSE-S3) or "aws:kms" (with S3_SSE_KMS_KEY_ID).
+    S3_SSE = os.environ.get("S3_SSE", "AES256")
+    S3_SSE_KMS_KEY_ID = os.environ.get("S3_SSE_KMS_KEY_ID") or None
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     # "json": one JSON object per line (production's default, for a log search); "text" for people.
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
@@ -199,6 +209,13 @@ class ProductionConfig(Config):
             problems.append("DATABASE_URL must point at PostgreSQL, not SQLite.")
         if config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
             problems.append("RATELIMIT_STORAGE_URI is memory://: use Redis, e.g. redis://127.0.0.1:6379/0.")
+        backend = (config.get("STORAGE_BACKEND") or "local").lower()
+        if backend not in ("local", "s3"):
+            problems.append("STORAGE_BACKEND must be local or s3.")
+        if backend == "s3" and not config.get("S3_BUCKET"):
+            problems.append("STORAGE_BACKEND is s3 but S3_BUCKET is not set.")
+        if backend == "s3" and config.get("S3_SSE") not in ("AES256", "aws:kms"):
+            problems.append("S3_SSE must be AES256 or aws:kms.")
         if problems:
             raise ConfigError("Refusing to start in production:\n- " + "\n- ".join(problems))
 

@@ -1,5 +1,5 @@
 """Flask commands: create-admin, demo seed, outbox send, export bid / contribution, reminders run,
-search rebuild, notifications send-digests, bank-holidays update."""
+search rebuild, notifications send-digests, bank-holidays update, storage migrate."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def register(app) -> None:
     app.cli.add_command(search)
     app.cli.add_command(notifications)
     app.cli.add_command(bank_holidays)
+    app.cli.add_command(storage)
 
 
 @click.command("create-admin")
@@ -183,21 +184,27 @@ def _write_export(export, output: str) -> None:
 
     if export.status != ExportStatus.READY:
         raise click.ClickException(f"Export {export.id} failed: {export.error or export.status.label}")
-    data = service.stored_path(export).read_bytes()
     what = service.describe(export)
     mark = "signed off" if export.signed_off else (export.content_status or "draft").lower()
     summary = (
-        f"{what}: {export.filename} ({len(data):,} bytes, version {export.short_hash}, {mark}; "
+        f"{what}: {export.filename} ({export.size_bytes:,} bytes, version {export.short_hash}, {mark}; "
         f"export record {export.id}, SHA-256 {export.file_sha256})"
     )
+    try:
+        chunks = service.open_file(export)
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"The file of export {export.id} is missing") from exc
     if output == "-":
         stream = sys.stdout.buffer
-        stream.write(data)
+        for chunk in chunks:
+            stream.write(chunk)
         stream.flush()
         click.echo(f"Wrote {summary}", err=True)
         return
     try:
-        Path(output).write_bytes(data)
+        with open(output, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
     except OSError as exc:
         raise click.ClickException(f"Could not write {output}: {exc.strerror or exc}") from exc
     click.echo(f"Wrote {output}: {summary}")
@@ -373,3 +380,32 @@ def bank_holidays_update(url: str, timeout: int) -> None:
     click.echo(
         f"Updated {path}: {len(days)} {DIVISION} bank holidays, from {future[0]:%-d %B %Y} to {future[-1]:%-d %B %Y}."
     )
+
+
+@click.group(cls=AppGroup)
+def storage() -> None:
+    """Where the documents, funder's forms and exports are kept (app/storage.py)."""
+
+
+@storage.command("migrate")
+@click.option("--delete-local", is_flag=True,
+              help="Remove each local file once its copy in the store has been read back and checked.")
+def storage_migrate(delete_local: bool) -> None:
+    """Copy the files in UPLOAD_FOLDER and EXPORT_FOLDER into the configured store (STORAGE_BACKEND=s3),
+    checking each copy's SHA-256; files already there are skipped."""
+    from app.services import storage_migration
+    from app.storage import local_storage
+    from app.storage import storage as configured
+
+    target = configured()
+    if target.name == "local":
+        raise click.ClickException("STORAGE_BACKEND is local: set STORAGE_BACKEND=s3 and S3_BUCKET first")
+    summary = storage_migration.migrate(local_storage(), target, delete_local=delete_local, echo=click.echo)
+    counts = ", ".join(
+        f"{summary.count(result)} {result}"
+        for result in (storage_migration.COPIED, storage_migration.SKIPPED, storage_migration.MISSING,
+                       storage_migration.CORRUPT, storage_migration.FAILED)
+    )
+    click.echo(f"{len(summary.outcomes)} files: {counts}; {summary.deleted} local files removed")
+    if summary.problems:
+        raise click.ClickException(f"{len(summary.problems)} files were not copied: see above")

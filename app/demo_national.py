@@ -325,14 +325,15 @@ def _update(model, rows: list[dict]) -> None:
 
 
 def _document(contribution: dict, at: datetime) -> dict:
-    """A supporting document (a one-page PDF, written to UPLOAD_FOLDER) for a contribution."""
+    """A supporting document (a one-page PDF, stored like an upload) for a contribution."""
     from app.demo_content import minimal_pdf
-    from app.services.documents import upload_folder
+    from app.services.documents import key_of
+    from app.storage import storage
 
     town = contribution["csp"]["town"]
     data = minimal_pdf(f"{town}: youth violence problem profile")
     stored = secrets.token_hex(16)
-    (upload_folder() / stored).write_bytes(data)
+    storage().put(key_of(stored), data)
     return {
         "contribution_id": contribution["id"],
         "filename": f"{town} problem profile.pdf",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -162,6 +162,120 @@ def app(make_app):
     app = make_app()
     reset_database(app)
     return app
+
+
+S3_TESTS = os.environ.get("TEST_STORAGE") == "s3"
+
+
+@dataclass(frozen=True, order=True)
+class StoredFile:
+    """One stored file as the tests look at it on the S3 backend (the few Path methods they use)."""
+
+    app: object = field(compare=False, repr=False)
+    key: str
+
+    @property
+    def name(self) -> str:
+        return self.key.rpartition("/")[2]
+
+    def exists(self) -> bool:
+        from app.storage import storage
+
+        with self.app.app_context():
+            return storage().exists(self.key)
+
+    def read_bytes(self) -> bytes:
+        from app.storage import storage
+
+        with self.app.app_context():
+            return storage().read(self.key)
+
+    def write_bytes(self, data: bytes) -> None:
+        from app.storage import storage
+
+        with self.app.app_context():
+            storage().put(self.key, data)
+
+    def unlink(self, missing_ok: bool = False) -> None:
+        from app.storage import storage
+
+        with self.app.app_context():
+            storage().delete(self.key)
+
+
+@dataclass(frozen=True)
+class StoredFolder:
+    """A storage area ("uploads/", "exports/") as the tests look at a folder, on the S3 backend."""
+
+    app: object
+    prefix: str
+
+    def __truediv__(self, name: str) -> StoredFile:
+        return StoredFile(self.app, self.prefix + name)
+
+    def exists(self) -> bool:
+        return True
+
+    def iterdir(self) -> list[StoredFile]:
+        from app.storage import storage
+
+        with self.app.app_context():
+            listed = storage().listing(self.prefix)
+        return [StoredFile(self.app, i.key) for i in listed if "/" not in i.key.removeprefix(self.prefix)]
+
+
+def stored_folder(app, folder, prefix: str):
+    """The test's folder with the local backend; the bucket's area of it with TEST_STORAGE=s3."""
+    return StoredFolder(app, prefix) if S3_TESTS else folder
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """An S3-compatible server (moto's) on loopback for this test run, with test credentials."""
+    from moto.server import ThreadedMotoServer
+
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105
+                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "eu-west-2"}
+    before = {name: os.environ.get(name) for name in credentials}
+    os.environ.update(credentials)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture
+def s3(app, s3_server):
+    """The app keeping its files in a new bucket of the loopback S3 server (SSE-S3 on). Its own
+    MonkeyPatch: a test's monkeypatch.undo() leaves the bucket in place."""
+    import secrets
+    from types import SimpleNamespace
+
+    import boto3
+
+    bucket = f"test-{secrets.token_hex(6)}"
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="eu-west-2")
+    client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    settings = {"STORAGE_BACKEND": "s3", "S3_BUCKET": bucket, "S3_ENDPOINT_URL": s3_server,
+                "S3_REGION": "eu-west-2", "S3_SSE": "AES256", "S3_SSE_KMS_KEY_ID": None, "S3_PREFIX": "bid/"}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in settings.items():
+            patch.setitem(app.config, name, value)
+        yield SimpleNamespace(client=client, bucket=bucket, prefix="bid/", endpoint=s3_server)
+
+
+@pytest.fixture(autouse=True)
+def _storage_backend(request):
+    """TEST_STORAGE=s3: every test that uses the app keeps its files in the loopback S3 server."""
+    uses_app = "app" in request.fixturenames or "world" in request.fixturenames
+    if S3_TESTS and uses_app and not request.module.__name__.endswith("test_storage"):  # it picks its own
+        request.getfixturevalue("s3")
 
 
 @pytest.fixture(autouse=True)

@@ -33,6 +33,9 @@ def test_production_accepts_safe_settings():
         ({"SECRET_KEY": "dev-only-secret-key-never-use-in-production"}, "SECRET_KEY"),
         ({"SQLALCHEMY_DATABASE_URI": "sqlite:///instance/x.sqlite"}, "DATABASE_URL must point at PostgreSQL"),
         ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI is memory://"),
+        ({"STORAGE_BACKEND": "nfs"}, "STORAGE_BACKEND must be local or s3"),
+        ({"STORAGE_BACKEND": "s3", "S3_BUCKET": None}, "STORAGE_BACKEND is s3 but S3_BUCKET is not set"),
+        ({"STORAGE_BACKEND": "s3", "S3_BUCKET": "bids", "S3_SSE": "none"}, "S3_SSE must be AES256 or aws:kms"),
     ],
 )
 def test_production_refuses_unsafe_settings(override, reason):

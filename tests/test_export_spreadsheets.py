@@ -31,6 +31,7 @@ from app.services import budget, consolidation, contributions, documents, review
 from app.services.exports import filename_for, render
 from app.services.exports.archive import DocumentUnavailable, safe_name
 from app.services.exports.content import bid_content
+from app.storage import storage
 from tests.fixtures import documents as samples
 from tests.test_submit import complete_everything
 
@@ -464,10 +465,11 @@ def test_zip_fails_naming_a_missing_or_changed_document(app, world, bid):
     with app.app_context():
         content = _content(world)
         doc = next(d for d in content.documents if d.filename == "map.png")
-        doc.path.write_bytes(doc.path.read_bytes() + b"tampered")
+        store = storage()
+        store.put(doc.key, store.read(doc.key) + b"tampered")
         with pytest.raises(DocumentUnavailable, match=f"'map.png' from {A1_NAME} has changed since it was uploaded"):
             render(content, "zip")
-        doc.path.unlink()
+        store.delete(doc.key)
         with pytest.raises(DocumentUnavailable, match=f"'map.png' from {A1_NAME} is missing"):
             render(content, "zip")
 

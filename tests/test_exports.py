@@ -22,7 +22,7 @@ from app.models.base import utcnow
 from app.services import exports as service
 from app.services import merge, signoff
 from app.services.consolidation import get_or_create_bid
-from tests.conftest import post_form
+from tests.conftest import post_form, stored_folder
 from tests.test_consolidation import A1_LINES, A2_LINES, add_lines, set_status
 from tests.test_signoff import _mark_submitted, _sign_off, make_ready
 
@@ -32,7 +32,7 @@ def export_folder(app, tmp_path, monkeypatch):
     """This module's own folder for the files, so that counting them is not upset by other tests."""
     folder = tmp_path / "exports"
     monkeypatch.setitem(app.config, "EXPORT_FOLDER", str(folder))
-    return folder
+    return stored_folder(app, folder, "exports/")
 
 
 @pytest.fixture
@@ -353,14 +353,15 @@ def real_documents(app) -> None:
     import secrets
 
     from app.models import Attachment
-    from app.services.documents import stored_path
+    from app.services.documents import document_key
+    from app.storage import storage
 
     with app.app_context():
         for attachment in db.session.scalars(select(Attachment)):
             data = b"%PDF-1.4 problem profile of " + attachment.contribution.csp.name.encode()
             attachment.stored_name = secrets.token_hex(16)
             attachment.size_bytes, attachment.sha256 = len(data), hashlib.sha256(data).hexdigest()
-            stored_path(attachment).write_bytes(data)
+            storage().put(document_key(attachment), data)
         db.session.commit()
 
 

@@ -24,7 +24,7 @@ from app.services.exports.content import SectionText
 from app.services.exports.funder_form import fill
 from app.services.office import word
 from app.services.round_templates import EIYF_2018
-from tests.conftest import post_form
+from tests.conftest import post_form, stored_folder
 from tests.fixtures import documents as hostile
 from tests.fixtures import funder_forms_fill as forms
 from tests.test_exports import created_id, prepare, record
@@ -233,7 +233,7 @@ def upload_folder(app, tmp_path, monkeypatch):
     folder = tmp_path / "uploads"
     monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(folder))
     monkeypatch.setitem(app.config, "EXPORT_FOLDER", str(tmp_path / "exports"))
-    return folder
+    return stored_folder(app, folder, "uploads/")
 
 
 def page(world) -> str:

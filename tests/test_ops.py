@@ -66,6 +66,15 @@ def test_alive_but_not_ready_without_the_database_or_storage(make_app, tmp_path)
     assert response.json["checks"]["redis"] == "not used"
 
 
+def test_ready_with_a_bucket_only_while_the_bucket_answers(app, s3):
+    client = app.test_client()
+    assert client.get("/readyz").json["checks"]["storage"] == "ok"
+    app.config["S3_BUCKET"] = "no-such-bucket"
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"]["storage"] == "unavailable: bucket not reachable"
+
+
 def test_ops_addresses_never_touch_a_signed_in_session(app, world):
     from flask import g
 

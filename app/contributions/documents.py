@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.contributions import bp
@@ -86,22 +86,10 @@ def upload_document(contribution_id: int):
 def download_document(contribution_id: int, attachment_id: int):
     contribution = viewable(contribution_id)
     attachment = _attachment_or_404(contribution, attachment_id)
-    path = service.stored_path(attachment)
-    if not path.is_file():
-        log.error("The file of attachment %s (%s) is missing", attachment.id, path)
+    response = service.download(attachment)
+    if response is None:
+        log.error("The file of attachment %s (%s) is missing", attachment.id, attachment.stored_name)
         abort(404)
-    response = send_file(
-        path,
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name="document",  # replaced below with our own RFC 6266 header
-        conditional=False,
-        etag=False,
-        max_age=None,
-    )
-    response.headers["Content-Disposition"] = service.content_disposition(attachment.filename)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.exports import bp
@@ -34,7 +34,7 @@ from app.policy import (
 )
 from app.services import ServiceError
 from app.services import funder_form as service
-from app.services.documents import content_disposition, human_size
+from app.services.documents import human_size
 from app.services.exports.funder_form import report_summary
 
 log = logging.getLogger(__name__)
@@ -101,22 +101,10 @@ def download_funder_form(round_id: int):
     funder_form = service.funder_form_of(rnd)
     if funder_form is None:
         abort(404)
-    path = service.stored_path(funder_form)
-    if not path.is_file():
-        log.error("The funder's form of round %s (%s) is missing", rnd.id, path)
+    response = service.download(funder_form)
+    if response is None:
+        log.error("The funder's form of round %s (%s) is missing", rnd.id, funder_form.stored_name)
         abort(404)
-    response = send_file(
-        path,
-        mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        as_attachment=True,
-        download_name="form",  # replaced below with our own RFC 6266 header
-        conditional=False,
-        etag=False,
-        max_age=None,
-    )
-    response.headers["Content-Disposition"] = content_disposition(funder_form.filename)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

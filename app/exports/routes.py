@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.exports import bp
@@ -39,7 +39,7 @@ from app.policy import (
 from app.services import ServiceError
 from app.services import exports as service
 from app.services import funder_form as funder_forms
-from app.services.documents import content_disposition, human_size
+from app.services.documents import human_size
 from app.services.exports.content import contribution_content
 
 log = logging.getLogger(__name__)
@@ -290,25 +290,10 @@ def download(export_id: int):
     export = get_export_or_404(current_user, export_id)
     if export.status.value != "ready":
         return redirect(url_for("exports.show", export_id=export.id))
-    try:
-        path = service.stored_path(export)
-    except FileNotFoundError:
-        path = None
-    if path is None or not path.is_file():
-        log.error("The file of export %s (%s) is missing", export.id, path)
+    response = service.download(export)
+    if response is None:
+        log.error("The file of export %s (%s) is missing", export.id, export.stored_name)
         return render_template(
             "exports/missing.html", title="The file is missing", export=export, list_url=_list_url(export)
         ), 404
-    response = send_file(
-        path,
-        mimetype=service.FORMATS[export.format].mimetype,
-        as_attachment=True,
-        download_name="export",  # replaced below with our own RFC 6266 header
-        conditional=False,
-        etag=False,
-        max_age=None,
-    )
-    response.headers["Content-Disposition"] = content_disposition(export.filename)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     return response

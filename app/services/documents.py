@@ -1,6 +1,7 @@
 """Supporting documents of a contribution: upload, delete, and what a file really is.
 
-Files are kept in UPLOAD_FOLDER (never under the static folder) under random names; the name the
+Files are kept through app/storage.py (UPLOAD_FOLDER, never under the static folder, or a bucket)
+under random names; the name the
 user gave is kept in the database, made safe for display and for Content-Disposition.
 
 The type is decided from the content, never from the name or the browser's Content-Type:
@@ -15,12 +16,12 @@ document's file is removed only after the commit, so a failed commit leaves row 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import os
 import re
 import secrets
+import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from app.models import Attachment, Contribution, User
 from app.services import ServiceError
 from app.services.audit import record
 from app.services.contributions import check_editable, touch
+from app.storage import TooLarge, local_storage, storage
+from app.storage import download as stored_download
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +138,15 @@ _ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(Default|Override|Relationship)\b([^>]*)>
 _ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
-def sniff(path: Path | bytes) -> FileType:
-    """The type of the file at `path` (or of these bytes), from its content; Refused (with the
-    reason) otherwise."""
+def sniff(path: Path | bytes | BinaryIO) -> FileType:
+    """The type of the file at `path` (or of these bytes, or of this open file), from its content;
+    Refused (with the reason) otherwise."""
     if isinstance(path, bytes):
         head = path[:16]
+    elif not isinstance(path, Path):
+        path.seek(0)
+        head = path.read(16)
+        path.seek(0)
     else:
         with path.open("rb") as f:
             head = f.read(16)
@@ -165,11 +172,16 @@ def sniff(path: Path | bytes) -> FileType:
     raise Refused(TYPE_MESSAGE)
 
 
-def _bytes(source: Path | bytes) -> bytes:
-    return source if isinstance(source, bytes) else source.read_bytes()
+def _bytes(source: Path | bytes | BinaryIO) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    if isinstance(source, Path):
+        return source.read_bytes()
+    source.seek(0)
+    return source.read()
 
 
-def _pdf(path: Path | bytes) -> FileType:
+def _pdf(path: Path | bytes | BinaryIO) -> FileType:
     data = _bytes(path)
     if not re.match(rb"%PDF-\d\.\d", data):
         raise Refused(TYPE_MESSAGE)
@@ -197,7 +209,7 @@ def check_expansion(infos: list[zipfile.ZipInfo]) -> None:
         raise Refused(EXPANDS_MESSAGE)
 
 
-def _zip(path: Path | bytes) -> FileType:
+def _zip(path: Path | bytes | BinaryIO) -> FileType:
     try:
         with zipfile.ZipFile(io.BytesIO(path) if isinstance(path, bytes) else path) as zf:
             infos = zf.infolist()
@@ -344,64 +356,53 @@ def content_disposition(filename: str) -> str:
 
 
 # --- storage -------------------------------------------------------------------------------------
+#
+# Files go through app/storage.py under the key "uploads/<stored name>" (in UPLOAD_FOLDER with the
+# local backend, in the bucket with S3).
 
 
 def upload_folder() -> Path:
-    folder = Path(current_app.config["UPLOAD_FOLDER"])
-    if not folder.is_absolute():
-        folder = Path(current_app.root_path).parent / folder
-    folder = folder.resolve()
-    static = Path(current_app.static_folder).resolve() if current_app.static_folder else None
-    if static is not None and folder.is_relative_to(static):
-        raise RuntimeError("UPLOAD_FOLDER must not be inside the static folder: uploads would be public")
+    """UPLOAD_FOLDER (the local backend's folder for "uploads/" keys), made if need be."""
+    folder = local_storage().roots["uploads"]
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 
 
-def stored_file(stored_name: str) -> Path:
-    """Where a file stored under this random name is (never a path from anywhere else)."""
+def key_of(stored_name: str) -> str:
+    """The storage key of a file stored under this random name (never a path from anywhere else)."""
     if not re.fullmatch(r"[0-9a-f]{32}", stored_name or ""):
         raise ValueError(f"Unexpected stored name {stored_name!r}")
-    return upload_folder() / stored_name
+    return f"uploads/{stored_name}"
 
 
-def stored_path(attachment: Attachment) -> Path:
+def document_key(attachment: Attachment) -> str:
     try:
-        return stored_file(attachment.stored_name)
+        return key_of(attachment.stored_name)
     except ValueError:
         raise ValueError(f"Unexpected stored name for attachment {attachment.id}") from None
 
 
-class _TooLarge(Exception):
-    pass
+def stored_file(stored_name: str) -> Path:
+    """Where the local backend keeps a file stored under this random name."""
+    return local_storage().path(key_of(stored_name))
 
 
-def _copy(stream: BinaryIO, target: Path, limit: int) -> tuple[int, str]:
-    """Copy the upload to `target` (mode 600), stopping once it is over `limit` bytes."""
-    digest = hashlib.sha256()
-    size = 0
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        while chunk := stream.read(1024 * 1024):
-            size += len(chunk)
-            if size > limit:
-                raise _TooLarge
-            digest.update(chunk)
-            out.write(chunk)
-    return size, digest.hexdigest()
+def stored_path(attachment: Attachment) -> Path:
+    """Where the local backend keeps the document's file."""
+    return local_storage().path(document_key(attachment))
 
 
-# Files to remove when the session's transaction ends: on commit (deleted documents) or when it
+# Keys to remove when the session's transaction ends: on commit (deleted documents) or when it
 # ends without one (uploads whose rows were never committed).
 _DELETE_ON_COMMIT = "documents.delete_on_commit"
 _DELETE_UNLESS_COMMITTED = "documents.delete_unless_committed"
 
 
-def _unlink(path: Path) -> None:
+def _remove(key: str) -> None:
     try:
-        path.unlink(missing_ok=True)
-    except OSError:  # the row is gone either way; an orphan file is only wasted space
-        log.exception("Could not remove the stored document %s", path)
+        storage().delete(key)
+    except Exception:  # the row is gone either way; an orphan file is only wasted space
+        log.exception("Could not remove the stored file %s", key)
 
 
 @event.listens_for(Session, "after_commit")
@@ -409,8 +410,8 @@ def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint: the outer transaction may still roll back
         return
     session.info.pop(_DELETE_UNLESS_COMMITTED, None)
-    for path in session.info.pop(_DELETE_ON_COMMIT, []):
-        _unlink(path)
+    for key in session.info.pop(_DELETE_ON_COMMIT, []):
+        _remove(key)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -419,37 +420,53 @@ def _after_transaction_end(session: Session, transaction) -> None:
         return
     # Still here: the transaction ended without committing (rollback, failed commit, closed session).
     session.info.pop(_DELETE_ON_COMMIT, None)  # the rows are still there, so their files stay
-    for path in session.info.pop(_DELETE_UNLESS_COMMITTED, []):
-        _unlink(path)
+    for key in session.info.pop(_DELETE_UNLESS_COMMITTED, []):
+        _remove(key)
+
+
+def remove_unless_committed(key: str) -> None:
+    """Remove a just-stored file again if the transaction ends without committing."""
+    db.session.info.setdefault(_DELETE_UNLESS_COMMITTED, []).append(key)
 
 
 def store_checked(data: bytes) -> str:
-    """Store the bytes of a file already read and checked (app/services/office) in UPLOAD_FOLDER under
-    a new random name (mode 600), like an upload: removed again if the transaction ends without
-    committing. Returns the stored name."""
-    folder = upload_folder()
+    """Store the bytes of a file already read and checked (app/services/office) under a new random
+    name, like an upload: removed again if the transaction ends without committing. Returns the
+    stored name."""
     stored_name = secrets.token_hex(16)
-    final = folder / stored_name
-    partial = folder / f".partial-{stored_name}"
+    key = key_of(stored_name)
     try:
-        try:
-            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(partial, final)
-        except OSError:
-            log.exception("Could not store a file in %s", folder)
-            raise ServiceError(FAILED_MESSAGE, FIELD) from None
-    finally:
-        _unlink(partial)
-    db.session.info.setdefault(_DELETE_UNLESS_COMMITTED, []).append(final)
+        storage().put(key, data)
+    except Exception:
+        log.exception("Could not store a file as %s", key)
+        raise ServiceError(FAILED_MESSAGE, FIELD) from None
+    remove_unless_committed(key)
     return stored_name
 
 
-def remove_after_commit(path: Path) -> None:
+def remove_after_commit(key: str) -> None:
     """Remove a stored file once the transaction that stopped needing it commits (a failed commit
     leaves it in place, with the row that names it)."""
-    db.session.info.setdefault(_DELETE_ON_COMMIT, []).append(path)
+    db.session.info.setdefault(_DELETE_ON_COMMIT, []).append(key)
+
+
+def _spool(stream: BinaryIO, limit: int) -> tuple[BinaryIO, int]:
+    """Copy the upload to a private temporary file (to read its type before it is stored), stopping
+    once it is over `limit` bytes."""
+    spooled = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller
+    size = 0
+    try:
+        while chunk := stream.read(1024 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge
+            spooled.write(chunk)
+        spooled.flush()
+        spooled.seek(0)
+    except BaseException:
+        spooled.close()
+        raise
+    return spooled, size
 
 
 # --- the verbs -------------------------------------------------------------------------------------
@@ -470,29 +487,32 @@ def upload_document(actor: User, contribution: Contribution, upload, description
     if description and len(description) > DESCRIPTION_MAX:
         raise ServiceError(f"Description must be {DESCRIPTION_MAX} characters or fewer", "description")
     limit = current_app.config["MAX_UPLOAD_BYTES"]
-    folder = upload_folder()
     stored_name = secrets.token_hex(16)
-    final = folder / stored_name
-    partial = folder / f".partial-{stored_name}"
+    key = key_of(stored_name)
     try:
-        try:
-            size, sha256 = _copy(upload.stream, partial, limit)
-        except _TooLarge:
-            raise ServiceError(size_message(limit), FIELD) from None
-        except OSError:
-            log.exception("Could not store an upload in %s", folder)
-            raise ServiceError(FAILED_MESSAGE, FIELD) from None
+        spooled, size = _spool(upload.stream, limit)
+    except TooLarge:
+        raise ServiceError(size_message(limit), FIELD) from None
+    except OSError:
+        log.exception("Could not read an upload")
+        raise ServiceError(FAILED_MESSAGE, FIELD) from None
+    with spooled:
         if size == 0:
             raise ServiceError(EMPTY_MESSAGE, FIELD)
         try:
-            kind = sniff(partial)
+            kind = sniff(spooled)
         except Refused as exc:
             log.info("Refused an upload named %r: %s", upload.filename, exc)
             raise ServiceError(str(exc), FIELD) from None
-        os.replace(partial, final)
-    finally:
-        _unlink(partial)
-    db.session.info.setdefault(_DELETE_UNLESS_COMMITTED, []).append(final)
+        spooled.seek(0)
+        try:
+            stored = storage().put(key, spooled)
+        except Exception:
+            log.exception("Could not store an upload as %s", key)
+            _remove(key)
+            raise ServiceError(FAILED_MESSAGE, FIELD) from None
+    remove_unless_committed(key)
+    size, sha256 = stored.size, stored.sha256
 
     filename = safe_filename(upload.filename, kind)
     attachment = Attachment(
@@ -533,11 +553,16 @@ def delete_document(actor: User, contribution: Contribution, attachment: Attachm
     check_editable(actor, contribution)
     if attachment.contribution_id != contribution.id:
         raise ValueError("The document belongs to another contribution")
-    path = stored_path(attachment)
+    key = document_key(attachment)
     summary = f"{actor.full_name} deleted {attachment.filename} from {contribution.csp.name}'s contribution"
     detail = {"attachment_id": attachment.id, "filename": attachment.filename, "sha256": attachment.sha256}
     contribution.attachments.remove(attachment)  # delete-orphan: the row goes at the flush
     touch(actor, contribution)
     record(actor, "contribution.document_deleted", contribution, summary, **detail)
     db.session.flush()
-    db.session.info.setdefault(_DELETE_ON_COMMIT, []).append(path)
+    remove_after_commit(key)
+
+
+def download(attachment: Attachment):
+    """The document's file streamed as a download (None when the file is missing)."""
+    return stored_download(document_key(attachment), attachment.content_type, content_disposition(attachment.filename))

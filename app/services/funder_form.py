@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +33,8 @@ from app.services.audit import record
 from app.services.exports.content import SectionText
 from app.services.exports.funder_form import fill, question_rows, section_label
 from app.services.office import word
+from app.storage import Missing, storage
+from app.storage import download as stored_download
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,22 @@ def funder_form_of(rnd: Round) -> RoundFunderForm | None:
     return db.session.scalar(select(RoundFunderForm).where(RoundFunderForm.round_id == rnd.id))
 
 
+def form_key(form: RoundFunderForm) -> str:
+    return documents.key_of(form.stored_name)
+
+
 def stored_path(form: RoundFunderForm) -> Path:
+    """Where the local backend keeps the form's file."""
     return documents.stored_file(form.stored_name)
 
 
 def read_form(form: RoundFunderForm) -> bytes:
-    return stored_path(form).read_bytes()
+    return storage().read(form_key(form))
+
+
+def download(form: RoundFunderForm):
+    """The form's file streamed as a download (None when the file is missing)."""
+    return stored_download(form_key(form), documents.DOCX.mimetype, documents.content_disposition(form.filename))
 
 
 @dataclass
@@ -97,7 +107,7 @@ def store_funder_form(actor: User, rnd: Round, data: bytes, given_name: str) -> 
         db.session.add(form)
     else:
         replaced = form.filename
-        documents.remove_after_commit(stored_path(form))
+        documents.remove_after_commit(form_key(form))
     form.filename, form.stored_name, form.size_bytes, form.sha256 = filename, stored_name, len(data), sha256
     form.uploaded_by_id = actor.id
     form.uploaded_at = utcnow()
@@ -117,7 +127,7 @@ def store_funder_form(actor: User, rnd: Round, data: bytes, given_name: str) -> 
 
 # --- a form uploaded to add the round's sections, kept for the export once they are saved -------------
 #
-# The sections' check page is stateless: the upload's POST keeps the checked file in UPLOAD_FOLDER's
+# The sections' check page is stateless: the upload's POST keeps the checked file under the storage's
 # "pending" folder under a random name and gives the page a reference to it, signed with the app's
 # secret and naming the round and its lead bidder, so a changed or copied reference is refused. The
 # POST that saves the sections stores it as the round's form (store_funder_form) and the pending copy
@@ -131,38 +141,32 @@ PENDING_GONE_MESSAGE = (
 )
 
 
-def _pending_folder() -> Path:
-    folder = documents.upload_folder() / "pending"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    return folder
+PENDING_PREFIX = "uploads/pending/"
 
 
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt=PENDING_SALT)
 
 
-def _sweep_pending(folder: Path) -> None:
-    cutoff = time.time() - PENDING_MAX_AGE
-    for path in folder.iterdir():
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-        except OSError:  # only wasted space: the next sweep tries again
-            log.warning("Could not remove the pending funder's form %s", path)
+def _sweep_pending() -> None:
+    store = storage()
+    try:
+        for item in store.listing(PENDING_PREFIX):
+            if item.age > PENDING_MAX_AGE:
+                store.delete(item.key)
+    except Exception:  # only wasted space: the next sweep tries again
+        log.warning("Could not remove the old pending funder's forms", exc_info=True)
 
 
 def hold_pending(rnd: Round, data: bytes, filename: str) -> str:
     """Keep checked bytes until the sections are saved; returns the signed reference for the page
-    (no database write: a file in the pending folder, removed after PENDING_MAX_AGE)."""
-    folder = _pending_folder()
-    _sweep_pending(folder)
+    (no database write: a file under "uploads/pending/", removed after PENDING_MAX_AGE)."""
+    _sweep_pending()
     name = secrets.token_hex(16)
     try:
-        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-    except OSError:
-        log.exception("Could not keep a pending funder's form in %s", folder)
+        storage().put(PENDING_PREFIX + name, data)
+    except Exception:
+        log.exception("Could not keep a pending funder's form")
         raise ServiceError(documents.FAILED_MESSAGE, office.FIELD) from None
     return _serializer().dumps({
         "round": rnd.id, "lead": rnd.lead_bidder_id, "name": name,
@@ -187,14 +191,14 @@ def store_pending(actor: User, rnd: Round, reference: str, *, field: str = "use_
     name = str(held.get("name", ""))
     if not all(c in "0123456789abcdef" for c in name) or len(name) != 32:
         raise ServiceError(PENDING_GONE_MESSAGE, field)
-    path = _pending_folder() / name
+    key = PENDING_PREFIX + name
     current = funder_form_of(rnd)
     if current is not None and current.sha256 == held.get("sha256"):  # saved already (the page sent again)
-        documents.remove_after_commit(path)
+        documents.remove_after_commit(key)
         return None
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = storage().read(key)
+    except Missing:
         raise ServiceError(PENDING_GONE_MESSAGE, field) from None
     if hashlib.sha256(data).hexdigest() != held.get("sha256"):
         raise ServiceError(PENDING_GONE_MESSAGE, field)
@@ -202,7 +206,7 @@ def store_pending(actor: User, rnd: Round, reference: str, *, field: str = "use_
         uploaded = store_funder_form(actor, rnd, data, str(held.get("filename", "")))
     except ServiceError as exc:
         raise ServiceError(exc.message, field) from None
-    documents.remove_after_commit(path)
+    documents.remove_after_commit(key)
     return uploaded
 
 
@@ -212,13 +216,13 @@ def remove_funder_form(actor: User, rnd: Round) -> str:
     form = funder_form_of(rnd)
     if form is None:
         raise ServiceError("The round has no funder’s form to remove")
-    path, filename, sha256 = stored_path(form), form.filename, form.sha256
+    key, filename, sha256 = form_key(form), form.filename, form.sha256
     db.session.delete(form)
     record(actor, "round.funder_form_removed", rnd,
            f"{actor.full_name} removed the funder’s form {filename} from {rnd.title}", filename=filename,
            sha256=sha256)
     db.session.flush()
-    documents.remove_after_commit(path)
+    documents.remove_after_commit(key)
     return filename
 
 

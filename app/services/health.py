@@ -68,7 +68,17 @@ def _writable(folder: str) -> None:
 
 
 def check_storage() -> str:
-    """The upload and export folders exist (or can be made) and a file can be written in each."""
+    """Where the files live can be used: with the local backend, the upload and export folders
+    exist (or can be made) and a file can be written in each; with a bucket, the bucket answers."""
+    from app.storage import S3Storage, storage
+
+    backend = storage()
+    if isinstance(backend, S3Storage):
+        try:
+            backend.client.head_bucket(Bucket=backend.bucket)
+        except Exception as exc:  # botocore raises many kinds: any of them means not ready  # noqa: BLE001
+            raise NotReady("bucket not reachable") from exc
+        return OK
     _writable(current_app.config["UPLOAD_FOLDER"])
     _writable(current_app.config["EXPORT_FOLDER"])
     return OK

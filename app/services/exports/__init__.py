@@ -5,9 +5,9 @@ The flow, for the web and the command line alike:
 1. `request_export()` writes an ExportRecord (pending) in the request's transaction.
 2. `prepare()` claims it with a conditional UPDATE (so two requests, or a double click, make the
    file once), reads the content (content.py), renders it (word.py, pdf.py, excel.py, tables.py,
-   archive.py), stores the file in EXPORT_FOLDER under a random name and marks the record ready
-   with the file's SHA-256 and the content hash. It commits its own steps, like the outbox worker:
-   the claim must be visible to other requests while the file is being made.
+   archive.py), stores the file (app/storage.py: EXPORT_FOLDER or the bucket) under a random name
+   and marks the record ready with the file's SHA-256 and the content hash. It commits its own
+   steps, like the outbox worker: the claim must be visible to other requests while the file is being made.
    A claim older than STALE_AFTER (a worker killed mid-export) may be taken over.
 3. The file can be downloaded again at any time; the record says who made it, when, from which
    version of the content (content hash) and the bid's status at the time (content_status,
@@ -21,17 +21,15 @@ changed since its last export) is the content read and hashed.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
@@ -41,6 +39,7 @@ from app.models import Contribution, ExportRecord, ExportStatus, Round, User
 from app.models.base import utcnow
 from app.services import ServiceError
 from app.services.audit import record
+from app.services.documents import content_disposition
 from app.services.exports.content import (
     ExportContent,
     bid_content,
@@ -49,6 +48,8 @@ from app.services.exports.content import (
     contribution_content,
 )
 from app.services.pages import Page, paginate
+from app.storage import Stored, check_key, local_storage, storage
+from app.storage import download as stored_download
 
 log = logging.getLogger(__name__)
 
@@ -156,27 +157,45 @@ def filename_for(content: ExportContent, key: str) -> str:
 
 
 def export_folder() -> Path:
-    folder = Path(current_app.config["EXPORT_FOLDER"])
+    """EXPORT_FOLDER (the local backend's folder for "exports/" keys), made if need be."""
+    folder = local_storage().roots["exports"]
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def stored_path(export: ExportRecord) -> Path:
+def key_of(stored_name: str) -> str:
+    """The storage key of an export's file (app/storage.py checks it is a plain name)."""
+    return check_key(f"exports/{stored_name}")
+
+
+def export_key(export: ExportRecord) -> str:
     if not export.stored_name:
         raise FileNotFoundError("This export has no file")
-    return export_folder() / export.stored_name
+    return key_of(export.stored_name)
 
 
-def _store(data: bytes, extension: str) -> str:
+def stored_path(export: ExportRecord) -> Path:
+    """Where the local backend keeps the export's file."""
+    return local_storage().path(export_key(export))
+
+
+def _store(data: bytes, extension: str) -> tuple[str, Stored]:
     name = f"{secrets.token_hex(16)}.{extension}"
-    folder = export_folder()
-    tmp = folder / f".{name}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(folder / name)
-    return name
+    return name, storage().put(key_of(name), data)
+
+
+def download(export: ExportRecord):
+    """The export's file streamed as a download (None when it has no file or the file is missing)."""
+    try:
+        key = export_key(export)
+    except FileNotFoundError:
+        return None
+    return stored_download(key, FORMATS[export.format].mimetype, content_disposition(export.filename))
+
+
+def open_file(export: ExportRecord) -> Iterator[bytes]:
+    """The export's file in chunks (Missing when it is not there)."""
+    return storage().open(export_key(export))
 
 
 # --- the flow ----------------------------------------------------------------------------------
@@ -265,7 +284,7 @@ def prepare(export_id: int) -> ExportRecord:
             fingerprint = None if export.contribution_id else bid_fingerprint(export.round, _bid_of(export.round))
             content = content_for(export)
             data, report = _render_export(export, content)
-            stored = _store(data, FORMATS[export.format].extension)
+            stored, kept = _store(data, FORMATS[export.format].extension)
         except Exception as exc:  # a broken export must say so, not spin for ever
             db.session.rollback()
             log.exception("Export %s failed", export_id)
@@ -278,8 +297,8 @@ def prepare(export_id: int) -> ExportRecord:
         export.status = ExportStatus.READY
         export.stored_name = stored
         export.filename = filename_for(content, export.format)
-        export.size_bytes = len(data)
-        export.file_sha256 = hashlib.sha256(data).hexdigest()
+        export.size_bytes = kept.size
+        export.file_sha256 = kept.sha256
         export.content_hash = content.content_hash
         export.content_fingerprint = fingerprint
         export.content_status = content.status

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from app.dates import govuk_datetime, to_london
 from app.services.exports.content import ExportContent
 from app.services.exports.tables import csv_safe
+from app.storage import Missing, storage
 
 DOCUMENTS_FOLDER = "Supporting documents"
 # formats in the ZIP, in this order (render(content, key) makes each)
@@ -173,17 +174,18 @@ def _copy_document(zf: zipfile.ZipFile, info: zipfile.ZipInfo, doc) -> tuple[int
     size = 0
     try:
         info.file_size = doc.size_bytes  # (so the ZIP uses 64-bit sizes only for a file that needs them)
-        with open(doc.path, "rb") as src, zf.open(info, "w") as dst:
-            while chunk := src.read(_CHUNK):
+        chunks = storage().open(doc.key)
+        with zf.open(info, "w") as dst:
+            for chunk in chunks:
                 digest.update(chunk)
                 size += len(chunk)
                 dst.write(chunk)
-    except FileNotFoundError:
+    except (FileNotFoundError, Missing):
         raise DocumentUnavailable(
             f"The ZIP was not made because {where} is missing from the document store. "
             "Ask the CSP to upload it again, or remove it, then export again"
         ) from None
-    except OSError as exc:
+    except Exception as exc:  # a local file or an object in the bucket that could not be read
         raise DocumentUnavailable(f"The ZIP was not made because {where} could not be read: {exc}") from None
     if doc.sha256 and digest.hexdigest() != doc.sha256:
         raise DocumentUnavailable(

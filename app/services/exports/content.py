@@ -80,7 +80,7 @@ class DocumentRow:
     content_type: str
     size_bytes: int
     sha256: str
-    path: Path  # where the file is stored (not part of the content hash)
+    key: str  # where the file is stored (app/storage.py; not part of the content hash)
 
 
 @dataclass
@@ -212,13 +212,13 @@ def _jsonable(value):
 
 
 def content_hash(content: ExportContent) -> str:
-    """The version: SHA-256 of every field except the NOT_CONTENT ones and the documents' paths."""
+    """The version: SHA-256 of every field except the NOT_CONTENT ones and the documents' storage keys."""
     data = asdict(content)
     for f in fields(content):
         if f.metadata.get("content", True) is False:
             data.pop(f.name)
     for doc in data["documents"]:
-        doc.pop("path", None)
+        doc.pop("key", None)
     canonical = json.dumps(_jsonable(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -246,12 +246,12 @@ def _sorted_lines(rnd: Round, lines: list) -> list:
 
 
 def _documents(contributions: list[Contribution]) -> list[DocumentRow]:
-    from app.services.documents import stored_path
+    from app.services.documents import document_key
 
     return [
         DocumentRow(
             csp=c.csp.name, filename=a.filename, description=a.description, content_type=a.content_type,
-            size_bytes=a.size_bytes, sha256=a.sha256, path=stored_path(a),
+            size_bytes=a.size_bytes, sha256=a.sha256, key=document_key(a),
         )
         for c in contributions
         for a in sorted(c.attachments, key=lambda a: (a.uploaded_at, a.id))
