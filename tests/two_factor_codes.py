@@ -2,9 +2,9 @@
 
 The world's lead bidder administrators and staff (who must use two-factor sign-in) have the key
 TOTP_SECRET; keys set up through the pages are remembered here by email. A code is never accepted
-twice, so each sign-in takes the next time step the service still accepts (the one before now,
-now, the one after; later than the last one the database has accepted), and a fresh recovery code
-once those three are used up."""
+twice, so each sign-in takes the next time step the service still accepts (now or the one after;
+later than the last one the database has accepted), and a fresh recovery code once those two are
+used up."""
 
 from __future__ import annotations
 
@@ -84,8 +84,11 @@ def next_code(email: str, app=None) -> str:
     # The key set up through the pages while it is still this person's (being set up, or set up);
     # else the key the database has (the world's, after a test put the database back).
     secret = remembered if remembered and remembered in (current, pending) else (current or pending or TOTP_SECRET)
+    # Never the step before now: it stops being accepted as soon as the clock reaches the next
+    # step, which on a busy machine can happen before the form is sent. Now's code is accepted
+    # for at least the next 30 seconds, the next step's for 60.
     now = int(time.time()) // 30
-    step = now - 1 if last is None else max(now - 1, last + 1)
+    step = max(now, last + 1) if last is not None else now
     if step > now + 1:
         return _fresh_recovery_code(email, app)
     return code_at(secret, step)

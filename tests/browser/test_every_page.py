@@ -47,7 +47,7 @@ ROLES = ["lead_admin", "lead_staff", "viewer", "csp_manager", "csp_contributor"]
 NARROW = {"width": 320, "height": 720}
 WIDE = {"width": 1280, "height": 800}
 # Not pages: the health check answers text, the calendar feed an iCalendar file, an export's status JSON.
-NOT_PAGES = {"main.healthz", "calendar.feed", "exports.status"}
+NOT_PAGES = {"main.healthz", "ops.readyz", "ops.metrics", "calendar.feed", "exports.status"}
 NOT_FOUND = "/this-page-does-not-exist"
 CSP_A1 = "Reading Community Safety Partnership"
 
