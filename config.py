@@ -125,6 +125,14 @@ class Config:
     # Supporting documents: stored outside the static folder, under generated names.
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+    # Virus scanning of supporting documents by ClamAV's daemon (app/services/scanning.py):
+    # "unix:///run/clamav/clamd.ctl" or "tcp://127.0.0.1:3310"; unset: files are not checked (the
+    # documents page says so). CLAMD_TIMEOUT: seconds to wait for clamd to connect or to answer.
+    CLAMD_URL = os.environ.get("CLAMD_URL") or None
+    CLAMD_TIMEOUT = env_int("CLAMD_TIMEOUT", 60)
+    # Where a file that contained a virus is moved ("quarantine/" keys; local backend only): never
+    # served by the app, kept for whoever looks into it.
+    QUARANTINE_FOLDER = os.environ.get("QUARANTINE_FOLDER", str(INSTANCE_DIR / "quarantine"))
     # Exported files (Word, PDF, Excel, CSV, ZIP), kept so they can be downloaded again later.
     EXPORT_FOLDER = os.environ.get("EXPORT_FOLDER", str(INSTANCE_DIR / "exports"))
     # Where those files live (app/storage.py): "local" (the two folders above) or "s3" (any
@@ -186,6 +194,9 @@ class TestingConfig(Config):
     # One fixed folder (not mkdtemp): the browser tests' gunicorn workers must share it.
     UPLOAD_FOLDER = str(Path(tempfile.gettempdir()) / "partnership-bid-test-uploads")
     EXPORT_FOLDER = str(Path(tempfile.gettempdir()) / "partnership-bid-test-exports")
+    QUARANTINE_FOLDER = str(Path(tempfile.gettempdir()) / "partnership-bid-test-quarantine")
+    # No virus scanner unless a test starts one (tests/conftest.py's clamd fixture).
+    CLAMD_URL = None
     # The tests' own token, so that the access tests can scrape /metrics.
     METRICS_TOKEN = "testing-metrics-token"  # noqa: S105 - the tests' own token  # nosec B105
 
@@ -216,6 +227,9 @@ class ProductionConfig(Config):
             problems.append("STORAGE_BACKEND is s3 but S3_BUCKET is not set.")
         if backend == "s3" and config.get("S3_SSE") not in ("AES256", "aws:kms"):
             problems.append("S3_SSE must be AES256 or aws:kms.")
+        clamd = config.get("CLAMD_URL") or ""
+        if clamd and not clamd.startswith(("unix:///", "tcp://")):
+            problems.append("CLAMD_URL must be unix:///path/to/clamd.ctl or tcp://host:port.")
         if problems:
             raise ConfigError("Refusing to start in production:\n- " + "\n- ".join(problems))
 

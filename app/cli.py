@@ -1,5 +1,5 @@
 """Flask commands: create-admin, demo seed, outbox send, export bid / contribution, reminders run,
-search rebuild, notifications send-digests, bank-holidays update, storage migrate."""
+search rebuild, notifications send-digests, bank-holidays update, storage migrate, documents scan."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def register(app) -> None:
     app.cli.add_command(notifications)
     app.cli.add_command(bank_holidays)
     app.cli.add_command(storage)
+    app.cli.add_command(documents)
 
 
 @click.command("create-admin")
@@ -297,6 +298,37 @@ def reminders_run(every: int, now_text: str | None) -> None:
             break
         db.session.remove()
         time.sleep(every)
+
+
+@click.group(cls=AppGroup)
+def documents() -> None:
+    """Supporting documents."""
+
+
+@documents.command("scan")
+@click.option("--unchecked", is_flag=True,
+              help="Also check the documents uploaded before a virus scanner was configured.")
+def documents_scan(unchecked: bool) -> None:
+    """Check for viruses, one after another, every document still waiting for its check (CLAMD_URL
+    must be set). Stops at the first time the scanner cannot be reached: run it again."""
+    from app.services import scanning
+
+    if not scanning.configured():
+        raise click.ClickException("No virus scanner is configured: set CLAMD_URL first")
+    if unchecked:
+        marked = scanning.mark_unchecked_pending()
+        db.session.commit()
+        click.echo(f"{marked} documents not checked before are now waiting for their check.")
+    results: dict[str, int] = {}
+    for attachment_id in scanning.documents_awaiting_scan():
+        try:
+            status = scanning.scan_document(attachment_id)
+        except scanning.ScannerError as exc:
+            raise click.ClickException(f"The virus scanner could not check document {attachment_id}: {exc}") from None
+        if status is not None:
+            results[status.label] = results.get(status.label, 0) + 1
+    found = ", ".join(f"{count} {label.lower()}" for label, count in sorted(results.items())) or "nothing to check"
+    click.echo(f"Documents checked: {found}.")
 
 
 @click.group(cls=AppGroup)

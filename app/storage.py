@@ -1,11 +1,13 @@
 """Where the app's files live: one small interface, two backends.
 
 Every file the app keeps (supporting documents, the round's funder's form and the pending copies of
-it, exports) is named by a key such as "uploads/<random name>", "uploads/pending/<random name>" or
-"exports/<random name>.docx", and stored through `storage()`:
+it, exports, and documents found to contain a virus) is named by a key such as "uploads/<random
+name>", "uploads/pending/<random name>", "exports/<random name>.docx" or "quarantine/<random name>",
+and stored through `storage()`:
 
-- `local` (the default): UPLOAD_FOLDER holds the "uploads/" keys and EXPORT_FOLDER the "exports/"
-  keys, exactly where they were before this interface existed, so an existing install keeps its files.
+- `local` (the default): UPLOAD_FOLDER holds the "uploads/" keys, EXPORT_FOLDER the "exports/"
+  keys and QUARANTINE_FOLDER the "quarantine/" keys, the first two exactly where they were before
+  this interface existed, so an existing install keeps its files.
 - `s3`: any S3-compatible store (AWS S3, MinIO, Azure through an S3 gateway) with boto3, the object
   named S3_PREFIX + key in S3_BUCKET, always encrypted at rest by the server (SSE-S3 "AES256", or
   "aws:kms" with S3_SSE_KMS_KEY_ID). Credentials come the standard boto3 way (environment, instance
@@ -13,7 +15,10 @@ it, exports) is named by a key such as "uploads/<random name>", "uploads/pending
 
 `put` streams a file in and returns its size and SHA-256 (kept with the object, so `sha256_of`
 answers without reading it back); `open` streams it out in chunks for a download; `listing` gives
-keys under a prefix with their age, for clean-ups.
+keys under a prefix with their age, for clean-ups; `copy` copies one object to another key.
+
+Nothing under "quarantine/" is ever served: no route builds such a key (app/services/documents.py
+builds "uploads/" keys only), and only app/services/scanning.py writes there.
 """
 
 from __future__ import annotations
@@ -36,9 +41,9 @@ from flask import current_app
 log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
-AREAS = ("uploads", "exports")
+AREAS = ("uploads", "exports", "quarantine")
 # A key: an area, then path segments of letters, digits, '.', '_' and '-', none starting with a dot.
-_KEY = re.compile(r"(?:uploads|exports)(?:/[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}){1,3}")
+_KEY = re.compile(r"(?:uploads|exports|quarantine)(?:/[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}){1,3}")
 
 
 class TooLarge(Exception):
@@ -154,6 +159,31 @@ class Storage:
         """The whole object (for small files: the funder's form, a pending copy)."""
         return b"".join(self.open(key))
 
+    def copy(self, source: str, target: str) -> Stored:
+        """Copy the object at `source` to `target` (replacing what was there), streamed; Missing
+        when there is nothing at `source`."""
+        return self.put(target, ChunkReader(self.open(source)))
+
+
+class ChunkReader:
+    """A readable stream over an iterator of chunks (so a big file is copied without holding it)."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        if size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
 
 def _first_then_rest(chunks: Iterator[bytes]) -> Iterator[bytes]:
     first = next(chunks, b"")
@@ -170,16 +200,20 @@ def _first_then_rest(chunks: Iterator[bytes]) -> Iterator[bytes]:
 
 
 class LocalStorage(Storage):
-    """UPLOAD_FOLDER holds "uploads/..." and EXPORT_FOLDER "exports/..."; files are mode 600, written
-    to a hidden partial file first and renamed into place."""
+    """UPLOAD_FOLDER holds "uploads/...", EXPORT_FOLDER "exports/..." and QUARANTINE_FOLDER
+    "quarantine/..."; files are mode 600, written to a hidden partial file first and renamed into place."""
 
     name = "local"
 
-    def __init__(self, uploads: Path, exports: Path):
+    def __init__(self, uploads: Path, exports: Path, quarantine: Path | None = None):
         self.roots = {"uploads": uploads, "exports": exports}
+        if quarantine is not None:
+            self.roots["quarantine"] = quarantine
 
     def path(self, key: str) -> Path:
         area, _, rest = check_key(key).partition("/")
+        if area not in self.roots:
+            raise ValueError(f"No folder is set for {area!r} keys")
         return self.roots[area] / rest
 
     def _folder(self, path: Path) -> Path:
@@ -381,7 +415,10 @@ def local_storage() -> LocalStorage:
     static = Path(current_app.static_folder).resolve() if current_app.static_folder else None
     if static is not None and uploads.is_relative_to(static):
         raise RuntimeError("UPLOAD_FOLDER must not be inside the static folder: uploads would be public")
-    return LocalStorage(uploads, _folder("EXPORT_FOLDER"))
+    quarantine = _folder("QUARANTINE_FOLDER") if current_app.config.get("QUARANTINE_FOLDER") else None
+    if static is not None and quarantine is not None and quarantine.is_relative_to(static):
+        raise RuntimeError("QUARANTINE_FOLDER must not be inside the static folder")
+    return LocalStorage(uploads, _folder("EXPORT_FOLDER"), quarantine)
 
 
 def _s3_client(config):

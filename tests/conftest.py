@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -255,7 +256,6 @@ def s3(app, s3_server):
     """The app keeping its files in a new bucket of the loopback S3 server (SSE-S3 on). Its own
     MonkeyPatch: a test's monkeypatch.undo() leaves the bucket in place."""
     import secrets
-    from types import SimpleNamespace
 
     import boto3
 
@@ -268,6 +268,77 @@ def s3(app, s3_server):
         for name, value in settings.items():
             patch.setitem(app.config, name, value)
         yield SimpleNamespace(client=client, bucket=bucket, prefix="bid/", endpoint=s3_server)
+
+
+# The EICAR test file (the antivirus industry's harmless test string), put together here so that no
+# file of the project holds it whole for a scanner on a developer's machine to complain about.
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-" + b"TEST-FILE!$H+H*"
+# The tests' clamd refuses streams longer than this (its StreamMaxLength), to test that answer.
+CLAMD_STREAM_MAX = 2 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def clamd_server():
+    """ClamAV's daemon for this test run (one per xdist worker), in a temporary folder with its own
+    configuration: a database of one signature of our own that finds EICAR anywhere in a file
+    (freshclam's databases cannot be downloaded here, and are not needed), a unix socket there,
+    in the foreground, stopped at the end. Ready once it answers PING. Fails, rather than skips,
+    where clamd is not installed (scripts/ensure-services.sh installs Debian's clamav-daemon)."""
+    import contextlib
+    import shutil
+    import subprocess  # nosec B404 - runs clamd, a fixed program with fixed arguments
+    import tempfile
+    import time
+
+    from app.services.scanning import Clamd, ScannerError
+
+    binary = shutil.which("clamd") or "/usr/sbin/clamd"
+    if not Path(binary).exists():
+        pytest.fail("clamd is not installed: run scripts/ensure-services.sh (Debian's clamav-daemon)")
+    folder = Path(tempfile.mkdtemp(prefix="clamd-"))  # short: a unix socket's path has a length limit
+    (folder / "test.ndb").write_text(f"Test.EICAR.Custom:0:*:{EICAR.hex()}\n")
+    socket_path = folder / "clamd.sock"
+    config = folder / "clamd.conf"
+    config.write_text(
+        f"DatabaseDirectory {folder}\nLocalSocket {socket_path}\nForeground yes\nLogFile {folder / 'clamd.log'}\n"
+        f"TemporaryDirectory {folder}\nStreamMaxLength {CLAMD_STREAM_MAX}\nMaxThreads 4\n"
+    )
+    process = subprocess.Popen([binary, "--config-file", str(config)], stdout=subprocess.DEVNULL,  # noqa: S603
+                               stderr=subprocess.STDOUT)
+    url = f"unix://{socket_path}"
+    client = Clamd(url, timeout=10)
+    deadline = time.monotonic() + 120
+    ready = False
+    while not ready:
+        if process.poll() is not None:
+            log = (folder / "clamd.log").read_text() if (folder / "clamd.log").exists() else ""
+            pytest.fail(f"clamd stopped with exit code {process.returncode}:\n{log[-3000:]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("clamd did not answer PING within 120 seconds")
+        try:
+            ready = socket_path.exists() and client.ping()
+        except ScannerError:
+            ready = False
+        if not ready:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.1)  # wakes at once if clamd stops
+    yield SimpleNamespace(url=url, socket=socket_path, folder=folder)
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def clamd(app, clamd_server, monkeypatch):
+    """The app with the tests' clamd as its virus scanner (CLAMD_URL)."""
+    monkeypatch.setitem(app.config, "CLAMD_URL", clamd_server.url)
+    monkeypatch.setitem(app.config, "CLAMD_TIMEOUT", 30)
+    return clamd_server
 
 
 @pytest.fixture(autouse=True)

@@ -14,9 +14,9 @@ from app.contributions.document_forms import DocumentsCompletedForm, UploadDocum
 from app.contributions.loading import editable, locked_reason, viewable
 from app.extensions import db
 from app.forms import ActionForm
-from app.models import Attachment
+from app.models import Attachment, ScanStatus
 from app.policy import CSP_ANY, SIGNED_IN, can_edit_contribution, get_contribution_part_or_404, roles_required
-from app.services import ServiceError
+from app.services import ServiceError, scanning
 from app.services import contributions as contributions_service
 from app.services import documents as service
 
@@ -50,6 +50,7 @@ def _render(contribution, upload_form=None, completed_form=None):
         max_size=service.human_size(current_app.config["MAX_UPLOAD_BYTES"]),
         human_size=service.human_size,
         type_of=service.type_of,
+        scanner_configured=scanning.configured(),
     )
 
 
@@ -86,11 +87,31 @@ def upload_document(contribution_id: int):
 def download_document(contribution_id: int, attachment_id: int):
     contribution = viewable(contribution_id)
     attachment = _attachment_or_404(contribution, attachment_id)
+    if not attachment.scan_status.available:  # being checked for viruses, or failed the check
+        return _unavailable(contribution, attachment)
     response = service.download(attachment)
     if response is None:
         log.error("The file of attachment %s (%s) is missing", attachment.id, attachment.stored_name)
         abort(404)
     return response
+
+
+UNAVAILABLE = {  # scan status -> (page title, HTTP status)
+    ScanStatus.PENDING: ("{} is being checked for viruses", 409),
+    ScanStatus.FAILED: ("{} could not be checked for viruses", 409),
+    ScanStatus.INFECTED: ("{} contained a virus", 410),
+}
+
+
+def _unavailable(contribution, attachment: Attachment):
+    title, status = UNAVAILABLE[attachment.scan_status]
+    return render_template(
+        "contributions/document_unavailable.html",
+        title=title.format(attachment.filename),
+        contribution=contribution,
+        attachment=attachment,
+        can_edit=can_edit_contribution(current_user, contribution),
+    ), status
 
 
 @bp.route("/<int:contribution_id>/documents/<int:attachment_id>/delete", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from app.models.contribution import (
     MatchType,
     Outcome,
     PartnerInvolvement,
+    ScanStatus,
     SectionResponse,
     SectionRevision,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "AuditEvent",
     "BidStatus",
     "BidOutcome",
+    "ScanStatus",
     "SectionState",
     "ChangeRequest",
     "InternalNote",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -258,11 +258,54 @@ class PartnerInvolvement(TenantScoped, db.Model):
     contribution: Mapped[Contribution] = relationship(back_populates="partners")
 
 
+class ScanStatus(enum.StrEnum):
+    """Where a supporting document is in its virus check (app/services/scanning.py)."""
+
+    PENDING = "pending"  # uploaded while a scanner is configured, not checked yet
+    CLEAN = "clean"  # checked: no virus found
+    INFECTED = "infected"  # a virus was found: the file was moved to quarantine
+    FAILED = "failed"  # the scanner could not check it (larger than it accepts): not released
+    NOT_SCANNED = "not_scanned"  # uploaded while no scanner was configured (and every older file)
+
+    @property
+    def label(self) -> str:
+        """The tag shown beside the document (clean and, where no scanner is set, not checked show none)."""
+        return SCAN_STATUS_LABELS[self]
+
+    @property
+    def tag_class(self) -> str:
+        return SCAN_STATUS_TAGS[self]
+
+    @property
+    def available(self) -> bool:
+        """Its file may be downloaded and put in exports: checked and clean, or never checked
+        (uploaded with no scanner configured: downloaded as always, and the page says so)."""
+        return self in (ScanStatus.CLEAN, ScanStatus.NOT_SCANNED)
+
+
+SCAN_STATUS_LABELS = {
+    ScanStatus.PENDING: "Being checked",
+    ScanStatus.CLEAN: "No virus found",
+    ScanStatus.INFECTED: "Virus found",
+    ScanStatus.FAILED: "Could not be checked",
+    ScanStatus.NOT_SCANNED: "Not checked for viruses",
+}
+SCAN_STATUS_TAGS = {
+    ScanStatus.PENDING: "govuk-tag--light-blue",
+    ScanStatus.CLEAN: "govuk-tag--green",
+    ScanStatus.INFECTED: "govuk-tag--red",
+    ScanStatus.FAILED: "govuk-tag--orange",
+    ScanStatus.NOT_SCANNED: "govuk-tag--grey",
+}
+
+
 class Attachment(TenantScoped, db.Model):
     """A supporting document, stored outside the static folder under a generated name."""
 
     __tablename__ = "attachment"
     __tenant_parent__ = "contribution"  # no lead_bidder_id: scoped through its contribution
+    # The sweep that finds documents still waiting for their virus check, oldest first.
+    __table_args__ = (Index("ix_attachment_scan_status", "scan_status", "uploaded_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"), index=True)
@@ -274,6 +317,13 @@ class Attachment(TenantScoped, db.Model):
     description: Mapped[str | None] = mapped_column(String(300))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The virus check: set to pending at upload when a scanner is configured, not_scanned otherwise.
+    scan_status: Mapped[ScanStatus] = mapped_column(
+        _enum(ScanStatus), default=ScanStatus.NOT_SCANNED, server_default=ScanStatus.NOT_SCANNED.value
+    )
+    scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The scanner's answer: the virus's name when one was found, why it could not check the file.
+    scan_result: Mapped[str | None] = mapped_column(String(200))
 
     contribution: Mapped[Contribution] = relationship(back_populates="attachments")
     uploaded_by: Mapped[User | None] = relationship()

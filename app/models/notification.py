@@ -40,6 +40,7 @@ class NotificationKind(enum.StrEnum):
     BID_SUBMITTED = "bid_submitted"
     BID_REOPENED = "bid_reopened"
     OUTCOME = "outcome"
+    VIRUS_FOUND = "virus_found"
 
     @property
     def label(self) -> str:
@@ -63,6 +64,7 @@ NOTIFICATION_LABELS = {
     NotificationKind.BID_SUBMITTED: "Bid submitted",
     NotificationKind.BID_REOPENED: "Bid reopened",
     NotificationKind.OUTCOME: "Outcome",
+    NotificationKind.VIRUS_FOUND: "Virus found",
 }
 
 

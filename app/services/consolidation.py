@@ -27,7 +27,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
-from app.models import BudgetLine, Contribution, ContributionStatus, MatchType, Round, User
+from app.models import BudgetLine, Contribution, ContributionStatus, MatchType, Round, ScanStatus, User
 from app.models.base import utcnow
 from app.models.bid import CollectiveBid, LeadBudgetLine, SectionState
 from app.money import format_money
@@ -506,6 +506,17 @@ def readiness(
                 for c in accepted if not c.documents_completed]
     if not any(c.attachments for c in accepted):
         problems.append("No supporting documents have been uploaded to the accepted contributions")
+    # A document not yet cleared by its virus check would be left out of the ZIP for the funder.
+    for c in sorted(accepted, key=lambda c: c.csp.name.lower()):
+        for a in c.attachments:
+            if a.scan_status == ScanStatus.PENDING:
+                problems.append(f"{c.csp.name}: {a.filename} is still being checked for viruses")
+            elif a.scan_status == ScanStatus.INFECTED:
+                problems.append(f"{c.csp.name}: {a.filename} contained a virus and has been removed – ask for a "
+                                "clean copy, or for the document to be deleted")
+            elif a.scan_status == ScanStatus.FAILED:
+                problems.append(f"{c.csp.name}: {a.filename} could not be checked for viruses – ask for a "
+                                "smaller copy")
     items.append(CheckItem("documents", "Supporting documents are present", not problems, problems,
                            "Review contributions", review_href))
     return Readiness(items)

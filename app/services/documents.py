@@ -12,6 +12,11 @@ Macro-enabled and password-protected variants are refused with a message that sa
 Files and the database agree whatever happens to the transaction: an upload's file is written
 before the commit and removed again if the transaction ends without committing; a deleted
 document's file is removed only after the commit, so a failed commit leaves row and file in place.
+
+Virus checks (app/services/scanning.py): with a scanner configured (CLAMD_URL) a new document is
+`pending` and its check is asked for once the upload commits; until it is found clean nobody can
+download it, and a file that contained a virus is never served again. With no scanner a document is
+`not_scanned` and downloads as it always did; the documents page says files are not checked.
 """
 
 from __future__ import annotations
@@ -34,8 +39,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import Attachment, Contribution, User
-from app.services import ServiceError
+from app.models import Attachment, Contribution, ScanStatus, User
+from app.services import ServiceError, scanning
 from app.services.audit import record
 from app.services.contributions import check_editable, touch
 from app.storage import TooLarge, local_storage, storage
@@ -523,6 +528,7 @@ def upload_document(actor: User, contribution: Contribution, upload, description
         sha256=sha256,
         description=description,
         uploaded_by_id=actor.id,
+        scan_status=scanning.initial_status(),
     )
     contribution.attachments.append(attachment)
     touch(actor, contribution)
@@ -539,13 +545,29 @@ def upload_document(actor: User, contribution: Contribution, upload, description
         sha256=sha256,
     )
     db.session.flush()
+    if attachment.scan_status == ScanStatus.PENDING:
+        _request_scan(attachment)
 
     given = _extension(upload.filename)
     if given and given not in kind.extensions:
         message = f"{filename} has been uploaded. It is a {kind.label} file, so its name now ends in {kind.extension}"
     else:
         message = f"{filename} has been uploaded"
+    if attachment.scan_status == ScanStatus.PENDING:
+        message += ". It is being checked for viruses: it can be downloaded once the check has finished"
     return Uploaded(attachment, message)
+
+
+def _request_scan(attachment: Attachment) -> None:
+    """Ask for the document's virus check once this transaction commits (nothing on a rollback).
+    Without the task queue the document waits, pending, for `flask documents scan`."""
+    try:
+        from app.jobs import defer
+        from app.jobs.scanning import scan_document as scan_document_task
+    except ImportError:
+        log.warning("No task queue: document %s waits for `flask documents scan`", attachment.id)
+        return
+    defer(scan_document_task, attachment.id)
 
 
 def delete_document(actor: User, contribution: Contribution, attachment: Attachment) -> None:
@@ -564,5 +586,8 @@ def delete_document(actor: User, contribution: Contribution, attachment: Attachm
 
 
 def download(attachment: Attachment):
-    """The document's file streamed as a download (None when the file is missing)."""
+    """The document's file streamed as a download (None when the file is missing). Only for a
+    document whose status is `available` (clean, or never checked): the route refuses the others."""
+    if not attachment.scan_status.available:
+        raise ValueError(f"Attachment {attachment.id} is {attachment.scan_status.value}: it is not downloaded")
     return stored_download(document_key(attachment), attachment.content_type, content_disposition(attachment.filename))

@@ -56,8 +56,14 @@ class Summary:
 
 def items() -> Iterator[Item]:
     """Every file the database names."""
+    from app.models import ScanStatus
+    from app.services.scanning import quarantine_key
+
     for a in db.session.scalars(select(Attachment).order_by(Attachment.id)):
-        yield Item(documents.document_key(a), f"supporting document {a.id} ({a.filename})", a.sha256)
+        if a.scan_status == ScanStatus.INFECTED:  # its file is in quarantine
+            yield Item(quarantine_key(a), f"supporting document {a.id} ({a.filename}, quarantined)", a.sha256)
+        else:
+            yield Item(documents.document_key(a), f"supporting document {a.id} ({a.filename})", a.sha256)
     for f in db.session.scalars(select(RoundFunderForm).order_by(RoundFunderForm.id)):
         yield Item(documents.key_of(f.stored_name), f"funder's form of round {f.round_id} ({f.filename})", f.sha256)
     for e in db.session.scalars(

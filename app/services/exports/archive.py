@@ -10,6 +10,10 @@ Layout, all inside one folder named like the ZIP itself:
 
 The ZIP's comment says which version of the bid it is (status and content hash).
 
+A supporting document whose virus check has not passed (still being checked, contained a virus,
+could not be checked) is left out: the manifest lists it, with no path, saying why ("left out:
+contained a virus"), and SHA256SUMS does not. A document never checked (no scanner) goes in.
+
 A supporting document that is missing from storage, or whose bytes no longer match the SHA-256
 recorded when it was uploaded, fails the export (DocumentUnavailable, naming the file and the CSP)
 rather than making a ZIP that silently lacks it: the record of the export says why it failed.
@@ -144,7 +148,12 @@ def render_zip(content: ExportContent) -> bytes:
         folders: dict[str, str] = {}  # CSP name -> folder
         folder_names: set[str] = set()
         files_in: dict[str, set[str]] = {}
+        left_out: list[Entry] = []  # listed in the manifest, not in the ZIP
         for doc in content.documents:
+            if doc.held_back:
+                left_out.append(Entry("", f"Supporting document {doc.filename} – left out: {doc.held_back}",
+                                      doc.csp, doc.size_bytes, doc.sha256))
+                continue
             if doc.csp not in folders:
                 folders[doc.csp] = unique_name(safe_name(doc.csp, "CSP"), folder_names)
                 files_in[doc.csp] = set()
@@ -154,7 +163,7 @@ def render_zip(content: ExportContent) -> bytes:
             what = "Supporting document" + (f": {doc.description}" if doc.description else "")
             entries.append(Entry(path, what, doc.csp, size, digest))
 
-        zf.writestr(_info(f"{root}/manifest.csv", date_time), _manifest_csv(entries))
+        zf.writestr(_info(f"{root}/manifest.csv", date_time), _manifest_csv(entries + left_out))
         zf.writestr(_info(f"{root}/SHA256SUMS", date_time), _sha256sums(entries, root))
         zf.comment = (f"{content.title}: {content.status}, version {content.content_hash}, "
                       f"made at {govuk_datetime(content.generated_at)}").encode()[:65535]

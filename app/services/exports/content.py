@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 
-from app.models import Contribution, ContributionStatus, Round
+from app.models import Contribution, ContributionStatus, Round, ScanStatus
 from app.models.base import utcnow
 
 LEAD_LINES = "lead-held lines"
@@ -81,6 +81,9 @@ class DocumentRow:
     size_bytes: int
     sha256: str
     key: str  # where the file is stored (app/storage.py; not part of the content hash)
+    # Why its file is left out of the ZIP ("being checked for viruses", "contained a virus"); None
+    # when it goes in (clean, or never checked). Part of the content hash only when set.
+    held_back: str | None = None
 
 
 @dataclass
@@ -219,6 +222,8 @@ def content_hash(content: ExportContent) -> str:
             data.pop(f.name)
     for doc in data["documents"]:
         doc.pop("key", None)
+        if doc.get("held_back") is None:
+            doc.pop("held_back", None)
     canonical = json.dumps(_jsonable(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -245,13 +250,21 @@ def _sorted_lines(rnd: Round, lines: list) -> list:
                                            cat_pos.get(line.cost_category_id, 0), line.id))
 
 
+# Documents whose file is not put in the ZIP, and what its manifest says of each.
+HELD_BACK = {
+    ScanStatus.PENDING: "being checked for viruses",
+    ScanStatus.INFECTED: "contained a virus",
+    ScanStatus.FAILED: "could not be checked for viruses",
+}
+
+
 def _documents(contributions: list[Contribution]) -> list[DocumentRow]:
     from app.services.documents import document_key
 
     return [
         DocumentRow(
             csp=c.csp.name, filename=a.filename, description=a.description, content_type=a.content_type,
-            size_bytes=a.size_bytes, sha256=a.sha256, key=document_key(a),
+            size_bytes=a.size_bytes, sha256=a.sha256, key=document_key(a), held_back=HELD_BACK.get(a.scan_status),
         )
         for c in contributions
         for a in sorted(c.attachments, key=lambda a: (a.uploaded_at, a.id))
@@ -371,7 +384,7 @@ def contribution_content(contribution: Contribution) -> ExportContent:
 
 # Part of every fingerprint: change it when what the content hash covers changes (the fields of
 # ExportContent and its rows are part of the fingerprint already).
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2
 
 
 def bid_fingerprint(rnd: Round, bid) -> str:
@@ -424,6 +437,13 @@ def bid_fingerprint(rnd: Round, bid) -> str:
                PartnerInvolvement.version, PartnerInvolvement.created_at),
         stamps("documents", Attachment, Attachment.contribution_id.in_(accepted_ids), literal(0),
                Attachment.uploaded_at),
+        # A virus check's result changes which files the ZIP holds: every change from pending lowers
+        # the first count, and one to infected or failed raises the second.
+        stamps("documents being checked", Attachment, Attachment.contribution_id.in_(accepted_ids)
+               & (Attachment.scan_status == ScanStatus.PENDING), literal(0), Attachment.uploaded_at),
+        stamps("documents held back", Attachment, Attachment.contribution_id.in_(accepted_ids)
+               & Attachment.scan_status.in_([ScanStatus.INFECTED, ScanStatus.FAILED]), literal(0),
+               Attachment.scanned_at),
         stamps("lead-held lines", LeadBudgetLine, LeadBudgetLine.bid_id == bid_id, LeadBudgetLine.version,
                LeadBudgetLine.created_at),
         stamps("merged sections", MergedSection, MergedSection.bid_id == bid_id, MergedSection.version,
