@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite needs is here: PostgreSQL answering on 127.0.0.1:5432 with a
-# database "test", Redis on 127.0.0.1:6379 (rate-limit counts shared by workers), Debian's Chromium for the browser tests, Pango and fonts for PDF exports and
-# poppler-utils to look at them. Installs and starts them when
+# database "test", Redis on 127.0.0.1:6379 (rate-limit counts shared by workers), Debian's Chromium for the browser tests, Pango and fonts for PDF exports,
+# poppler-utils to look at them, and ClamAV's daemon (clamd: the virus scanning tests start their own
+# with a signature of their own, so no signature database is downloaded). Installs and starts them when
 # missing and we are root (as in CI); otherwise says what to do.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ redis_up || command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # PDF exports (WeasyPrint) need Pango and a font to embed.
 ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
 fc-list 2>/dev/null | grep -qi 'dejavu' || need_apt+=(fonts-dejavu-core fontconfig)
+[ -x /usr/sbin/clamd ] || command -v clamd >/dev/null 2>&1 || need_apt+=(clamav-daemon clamav)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -55,4 +57,4 @@ if ! redis_up; then
   echo "Redis is not answering on 127.0.0.1:6379 and could not be started." >&2
   exit 1
 fi
-echo "Services ready: PostgreSQL at 127.0.0.1:5432 (database test), Redis at 127.0.0.1:6379, $(chromium --version 2>/dev/null | head -n 1)"
+echo "Services ready: PostgreSQL at 127.0.0.1:5432 (database test), Redis at 127.0.0.1:6379, $(chromium --version 2>/dev/null | head -n 1), $(/usr/sbin/clamd --version 2>/dev/null || clamd --version 2>/dev/null)"
