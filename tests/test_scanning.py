@@ -63,7 +63,8 @@ def add(app, world, data: bytes, filename: str = "Problem profile.pdf", contribu
     with app.app_context():
         contribution = db.session.get(Contribution, contribution_id)
         actor = db.session.get(User, world.users[who])
-        attachment = service.upload_document(actor, contribution, FileStorage(BytesIO(data), filename=filename)).attachment
+        upload_ = FileStorage(BytesIO(data), filename=filename)
+        attachment = service.upload_document(actor, contribution, upload_).attachment
         db.session.commit()
         return attachment.id
 
@@ -113,7 +114,9 @@ def test_a_stream_longer_than_clamd_accepts_is_not_clean(app, clamd):
         client.scan([b"x" * (1024 * 1024)] * (CLAMD_STREAM_MAX // (1024 * 1024) + 2))
 
 
-@pytest.mark.parametrize("reply", ["", "stream: something else", "COMMAND READ TIMED OUT", "Can't allocate memory ERROR"])
+@pytest.mark.parametrize(
+    "reply", ["", "stream: something else", "COMMAND READ TIMED OUT", "Can't allocate memory ERROR"]
+)
 def test_an_error_or_an_unknown_answer_is_never_clean(reply):
     with pytest.raises(scanning.ScannerError):
         scanning.Clamd.verdict(reply)

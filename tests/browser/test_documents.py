@@ -12,7 +12,7 @@ import re
 import pytest
 
 from app.services.documents import human_size
-from tests.browser.conftest import CheckedPage, expect, sign_in
+from tests.browser.conftest import CheckedPage, expect, sign_in, sign_out
 from tests.fixtures import documents as samples
 
 pytestmark = pytest.mark.browser
@@ -130,3 +130,69 @@ def test_lead_bidder_staff_see_the_documents_without_the_forms(page, world, app)
     with page.expect_download() as download:
         page.get_by_role("link", name="Reading problem profile 2018.pdf", exact=True).click()
     assert download.value.suggested_filename == "Reading problem profile 2018.pdf"
+
+
+def test_virus_checks_are_shown_and_files_not_cleared_are_not_downloaded(page, world, app):
+    """Documents in each state of their virus check (set in the database: the browser tests' server
+    has no scanner): the CSP's documents page, the page refusing a download, the lead's review page
+    and the readiness checklist, each checked with axe-core at the harness's width."""
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    from app.extensions import db
+    from app.models import Attachment, Contribution, ContributionStatus, ScanStatus, User
+    from app.services.documents import upload_document
+
+    states = {
+        "Still waiting.pdf": (ScanStatus.PENDING, None),
+        "Infected.pdf": (ScanStatus.INFECTED, "Test.EICAR.Custom.UNOFFICIAL"),
+        "Very large.pdf": (ScanStatus.FAILED, "Larger than the virus scanner accepts"),
+        "Clean.pdf": (ScanStatus.CLEAN, None),
+    }
+    ids = {}
+    with app.app_context():
+        contribution = db.session.get(Contribution, world.contribution_a1)
+        manager = db.session.get(User, world.users["csp_manager"])
+        for name, (status, result) in states.items():
+            attachment = upload_document(manager, contribution, FileStorage(BytesIO(samples.pdf(name)), filename=name))
+            attachment = attachment.attachment
+            attachment.scan_status, attachment.scan_result = status, result
+            db.session.flush()
+            ids[name] = attachment.id
+        db.session.commit()
+
+    sign_in(page, world.emails["csp_manager"])
+    page.goto(f"/contributions/{world.contribution_a1}/documents")
+    rows = document_rows(page)
+    expect(rows).to_have_count(4)
+    expect(rows.nth(0)).to_contain_text("Being checked")
+    expect(rows.nth(1)).to_contain_text("Virus found")
+    expect(rows.nth(1)).to_contain_text(
+        "This file contained a virus (Test.EICAR.Custom.UNOFFICIAL) and has been removed. Upload a clean copy."
+    )
+    expect(rows.nth(2)).to_contain_text("Could not be checked")
+    for name in ("Still waiting.pdf", "Infected.pdf", "Very large.pdf"):
+        expect(page.get_by_role("link", name=name, exact=True)).to_have_count(0)
+    expect(page.get_by_role("link", name="Clean.pdf", exact=True)).to_have_count(1)
+
+    for name, title in (("Still waiting.pdf", "Still waiting.pdf is being checked for viruses"),
+                        ("Infected.pdf", "Infected.pdf contained a virus")):
+        response = page.goto(f"/contributions/{world.contribution_a1}/documents/{ids[name]}/download")
+        assert response.status in (409, 410)
+        expect(heading(page)).to_have_text(title)
+    page.click_link("Go to the supporting documents")
+    expect(heading(page)).to_have_text("Supporting documents")
+
+    with app.app_context():
+        db.session.get(Contribution, world.contribution_a1).status = ContributionStatus.ACCEPTED
+        db.session.commit()
+        assert db.session.get(Attachment, ids["Clean.pdf"]).scan_status == ScanStatus.CLEAN
+    sign_out(page)
+    sign_in(page, world.emails["lead_admin"])
+    page.goto(f"/review/contributions/{world.contribution_a1}")
+    expect(page.locator("main")).to_contain_text("Virus found")
+    expect(page.locator("main")).to_contain_text("and has been removed. A clean copy needs to be uploaded.")
+    page.goto(f"/bid/rounds/{world.round_a}/readiness")
+    expect(page.locator("main")).to_contain_text("Still waiting.pdf is still being checked for viruses")
+    expect(page.locator("main")).to_contain_text("Infected.pdf contained a virus and has been removed")
