@@ -33,6 +33,7 @@ def backend(request, app, tmp_path, monkeypatch):
     """The app's storage on each backend: the local folders (this test's own) or a bucket."""
     monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
     monkeypatch.setitem(app.config, "EXPORT_FOLDER", str(tmp_path / "exports"))
+    monkeypatch.setitem(app.config, "QUARANTINE_FOLDER", str(tmp_path / "quarantine"))
     if request.param == "s3":
         request.getfixturevalue("s3")
     else:
@@ -83,6 +84,20 @@ def test_a_big_stream_goes_in_and_comes_out_in_chunks(backend):
     assert len(chunks) > 1 and max(len(c) for c in chunks) <= 1024 * 1024
     assert b"".join(chunks) == data
     assert backend.sha256_of("exports/big.zip") == stored.sha256
+
+
+def test_copy_to_quarantine_keeps_the_bytes_and_its_hash(backend, app, tmp_path):
+    data = b"%PDF-1.4 " + bytes(range(256)) * 5000
+    stored = backend.put("uploads/0123456789abcdef0123456789abcdef", data)
+    copied = backend.copy("uploads/0123456789abcdef0123456789abcdef", "quarantine/0123456789abcdef0123456789abcdef")
+    assert copied == stored
+    assert backend.read("quarantine/0123456789abcdef0123456789abcdef") == data
+    assert backend.sha256_of("quarantine/0123456789abcdef0123456789abcdef") == stored.sha256
+    assert [i.key for i in backend.listing("quarantine/")] == ["quarantine/0123456789abcdef0123456789abcdef"]
+    if backend.name == "local":  # in its own folder, apart from the uploads
+        assert (tmp_path / "quarantine" / "0123456789abcdef0123456789abcdef").read_bytes() == data
+    with pytest.raises(Missing):
+        backend.copy("uploads/ffffffffffffffffffffffffffffffff", "quarantine/ffffffffffffffffffffffffffffffff")
 
 
 def test_putting_again_replaces_the_object(backend):
