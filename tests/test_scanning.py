@@ -37,6 +37,7 @@ from app.services.exports.content import bid_content
 from app.storage import storage
 from tests.conftest import CLAMD_STREAM_MAX, EICAR, S3_TESTS, stored_folder
 from tests.fixtures import documents as samples
+from tests.jobs import queued_names, run_queued
 from tests.test_documents import documents_path, upload
 
 VIRUS = "Test.EICAR.Custom.UNOFFICIAL"  # clamd adds ".UNOFFICIAL" to a signature of our own
@@ -157,6 +158,7 @@ def test_a_document_with_a_virus_is_quarantined_refused_and_its_uploader_told(ap
     (attachment_id,) = [a.id for a in db_rows(app, world.contribution_a1)]
     document = row(app, attachment_id)
     assert document.scan_status == ScanStatus.PENDING
+    assert queued_names() == ["scanning.scan_document"]  # asked for once the upload committed
     page = client.get(documents_path(world)).get_data(as_text=True)
     assert "It is being checked for viruses" in page
     assert "Being checked" in page and "refresh the page" in page
@@ -165,7 +167,7 @@ def test_a_document_with_a_virus_is_quarantined_refused_and_its_uploader_told(ap
     assert response.status_code == 409
     assert "Problem profile.pdf is being checked for viruses" in response.get_data(as_text=True)
 
-    assert scan(app, attachment_id) == ScanStatus.INFECTED
+    run_queued(app)  # as a worker would (the check, then the emails it wrote)
 
     document = row(app, attachment_id)
     assert document.scan_status == ScanStatus.INFECTED and document.scan_result == VIRUS
@@ -288,6 +290,8 @@ def test_a_scanner_that_is_down_leaves_the_document_waiting(app, world, clamd, f
 
     with pytest.raises(scanning.ScannerError):
         scan(app, attachment_id)
+    assert queued_names() == ["scanning.scan_document"]
+    assert run_queued(app) == 1  # the task fails: the queue will try again later
 
     assert row(app, attachment_id).scan_status == ScanStatus.PENDING
     assert len(names(uploads)) == 1
@@ -462,3 +466,38 @@ def test_on_s3_the_file_is_scanned_from_the_bucket_and_quarantined_there(app, wo
     assert keys == [f"{s3.prefix}quarantine/{stored_name}"]
     head = s3.client.head_object(Bucket=s3.bucket, Key=keys[0])
     assert head["ServerSideEncryption"] == "AES256"
+
+
+# --- the task queue -----------------------------------------------------------------------------------
+
+
+def test_with_no_scanner_no_check_is_queued(app, world, signed_in, folders):
+    assert upload(signed_in("csp_manager"), world, samples.pdf(), "Problem profile.pdf").status_code == 302
+    assert queued_names() == []
+
+
+def test_a_refused_upload_queues_no_check(app, world, signed_in, clamd, folders):
+    response = upload(signed_in("csp_manager"), world, samples.exe(), "Problem profile.pdf")
+    assert response.status_code == 400
+    assert queued_names() == []
+
+
+def test_the_sweep_queues_again_the_checks_still_waiting_after_a_while(app, world, clamd, folders):
+    from datetime import timedelta
+
+    from app.jobs import run_periodic
+    from app.jobs.scanning import SWEEP_AFTER
+    from app.models.base import utcnow
+    from tests.jobs import forget_queued
+
+    old = add(app, world, samples.pdf("Waiting since the queue lost it"))
+    new = add(app, world, samples.pdf("Just uploaded"))
+    forget_queued()  # the tasks the uploads queued are lost
+    with app.app_context():
+        db.session.get(Attachment, old).uploaded_at = utcnow() - SWEEP_AFTER - timedelta(minutes=1)
+        db.session.commit()
+        assert run_periodic("documents.scan_sweep") == "1 documents queued again for their virus check"
+    assert queued_names() == ["scanning.scan_document"]
+    run_queued(app)
+    assert row(app, old).scan_status == ScanStatus.CLEAN
+    assert row(app, new).scan_status == ScanStatus.PENDING

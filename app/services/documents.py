@@ -559,14 +559,10 @@ def upload_document(actor: User, contribution: Contribution, upload, description
 
 
 def _request_scan(attachment: Attachment) -> None:
-    """Ask for the document's virus check once this transaction commits (nothing on a rollback).
-    Without the task queue the document waits, pending, for `flask documents scan`."""
-    try:
-        from app.jobs import defer
-        from app.jobs.scanning import scan_document as scan_document_task
-    except ImportError:
-        log.warning("No task queue: document %s waits for `flask documents scan`", attachment.id)
-        return
+    """Ask for the document's virus check once this transaction commits (nothing on a rollback)."""
+    from app.jobs import defer
+    from app.jobs.scanning import scan_document as scan_document_task
+
     defer(scan_document_task, attachment.id)
 
 

@@ -33,6 +33,7 @@ import socket
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -317,9 +318,9 @@ def _tell_uploader(attachment: Attachment, virus: str) -> None:
     )
 
 
-def documents_awaiting_scan(limit: int | None = None) -> list[int]:
+def documents_awaiting_scan(limit: int | None = None, uploaded_before: datetime | None = None) -> list[int]:
     """The ids of documents still waiting for their virus check, oldest first (for a sweep that
-    enqueues any whose job was lost)."""
+    enqueues any whose job was lost): all of them, or those uploaded before a moment."""
     from app.tenancy import unscoped
 
     query = (
@@ -327,6 +328,8 @@ def documents_awaiting_scan(limit: int | None = None) -> list[int]:
         .where(Attachment.scan_status == ScanStatus.PENDING)
         .order_by(Attachment.uploaded_at, Attachment.id)
     )
+    if uploaded_before is not None:
+        query = query.where(Attachment.uploaded_at < uploaded_before)
     if limit is not None:
         query = query.limit(limit)
     with unscoped():
