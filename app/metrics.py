@@ -73,6 +73,15 @@ class BacklogCollector:
         exports.add_metric(["waiting"], figures.exports["pending"])
         exports.add_metric(["preparing"], figures.exports["preparing"])
         yield exports
+        yield GaugeMetricFamily(
+            f"{PREFIX}_documents_awaiting_virus_check", "Supporting documents waiting for their virus check.",
+            value=figures.scans_waiting,
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_virus_check_oldest_age_seconds",
+            "Age of the oldest document waiting for its virus check (0 when none): clamd or the worker down.",
+            value=age(figures.scan_oldest_at),
+        )
         runs = GaugeMetricFamily(
             f"{PREFIX}_periodic_job_last_run_age_seconds",
             "Seconds since each periodic job last started (on any worker): a stopped scheduler shows here.",

@@ -501,3 +501,20 @@ def test_the_sweep_queues_again_the_checks_still_waiting_after_a_while(app, worl
     run_queued(app)
     assert row(app, old).scan_status == ScanStatus.CLEAN
     assert row(app, new).scan_status == ScanStatus.PENDING
+
+
+def test_metrics_count_the_documents_waiting_for_their_check(app, world, client, clamd, folders):
+    from datetime import timedelta
+
+    from app.models.base import utcnow
+    from tests.test_ops import scrape, value
+
+    assert value(scrape(client), "partnership_bid_documents_awaiting_virus_check") == 0
+    waiting = add(app, world, samples.pdf("one"))
+    add(app, world, samples.pdf("two"))
+    with app.app_context():
+        db.session.get(Attachment, waiting).uploaded_at = utcnow() - timedelta(minutes=20)
+        db.session.commit()
+    families = scrape(client)
+    assert value(families, "partnership_bid_documents_awaiting_virus_check") == 2
+    assert 1200 <= value(families, "partnership_bid_virus_check_oldest_age_seconds") < 1800

@@ -135,10 +135,12 @@ class Backlog:
     reminder_oldest_due_at: datetime | None  # the oldest reminder whose email is not yet sent
     exports: dict[str, int]  # ExportStatus value ("pending", "preparing") -> count
     job_runs: dict[str, datetime]  # periodic job -> when its latest run started
+    scans_waiting: int = 0  # supporting documents waiting for their virus check
+    scan_oldest_at: datetime | None = None  # when the oldest of them was uploaded
 
 
 def backlog() -> Backlog:
-    from app.models import ExportRecord, JobRun, OutboxEmail, Reminder
+    from app.models import Attachment, ExportRecord, JobRun, OutboxEmail, Reminder, ScanStatus
     from app.models.export import ExportStatus
     from app.models.outbox import OutboxStatus
     from app.tenancy import unscoped
@@ -160,7 +162,12 @@ def backlog() -> Backlog:
             ).all()
         )
         runs = dict(db.session.execute(select(JobRun.job, func.max(JobRun.started_at)).group_by(JobRun.job)).all())
+        scans_waiting, scan_oldest = db.session.execute(
+            select(func.count(), func.min(Attachment.uploaded_at)).where(Attachment.scan_status == ScanStatus.PENDING)
+        ).one()
     return Backlog(
+        scans_waiting=scans_waiting,
+        scan_oldest_at=scan_oldest,
         job_runs=runs,
         outbox_pending=pending,
         outbox_oldest_at=oldest,
