@@ -114,38 +114,39 @@ class Clamd:
                 raise ScannerError(f"clamd at {self.url} did not answer PING: {exc}") from exc
 
     def scan(self, chunks: Iterable[bytes]) -> Verdict:
-        """Send the bytes with INSTREAM and read the verdict."""
+        """Send the bytes with INSTREAM and read the verdict. An error reading `chunks` (the store)
+        is raised as it is; clamd's errors are ScannerError."""
         with self._connect() as sock:
-            try:
-                sock.sendall(b"zINSTREAM\0")
-                for chunk in chunks:
-                    for start in range(0, len(chunk), PIECE):
-                        piece = chunk[start:start + PIECE]
-                        sock.sendall(struct.pack("!L", len(piece)) + piece)
-                sock.sendall(struct.pack("!L", 0))
-            except OSError as exc:
-                # clamd stops reading and closes the connection past StreamMaxLength, after saying
-                # why: read what it said, if anything.
-                reply = self._reply_after_error(sock)
-                if "size limit exceeded" in reply.lower():
-                    raise TooLargeToScan(reply) from exc
-                raise ScannerError(f"clamd at {self.url} stopped reading the file: {exc} {reply}".strip()) from exc
+            self._send(sock, b"zINSTREAM\0")
+            for chunk in chunks:
+                for start in range(0, len(chunk), PIECE):
+                    piece = chunk[start:start + PIECE]
+                    self._send(sock, struct.pack("!L", len(piece)) + piece)
+            self._send(sock, struct.pack("!L", 0))
             try:
                 reply = self._reply(sock)
             except OSError as exc:
                 raise ScannerError(f"clamd at {self.url} did not answer: {exc}") from exc
         return self.verdict(reply)
 
-    def _reply_after_error(self, sock: socket.socket) -> str:
+    def _send(self, sock: socket.socket, data: bytes) -> None:
         try:
-            return self._reply(sock)
-        except OSError:
-            return ""
+            sock.sendall(data)
+        except OSError as exc:
+            # clamd stops reading and closes the connection past StreamMaxLength, after saying why:
+            # read what it said, if anything.
+            try:
+                reply = self._reply(sock)
+            except OSError:
+                reply = ""
+            if "size limit exceeded" in reply.lower():
+                raise TooLargeToScan(reply) from exc
+            raise ScannerError(f"clamd at {self.url} stopped reading the file: {exc} {reply}".strip()) from exc
 
     @staticmethod
     def verdict(reply: str) -> Verdict:
         """The verdict in clamd's answer to INSTREAM; ScannerError for an error or anything else."""
-        if reply.lower().startswith("instream size limit exceeded") or "size limit exceeded" in reply.lower():
+        if "size limit exceeded" in reply.lower():
             raise TooLargeToScan(reply)
         if reply.endswith("ERROR") or not reply:
             raise ScannerError(f"clamd answered {reply!r}")
