@@ -2,7 +2,7 @@
 // then show the download link. While another request is making it, check every 1.5 seconds.
 // Without this script the page has a "Prepare the file" button that does the same.
 const POLL_MS = 1500;
-const FINISHED = new Set(["ready", "failed", "stale"]);
+const FINISHED = new Set(["ready", "failed", "stale", "removed"]);
 
 const region = document.getElementById("export-status");
 const announcement = document.getElementById("export-announcement");
