@@ -177,8 +177,8 @@ def test_retention_run_says_what_it_would_remove_then_removes_it(app, world, tmp
     runner = app.test_cli_runner()
     dry = runner.invoke(args=["retention", "run", "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "Retention: would remove 1 export files" in dry.output
-    assert "Would remove 1 export files (their records are kept)" in dry.output
+    assert "Retention: would remove 1 export file" in dry.output
+    assert "Would remove 1 export file (its record is kept)" in dry.output
     assert "Would remove 0 notifications read long ago" in dry.output
     with app.app_context():
         assert db.session.get(ExportRecord, export_id).status == ExportStatus.READY
@@ -186,7 +186,7 @@ def test_retention_run_says_what_it_would_remove_then_removes_it(app, world, tmp
     with Captured() as log:
         result = runner.invoke(args=["retention", "run"])
     assert result.exit_code == 0, result.output
-    assert "Removed 1 export files (their records are kept)" in result.output
+    assert "Removed 1 export file (its record is kept)" in result.output
     (line,) = [line for line in log.lines if line["logger"] == "app.services.retention"]
     assert line["job"] == "retention run" and line["run_id"] and line["retention"]["export_files"] == 1
     with app.app_context():

@@ -423,3 +423,31 @@ def test_a_removed_exports_page_says_so_and_its_download_link_does_not_fail(app,
     viewer = signed_in("viewer")
     page = page_text(viewer.get(f"/exports/{export_id}"))
     assert "ask someone who can create exports to export the bid again" in page
+
+
+def test_a_file_that_cannot_be_removed_is_reported_and_removed_by_the_next_run(app, world, files, monkeypatch):
+    stored = f"{name()}.docx"
+    files.put(f"exports/{stored}", hours_old=40 * DAY)
+    (export_id,) = add(app, export_row(world, days_old=40, stored_name=stored))
+    real_delete = type(storage_of(app)).delete
+
+    def refuse(self, key):
+        raise OSError("the store said no")
+
+    monkeypatch.setattr(type(storage_of(app)), "delete", refuse)
+    with app.app_context():
+        report = retention.run_retention()
+    assert report.export_files == 0 and report.errors == [f"export {export_id}: OSError: the store said no"]
+    assert files.exists(f"exports/{stored}")
+    export = exports_by_id(app)[export_id]
+    assert export.status == ExportStatus.REMOVED and export.stored_name == stored  # still names its file
+
+    monkeypatch.setattr(type(storage_of(app)), "delete", real_delete)
+    with app.app_context():
+        assert retention.run_retention().export_files == 1
+    assert not files.exists(f"exports/{stored}") and exports_by_id(app)[export_id].stored_name is None
+
+
+def storage_of(app):
+    with app.app_context():
+        return storage()

@@ -82,17 +82,24 @@ EXPORT_NAME = re.compile(r"[0-9a-f]{32}\.[a-z0-9]{1,10}")
 UPLOADS, EXPORTS = "uploads/", "exports/"
 SUBMITTED = BidStatus.SUBMITTED.label  # an export's content_status when the bid had gone to the funder
 
-# The report's counts, in the order they are printed, with what each counts.
+# The report's counts, in the order they are printed, with what each counts (one, several).
 KINDS = {
-    "export_files": "export files (their records are kept)",
-    "orphaned_uploads": "stored uploads that no record names",
-    "orphaned_exports": "stored export files that no record names",
-    "pending_forms": "pending funder's forms past their time",
-    "notifications": "notifications read long ago",
-    "sessions": "ended sign-in sessions",
-    "links": "expired invitation, password reset and sign-in links",
-    "drafts": "forms kept after a session ended",
+    "export_files": ("export file (its record is kept)", "export files (their records are kept)"),
+    "orphaned_uploads": ("stored upload that no record names", "stored uploads that no record names"),
+    "orphaned_exports": ("stored export file that no record names", "stored export files that no record names"),
+    "pending_forms": ("pending funder's form past its time", "pending funder's forms past their time"),
+    "notifications": ("notification read long ago", "notifications read long ago"),
+    "sessions": ("ended sign-in session", "ended sign-in sessions"),
+    "links": ("expired invitation, password reset or sign-in link",
+              "expired invitation, password reset and sign-in links"),
+    "drafts": ("form kept after a session ended", "forms kept after a session ended"),
 }
+
+
+def counted(kind: str, count: int) -> str:
+    """"1 export file (its record is kept)", "3 export files (their records are kept)"."""
+    one, several = KINDS[kind]
+    return f"{count} {one if count == 1 else several}"
 
 
 @dataclass
@@ -118,10 +125,10 @@ class RetentionReport:
 
     def lines(self) -> list[str]:
         """One line per kind: "3 export files (their records are kept)"."""
-        return [f"{count} {KINDS[kind]}" for kind, count in self.counts().items()]
+        return [counted(kind, count) for kind, count in self.counts().items()]
 
     def __str__(self) -> str:
-        done = [f"{count} {KINDS[kind].split(' (')[0]}" for kind, count in self.counts().items() if count]
+        done = [counted(kind, count).split(" (")[0] for kind, count in self.counts().items() if count]
         verb = "would remove" if self.dry_run else "removed"
         text = f"{verb} {', '.join(done)}" if done else f"nothing to remove{' (dry run)' if self.dry_run else ''}"
         if self.errors:
