@@ -10,12 +10,10 @@ export FLASK_APP := wsgi.py
 run: setup
 	@$(BIN)/flask db upgrade
 	@$(BIN)/flask demo seed --if-empty
-	@echo "These sign-in details are kept in instance/demo-logins.txt. Emails are printed below by the outbox worker (MAIL_BACKEND=console)."
-	@echo "Starting Partnership Bid at http://127.0.0.1:5000 - press Ctrl+C to stop."
+	@echo "These sign-in details are kept in instance/demo-logins.txt. Emails are printed below by the job worker (MAIL_BACKEND=console)."
+	@echo "Starting Partnership Bid at http://127.0.0.1:5000, with a job worker on instance/jobs.sqlite - press Ctrl+C to stop."
 	@trap 'kill 0' INT TERM EXIT; \
-	  $(BIN)/flask outbox send --every 5 & \
-	  $(BIN)/flask reminders run --every 60 & \
-	  $(BIN)/flask notifications send-digests --every 300 & \
+	  $(BIN)/flask jobs worker & \
 	  $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## make test: set up and run the whole suite (lint, SQLite, PostgreSQL with the browser tests)

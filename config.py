@@ -116,6 +116,18 @@ class Config:
     # England and Wales bank holidays in gov.uk's JSON (app/workdays.py); empty: the file shipped.
     BANK_HOLIDAYS_FILE = os.environ.get("BANK_HOLIDAYS_FILE") or None
 
+    # Background jobs (huey, app/jobs/). JOBS_URL picks the queue's store: redis://… in production
+    # (every worker and app server shares it), sqlite:///path for one machine (the embedded default,
+    # a file in instance/), memory:// for the tests (drained in-process by tests/jobs.py).
+    JOBS_URL = os.environ.get("JOBS_URL") or f"sqlite:///{INSTANCE_DIR / 'jobs.sqlite'}"
+    JOBS_QUEUE_NAME = os.environ.get("JOBS_QUEUE_NAME", "partnership-bid")
+    JOB_WORKERS = env_int("JOB_WORKERS", 2)  # threads per `flask jobs worker`
+    # An export whose job has not written its heartbeat for this long is stale: its worker died, and
+    # the recovery job (every minute) queues it again, up to EXPORT_MAX_ATTEMPTS times in all.
+    JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 5)
+    JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 30)
+    EXPORT_MAX_ATTEMPTS = env_int("EXPORT_MAX_ATTEMPTS", 3)
+
     # Security headers (flask-talisman). HTTPS redirects belong to production.
     FORCE_HTTPS = env_bool("FORCE_HTTPS", False)
     # Number of proxies in front of the app that set X-Forwarded-* headers (ProxyFix).
@@ -200,6 +212,9 @@ class TestingConfig(Config):
     EXPORT_FOLDER = str(Path(tempfile.gettempdir()) / "partnership-bid-test-exports")
     # The tests' own token, so that the access tests can scrape /metrics.
     METRICS_TOKEN = "testing-metrics-token"  # noqa: S105 - the tests' own token  # nosec B105
+    # The queue in the test process's memory; tests run what was queued with tests/jobs.py, and the
+    # tests of workers start real ones on Redis.
+    JOBS_URL = os.environ.get("TEST_JOBS_URL", "memory://")
 
 
 class ProductionConfig(Config):
@@ -221,6 +236,8 @@ class ProductionConfig(Config):
             problems.append("DATABASE_URL must point at PostgreSQL, not SQLite.")
         if config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
             problems.append("RATELIMIT_STORAGE_URI is memory://: use Redis, e.g. redis://127.0.0.1:6379/0.")
+        if not config["JOBS_URL"].startswith(("redis://", "rediss://", "postgresql://")):
+            problems.append("JOBS_URL must point at Redis (redis://…) or PostgreSQL, shared by every worker.")
         backend = (config.get("STORAGE_BACKEND") or "local").lower()
         if backend not in ("local", "s3"):
             problems.append("STORAGE_BACKEND must be local or s3.")

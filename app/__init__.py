@@ -84,6 +84,9 @@ def register_extensions(app: Flask) -> None:
     from app import drafts
 
     drafts.init_app(app)  # keeps a section's text sent after the session ended; see app/drafts.py
+    from app import jobs
+
+    jobs.init_app(app)  # the task queue (JOBS_URL); see app/jobs/__init__.py
 
     @login_manager.user_loader
     def load_user(token: str):

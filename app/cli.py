@@ -1,5 +1,6 @@
 """Flask commands: create-admin, demo seed, outbox send, export bid / contribution, reminders run,
-search rebuild, notifications send-digests, bank-holidays update, storage migrate, retention run."""
+search rebuild, notifications send-digests, bank-holidays update, storage migrate, jobs worker / status /
+run, retention run."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def register(app) -> None:
     app.cli.add_command(notifications)
     app.cli.add_command(bank_holidays)
     app.cli.add_command(storage)
+    app.cli.add_command(jobs)
     app.cli.add_command(retention)
 
 
@@ -410,6 +412,67 @@ def storage_migrate(delete_local: bool) -> None:
     click.echo(f"{len(summary.outcomes)} files: {counts}; {summary.deleted} local files removed")
     if summary.problems:
         raise click.ClickException(f"{len(summary.problems)} files were not copied: see above")
+
+
+@click.group(cls=AppGroup)
+def jobs() -> None:
+    """The background jobs' queue (app/jobs): the worker, and what it has done."""
+
+
+@jobs.command("worker")
+@click.option("--workers", type=int, default=None, help="Tasks run at once (threads); default JOB_WORKERS.")
+@click.option("--no-periodic", is_flag=True, help="Do not run the periodic jobs from this worker.")
+def jobs_worker(workers: int | None, no_periodic: bool) -> None:
+    """Run tasks from the queue (JOBS_URL) until stopped, and the periodic jobs, each once per period
+    however many workers run. SIGTERM or Ctrl+C: tasks in flight are put back on the queue."""
+    from app.jobs import PERIODIC, run_worker
+
+    count = workers or current_app.config["JOB_WORKERS"]
+    periodic_jobs = ", ".join(f"{name} (every {spec.every})" for name, spec in PERIODIC.items())
+    click.echo(f"Job worker: {count} threads on {_safe_url(current_app.config['JOBS_URL'])}; "
+               f"periodic jobs: {'none' if no_periodic else periodic_jobs}")
+    run_worker(current_app, count, periodic_jobs=not no_periodic)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    if url.startswith(("sqlite", "memory")):
+        return url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+@jobs.command("status")
+def jobs_status() -> None:
+    """Tasks waiting, and when each periodic job last ran."""
+    from app.jobs import PERIODIC, queue_depth
+    from app.services.health import last_job_runs
+
+    click.echo(f"Tasks waiting: {queue_depth()}")
+    runs = last_job_runs()
+    for name in PERIODIC:
+        run = runs.get(name)
+        if run is None:
+            click.echo(f"{name}: never run")
+        else:
+            click.echo(f"{name}: {run.outcome or 'running'} at {run.started_at:%Y-%m-%d %H:%M:%S} UTC"
+                       f" on {run.worker}{f' - {run.summary}' if run.summary else ''}")
+
+
+@jobs.command("run")
+@click.argument("name")
+def jobs_run(name: str) -> None:
+    """Run one periodic job now, here, unless a worker has run it this period."""
+    from app.jobs import PERIODIC, run_periodic
+
+    if name not in PERIODIC:
+        raise click.ClickException(f"No periodic job called {name}: choose from {', '.join(PERIODIC)}")
+    with logs.bind(job=name, run_id=logs.new_run_id()):
+        summary = run_periodic(name)
+    click.echo(f"{name}: already run this period" if summary is None else f"{name}: {summary or 'done'}")
 
 
 @click.group(cls=AppGroup)

@@ -9,11 +9,10 @@ The request id comes from the load balancer's X-Request-ID header when it is a s
 id follows a request through the proxy, the app and its logs), otherwise it is made here; it goes
 back on the response's X-Request-ID header and is `flask.g.request_id` for the request's code.
 
-Background work: the outbox rows and exports have no column for the request that caused them, so
-a job binds its own fields (`with bind(job="outbox send", run_id=...)`) and every line it logs
-carries them. When a task queue comes, the request should put `g.request_id` into each task's
-metadata and the worker run each task inside `bind(request_id=...)`: the lines of the task then
-carry the id of the request that enqueued it.
+Background work: a job binds its own fields (`with bind(job="outbox send", run_id=...)`) and every
+line it logs carries them. A task queued by a request (app/jobs: `defer`) carries the request's id,
+and the worker runs it inside `bind(request_id=...)`: the lines of the task carry the id of the
+request that queued it, so one search finds both.
 """
 
 from __future__ import annotations
@@ -49,6 +48,11 @@ def bind(**fields) -> Iterator[None]:
         yield
     finally:
         _bound.reset(token)
+
+
+def bound_field(name: str):
+    """A field bound by `bind` around the code running now (None when there is none)."""
+    return _bound.get().get(name)
 
 
 def new_run_id() -> str:

@@ -3,7 +3,8 @@
 Per request: a latency histogram by endpoint, method and status class, and the requests in
 progress. At scrape time (BacklogCollector, a few aggregate statements, see
 app.services.health.backlog): the outbox's backlog and the age of its oldest email, the reminder
-lag, and the exports waiting and being prepared. Those come from the database, so any app server
+lag, the exports waiting and being prepared, when each periodic job last ran, and the queue's
+depth. Those come from the database, so any app server
 gives the same figures: scrape one (or take the max).
 
 gunicorn runs several worker processes: set PROMETHEUS_MULTIPROC_DIR to an empty folder that
@@ -72,6 +73,21 @@ class BacklogCollector:
         exports.add_metric(["waiting"], figures.exports["pending"])
         exports.add_metric(["preparing"], figures.exports["preparing"])
         yield exports
+        runs = GaugeMetricFamily(
+            f"{PREFIX}_periodic_job_last_run_age_seconds",
+            "Seconds since each periodic job last started (on any worker): a stopped scheduler shows here.",
+            labels=["job"],
+        )
+        for name, started in sorted(figures.job_runs.items()):
+            runs.add_metric([name], age(started))
+        yield runs
+        try:
+            from app.jobs import queue_depth
+
+            depth = queue_depth()
+        except Exception:  # the queue not answering is /readyz's news; the other figures still count
+            depth = float("nan")
+        yield GaugeMetricFamily(f"{PREFIX}_queue_depth_tasks", "Tasks waiting on the jobs' queue.", value=depth)
 
 
 class _Collected:

@@ -52,11 +52,12 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import create_engine, select, text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
-from app import create_app  # noqa: E402
+from app import create_app, jobs  # noqa: E402
 from app.extensions import db, limiter  # noqa: E402
 from app.models import OutboxEmail, OutboxStatus, Role  # noqa: E402
 from app.models.base import utcnow  # noqa: E402
 from tests.factories import PASSWORD, CSPFactory, LeadBidderFactory, UserFactory  # noqa: E402
+from tests.jobs import forget_queued  # noqa: E402
 from tests.smtp import SMTPServer  # noqa: E402
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -283,6 +284,9 @@ def _clean(request, smtp_server):
     smtp_server.start()
     smtp_server.clear()
     uses_app = "app" in request.fixturenames or "world" in request.fixturenames
+    if uses_app:  # the queue is the app's again, whatever app another test made
+        jobs.init_app(request.getfixturevalue("app"))
+    forget_queued()
     if uses_app and _database["kept"]:
         empty_tables(request.getfixturevalue("app"))
     yield
@@ -498,6 +502,7 @@ def world(app) -> World:
     snapshot = _snapshot.get("world")
     if snapshot is None or not snapshot.fresh():
         snapshot = _snapshot["world"] = WorldSnapshot(app)
+        forget_queued()  # building it queued emails; a restored world has queued nothing
         return copy.deepcopy(snapshot.world)
     return snapshot.restore(app)
 

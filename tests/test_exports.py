@@ -14,7 +14,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import AuditEvent, Contribution, ContributionStatus, ExportRecord, ExportStatus, Round, User
@@ -23,6 +23,7 @@ from app.services import exports as service
 from app.services import merge, signoff
 from app.services.consolidation import get_or_create_bid
 from tests.conftest import post_form, stored_folder
+from tests.jobs import forget_queued, queued_names, run_queued
 from tests.test_consolidation import A1_LINES, A2_LINES, add_lines, set_status
 from tests.test_signoff import _mark_submitted, _sign_off, make_ready
 
@@ -65,13 +66,13 @@ def created_id(response) -> int:
 
 
 def prepare(client, export_id: int, json: bool = False):
+    """A worker makes the file (the queued jobs run, as `flask jobs worker` would run them), then the
+    user looks again: the status as JSON (what the page's script asks), or the page."""
+    run_queued(client.application)
     path = f"/exports/{export_id}"
     if json:
-        from tests.conftest import csrf_token
-
-        token = csrf_token(client, path)
-        return client.post(f"{path}/prepare", data={"csrf_token": token}, headers={"Accept": "application/json"})
-    return post_form(client, f"{path}/prepare", page=path)
+        return client.get(f"{path}/status", headers={"Accept": "application/json"})
+    return client.get(path)
 
 
 def record(app, export_id: int) -> ExportRecord:
@@ -111,13 +112,14 @@ def test_lead_staff_exports_the_bid_as_word_and_downloads_it(app, accepted, sign
     export_id = created_id(create(client, f"/rounds/{world.round_a}/exports", "docx"))
     progress = page_text(client.get(f"/exports/{export_id}"))
     assert "Your Word document is being prepared." in progress
-    assert "Prepare the file" in progress
+    assert "Check whether it is ready" in progress  # without JavaScript: look again
     assert 'role="status" id="export-announcement"' in progress and "http-equiv" not in progress
-    assert files_in(export_folder) == set()
+    assert files_in(export_folder) == set()  # the request made no file: a worker makes it
+    assert queued_names().count("exports.prepare_export") == 1
 
     response = prepare(client, export_id)
-    assert response.status_code == 302 and response.headers["Location"] == f"/exports/{export_id}"
-    ready = page_text(client.get(f"/exports/{export_id}"))
+    assert response.status_code == 200
+    ready = page_text(response)
     export = record(app, export_id)
     assert export.status == ExportStatus.READY and export.source == "web"
     assert "Your file is ready" in ready
@@ -214,53 +216,111 @@ def test_a_contribution_cannot_be_exported_as_a_spreadsheet(app, world, signed_i
 
 # --- made once ---------------------------------------------------------------------------------
 
-def test_preparing_twice_makes_one_file(app, accepted, signed_in, export_folder):
+def test_a_job_run_twice_makes_one_file(app, accepted, signed_in, export_folder):
+    from app.jobs import enqueue
+    from app.jobs.exports import prepare_export
+
     client = signed_in("lead_staff")
     export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "docx"))
+    with app.app_context():
+        enqueue(prepare_export, export_id)  # as if the queue delivered the task twice
+    assert queued_names().count("exports.prepare_export") == 2
     first = prepare(client, export_id, json=True).get_json()
     made = files_in(export_folder)
-    assert len(made) == 1
+    assert len(made) == 1 and first["state"] == "ready"
+    with app.app_context():
+        enqueue(prepare_export, export_id)  # and once more, after it was made
     second = prepare(client, export_id, json=True).get_json()
-    assert first["state"] == second["state"] == "ready"
-    assert second["id"] == export_id
+    assert second["state"] == "ready" and second["id"] == export_id
     assert files_in(export_folder) == made
     with app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(ExportRecord)) == 1
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export.created")).all()
         assert len(events) == 1
+    assert record(app, export_id).attempts == 1
 
 
-def test_while_someone_else_prepares_it_the_page_waits(app, accepted, signed_in, export_folder):
+def test_while_a_worker_is_making_it_the_page_waits(app, accepted, signed_in, export_folder):
     client = signed_in("lead_staff")
     export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "docx"))
     with app.app_context():
         export = db.session.get(ExportRecord, export_id)
-        export.status, export.claimed_at = ExportStatus.PREPARING, utcnow() - timedelta(minutes=1)
+        export.status, export.claimed_at, export.attempts = ExportStatus.PREPARING, utcnow(), 1
+        export.heartbeat_at, export.stage = utcnow(), "Making the file"
         db.session.commit()
-    answer = prepare(client, export_id, json=True).get_json()
+    answer = prepare(client, export_id, json=True).get_json()  # the queued task finds it taken
     assert answer["state"] == "preparing"
     assert files_in(export_folder) == set()
-    assert client.get(f"/exports/{export_id}/status").get_json()["state"] == "preparing"
     page = page_text(client.get(f"/exports/{export_id}"))
-    assert "Your Word document is being prepared." in page and "Check whether it is ready" in page
+    assert "Your Word document is being prepared." in page and "Now: making the file." in page
+    assert "Check whether it is ready" in page
 
 
-def test_an_export_left_by_a_dead_worker_can_be_taken_over(app, accepted, signed_in, export_folder):
-    client = signed_in("lead_staff")
-    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "docx"))
+def _as_left_by_a_killed_worker(app, export_id, attempts=1):
+    forget_queued()  # the worker took the task off the queue, then died
     with app.app_context():
         export = db.session.get(ExportRecord, export_id)
-        export.status, export.claimed_at = ExportStatus.PREPARING, utcnow() - timedelta(minutes=11)
+        export.status, export.attempts = ExportStatus.PREPARING, attempts
+        export.claimed_at = utcnow() - timedelta(minutes=2)
+        export.heartbeat_at = utcnow() - timedelta(seconds=app.config["JOB_STALE_SECONDS"] + 5)
         db.session.commit()
+
+
+def test_an_export_left_by_a_dead_worker_is_made_again_by_the_recovery_job(app, accepted, signed_in, export_folder):
+    from app.jobs import run_periodic
+
+    client = signed_in("lead_staff")
+    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "docx"))
+    _as_left_by_a_killed_worker(app, export_id)
     page = page_text(client.get(f"/exports/{export_id}"))
-    assert "The file could not be made" in page and "Making the file took too long" in page
-    assert f'action="/exports/{export_id}/prepare"' in page and "Try again" in page
+    assert "The server making it stopped before it finished" in page
+    assert "It will start again by itself within a minute" in page
+    assert "Try again" not in page  # nothing for the user to do
     assert client.get(f"/exports/{export_id}/status").get_json()["state"] == "stale"
     assert "Stopped" in page_text(client.get(f"/rounds/{accepted.round_a}/exports"))
 
-    prepare(client, export_id)
-    assert record(app, export_id).status == ExportStatus.READY
+    with app.app_context():
+        assert run_periodic("jobs.recover") == "1 exports queued again, 0 given up"
+    page = page_text(prepare(client, export_id))
+    assert "Your file is ready" in page
+    assert "Making it was interrupted once, so it was started again. This file is complete." in page
+    export = record(app, export_id)
+    assert export.status == ExportStatus.READY and export.attempts == 2
     assert len(files_in(export_folder)) == 1
+
+
+def test_an_export_is_given_up_after_being_interrupted_too_often(app, accepted, signed_in, export_folder):
+    from app.jobs import run_periodic
+
+    client = signed_in("lead_staff")
+    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "docx"))
+    _as_left_by_a_killed_worker(app, export_id, attempts=app.config["EXPORT_MAX_ATTEMPTS"])
+    with app.app_context():
+        assert run_periodic("jobs.recover") == "0 exports queued again, 1 given up"
+    assert "exports.prepare_export" not in queued_names()
+    page = page_text(client.get(f"/exports/{export_id}"))
+    assert "The file could not be made" in page
+    assert "Making the file was interrupted several times, so we stopped trying." in page
+    assert f'action="/exports/{export_id}/retry"' in page
+    post_form(client, f"/exports/{export_id}/retry", page=f"/exports/{export_id}")
+    assert "Your file is ready" in page_text(prepare(client, export_id))
+    assert record(app, export_id).attempts == 1
+
+
+def test_an_export_whose_task_never_reached_the_queue_is_queued_by_the_recovery_job(app, accepted, signed_in):
+    from app.jobs import run_periodic
+
+    client = signed_in("lead_staff")
+    export_id = created_id(create(client, f"/rounds/{accepted.round_a}/exports", "csv"))
+    forget_queued()  # the queue was not reachable when the export was asked for
+    with app.app_context():
+        assert run_periodic("jobs.recover") == "0 exports queued again, 0 given up"  # not yet: it may be on its way
+        db.session.execute(
+            update(ExportRecord).where(ExportRecord.id == export_id).values(created_at=utcnow() - timedelta(minutes=1))
+        )
+        db.session.commit()
+        assert run_periodic("jobs.recover", now=utcnow() + timedelta(minutes=1)) == "1 exports queued again, 0 given up"
+    assert "Your file is ready" in page_text(prepare(client, export_id))
 
 
 # --- failures -----------------------------------------------------------------------------------
@@ -276,6 +336,7 @@ def test_a_failed_export_says_so_and_can_be_tried_again(app, accepted, signed_in
         m.setattr(service, "render", broken)
         answer = prepare(client, export_id, json=True).get_json()
     assert answer["state"] == "failed"
+    assert "exports.prepare_export" not in queued_names()  # a failure in the export is recorded, not retried
     page = page_text(client.get(f"/exports/{export_id}"))
     assert "The file could not be made" in page
     assert "Something went wrong while making the file." in page

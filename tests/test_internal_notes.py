@@ -24,6 +24,7 @@ from app.models import (
 from app.services.exports import formats_for, render
 from app.services.exports.content import bid_content, contribution_content
 from tests.conftest import csrf_token, post_form
+from tests.jobs import run_queued
 from tests.test_drafts import _kept_and_refilled
 from tests.test_review import deliver, review_url, section_key, submit_a1
 
@@ -336,7 +337,7 @@ def test_no_export_shows_a_note(app, world, signed_in, noted):
         response = post_form(manager, exports_page, {"format": key})
         assert response.status_code == 302, response.get_data(as_text=True)[:1000]
         export_url = response.headers["Location"].split("?")[0]
-        post_form(manager, f"{export_url}/prepare", page=export_url)
+        run_queued(manager.application)
         download = manager.get(f"{export_url}/download")
         assert download.status_code == 200 and len(download.data) > 1000, export_url
         text = _text_of(download.data, key)

@@ -35,7 +35,7 @@ def test_ready_when_every_dependency_answers(client):
     assert response.status_code == 200
     assert response.json == {
         "status": "ok",
-        "checks": {"database": "ok", "redis": "not used", "storage": "ok"},
+        "checks": {"database": "ok", "redis": "not used", "storage": "ok", "queue": "not used"},
     }
     assert "Set-Cookie" not in response.headers
     assert response.headers["Cache-Control"] == "no-store"

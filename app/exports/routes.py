@@ -4,10 +4,11 @@
 - /contributions/<id>/exports: export one contribution (Word or PDF), and its exports so far.
 - /exports/<id>: one export: being prepared, ready (download), or failed (try again).
 
-Asking for an export writes a record and goes to its progress page. With JavaScript the page asks
-the server to make the file (POST .../prepare, which answers JSON) and shows the download link when
-it is ready, polling .../status while another request is making it. Without JavaScript the page
-has a "Prepare the file" button that does the same and comes back to the page.
+Asking for an export writes a record, queues the job that makes the file (app/jobs/exports.py) and
+goes to its progress page: no web request waits for a file to be made. With JavaScript the page
+polls .../status and shows the download link when the file is ready; without it, the page has a
+link to look again. If the worker making the file dies, the page says so and the recovery job
+queues it again within a minute.
 
 Who may do what is decided by the rulebook in app/policy/ (get_export_or_404, and the bid.export and
 contribution.export rules).
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.exports import bp
@@ -54,6 +55,7 @@ def _helpers():
         "file_noun": file_noun,
         "is_stale": service.is_stale,
         "why_removed": retention.why_removed,
+        "max_attempts": current_app.config["EXPORT_MAX_ATTEMPTS"],
     }
 
 
@@ -75,9 +77,9 @@ def file_noun(key: str) -> str:
 
 def failure_reason(export) -> str:
     """Why an export failed, in plain words (the technical error is in the log and the record)."""
-    if service.is_stale(export):
-        return "Making the file took too long and was stopped."
     error = export.error or ""
+    if error.startswith("WorkerLost"):
+        return "Making the file was interrupted several times, so we stopped trying."
     if error.startswith(("FileNotFoundError", "IsADirectoryError")):
         return "A supporting document's file could not be found, so the file could not be made."
     if error.startswith("NoFunderForm"):
@@ -98,10 +100,6 @@ def _state(export) -> str:
 def _history(exports, current_hash: str | None):
     """The page of exports as (export, whether the content has changed since it was made)."""
     return exports.map(lambda e: (e, bool(e.content_hash) and e.content_hash != current_hash))
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
 # --- the collective bid -------------------------------------------------------------------------
@@ -249,23 +247,6 @@ def show(export_id: int):
 def status(export_id: int):
     export = get_export_or_404(current_user, export_id)
     return _status_json(export)
-
-
-@bp.post("/exports/<int:export_id>/prepare")
-@roles_required(SIGNED_IN)
-def prepare(export_id: int):
-    """Make the file now (everyone who may see the export may finish making it). A second request
-    while the first is making it gets the record as it is: the file is made once."""
-    export = get_export_or_404(current_user, export_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        if _wants_json():
-            return jsonify({"id": export.id, "state": _state(export), "error": "Reload the page and try again"}), 400
-        return _show_page(export, form, 400)
-    export = service.prepare(export.id)  # commits its own steps
-    if _wants_json():
-        return _status_json(export)
-    return redirect(url_for("exports.show", export_id=export.id))
 
 
 @bp.post("/exports/<int:export_id>/retry")

@@ -33,6 +33,7 @@ from app.models.deadline import (
 from app.models.draft import PendingDraft
 from app.models.export import ExportRecord, ExportStatus
 from app.models.funder_form import RoundFunderForm
+from app.models.job import JobRun
 from app.models.notification import Notification, NotificationKind
 from app.models.organisation import Organisation, OrganisationKind, csps_of
 from app.models.outbox import OutboxEmail, OutboxStatus
@@ -68,6 +69,7 @@ __all__ = [
     "SectionState",
     "ChangeRequest",
     "InternalNote",
+    "JobRun",
     "CollectiveBid",
     "LeadBudgetLine",
     "MergedRevision",

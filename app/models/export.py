@@ -22,7 +22,7 @@ def _enum(cls):
 
 class ExportStatus(enum.StrEnum):
     PENDING = "pending"  # asked for; nobody has started making it
-    PREPARING = "preparing"  # claimed by a request or command (claimed_at says when)
+    PREPARING = "preparing"  # claimed by a job or command (claimed_at says when, heartbeat_at that it lives)
     READY = "ready"
     FAILED = "failed"
     # The file was removed by the retention rules (app/services/retention.py, file_removed_at says
@@ -70,6 +70,11 @@ class ExportRecord(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written every few seconds by the job making the file: when it stops (the worker was killed),
+    # the export is stale and the recovery job queues it again (app/jobs/exports.py).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)  # how many times a job has started making it
+    stage: Mapped[str | None] = mapped_column(String(40))  # what the job is doing now, for the page
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_ms: Mapped[int | None]
     # When the retention rules removed the file (status "removed"; stored_name is cleared once the

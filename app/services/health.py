@@ -1,7 +1,7 @@
 """Is the service able to answer: readiness checks (/readyz) and the backlogs (/metrics).
 
 /healthz only says the process is alive. /readyz asks each readiness check in READINESS_CHECKS
-(the database, Redis, storage) and is ready only when every one answers "ok" or "not used". The
+(the database, Redis, storage, the jobs' queue) and is ready only when every one answers "ok" or "not used". The
 list is pluggable: a storage backend or a task queue adds its own with `add_readiness_check`
 (or replaces one by name). A check returns "ok" or "not used", or raises: the answer then names
 the check with a short reason (the exception's class, or NotReady's text), never its details,
@@ -84,11 +84,23 @@ def check_storage() -> str:
     return OK
 
 
+def check_queue() -> str:
+    """The jobs' queue (JOBS_URL) answers: how many tasks wait (memory://, the tests' own, is not a
+    shared queue and is not asked)."""
+    from app.jobs import queue_depth
+
+    if current_app.config["JOBS_URL"].startswith("memory://"):
+        return NOT_USED
+    queue_depth()
+    return OK
+
+
 # name -> check, in the order they are asked. Add or replace with add_readiness_check.
 READINESS_CHECKS: dict[str, Callable[[], str]] = {
     "database": check_database,
     "redis": check_redis,
     "storage": check_storage,
+    "queue": check_queue,
 }
 
 
@@ -122,10 +134,11 @@ class Backlog:
     outbox_oldest_at: datetime | None  # when the oldest email not yet sent was written
     reminder_oldest_due_at: datetime | None  # the oldest reminder whose email is not yet sent
     exports: dict[str, int]  # ExportStatus value ("pending", "preparing") -> count
+    job_runs: dict[str, datetime]  # periodic job -> when its latest run started
 
 
 def backlog() -> Backlog:
-    from app.models import ExportRecord, OutboxEmail, Reminder
+    from app.models import ExportRecord, JobRun, OutboxEmail, Reminder
     from app.models.export import ExportStatus
     from app.models.outbox import OutboxStatus
     from app.tenancy import unscoped
@@ -146,9 +159,20 @@ def backlog() -> Backlog:
                 .group_by(ExportRecord.status)
             ).all()
         )
+        runs = dict(db.session.execute(select(JobRun.job, func.max(JobRun.started_at)).group_by(JobRun.job)).all())
     return Backlog(
+        job_runs=runs,
         outbox_pending=pending,
         outbox_oldest_at=oldest,
         reminder_oldest_due_at=reminder_due,
         exports={status.value: exports.get(status, 0) for status in (ExportStatus.PENDING, ExportStatus.PREPARING)},
     )
+
+
+def last_job_runs() -> dict:
+    """Each periodic job's latest run (JobRun), for `flask jobs status`."""
+    from app.models import JobRun
+
+    latest = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
+    rows = db.session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id)).all()
+    return {run.job: run for run in rows}

@@ -153,6 +153,7 @@ def queue_email(
     never queue the same email twice, even from two processes at once.
     """
     row = email_row(to, template, idempotency_key, lead_bidder_id, **context)
+    deliver_soon()
     stmt = (
         insert_for_dialect()(OutboxEmail)
         .values(**row)
@@ -160,6 +161,15 @@ def queue_email(
         .returning(OutboxEmail.id)
     )
     return db.session.execute(stmt).first() is not None
+
+
+def deliver_soon() -> None:
+    """Have a worker deliver the outbox once this transaction commits (once per transaction, however
+    many emails it writes; the periodic delivery catches anything this misses)."""
+    from app.jobs import defer
+    from app.jobs.outbox import deliver_outbox
+
+    defer(deliver_outbox)
 
 
 # Kinds of email the worker prepares when it sends them: kind -> preparer(address), which returns
@@ -184,6 +194,7 @@ def queue_prepared_at_delivery(kind: str, to: str, idempotency_key: str) -> None
     The row holds only the address and the kind: one INSERT, the same statement whatever the
     address, so a request's work (and time) cannot tell one address from another."""
     now = utcnow()
+    deliver_soon()
     db.session.execute(
         insert_for_dialect()(OutboxEmail)
         .values(
@@ -207,6 +218,7 @@ def queue_emails(rows: list[dict]) -> None:
     """Queue many emails (rows from email_row()) in the current transaction, as queue_email()
     does one: a duplicate key is skipped. One executemany (a few multi-row INSERTs)."""
     if rows:
+        deliver_soon()
         table = OutboxEmail.__table__
         stmt = insert_for_dialect()(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
         db.session.execute(stmt, rows)

@@ -46,6 +46,7 @@ from playwright.sync_api import expect as playwright_expect
 
 from app.services.outbox import DeliveryReport, deliver_due
 from tests.factories import PASSWORD
+from tests.jobs import run_queued_on
 from tests.smtp import Received, free_port
 
 HERE = Path(__file__).resolve().parent
@@ -132,6 +133,7 @@ def server_log_tail(chars: int = 20_000) -> str:
 class LiveServer:
     url: str
     process: subprocess.Popen
+    jobs_url: str = ""  # the queue its requests put tasks on (run them with run_jobs())
 
     def log_size(self) -> int:
         return SERVER_LOG.stat().st_size if SERVER_LOG.exists() else 0
@@ -145,10 +147,14 @@ class LiveServer:
 def _start_gunicorn(database_url: str, mail_port: int, extra_env: dict[str, str] | None = None) -> LiveServer:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    jobs_file = ARTIFACTS / f"jobs-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.sqlite"
+    jobs_file.unlink(missing_ok=True)
+    jobs_url = f"sqlite:///{jobs_file}"
     env = {
         **os.environ,
         "APP_ENV": "testing",
         "TEST_DATABASE_URL": database_url,
+        "TEST_JOBS_URL": jobs_url,
         "TEST_MAIL_PORT": str(mail_port),
         "BASE_URL": url,
         "PYTHONUNBUFFERED": "1",
@@ -169,7 +175,7 @@ def _start_gunicorn(database_url: str, mail_port: int, extra_env: dict[str, str]
     ARTIFACTS.mkdir(exist_ok=True)
     with SERVER_LOG.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = LiveServer(url, process)
+    server = LiveServer(url, process, jobs_url)
 
     deadline = time.monotonic() + 30
     while True:
@@ -443,6 +449,14 @@ def sign_out(page: CheckedPage) -> None:
     """Sign out with the button in the header."""
     with page.next_page():
         page.locator("header").get_by_role("button", name="Sign out").click()
+
+
+def run_jobs(app, live_server: LiveServer) -> int:
+    """Do what a job worker does: run the tasks the served app has queued (an export's file), here,
+    on the same database. The tests of real worker processes are in tests/test_jobs.py."""
+    from app.jobs import huey
+
+    return run_queued_on(app, live_server.jobs_url, huey.name)
 
 
 def deliver_outbox(app, base_url: str | None = None) -> DeliveryReport:

@@ -13,7 +13,7 @@ import re
 import pytest
 from docx import Document
 
-from tests.browser.conftest import CheckedPage, expect, sign_in
+from tests.browser.conftest import CheckedPage, expect, run_jobs, sign_in
 from tests.browser.test_exports import check_now, downloaded
 from tests.browser.test_signoff import accepted_round
 from tests.fixtures import documents as samples
@@ -35,7 +35,7 @@ def no_sideways_scrolling(page: CheckedPage) -> None:
     assert width <= 320, f"{page.url} scrolls sideways at 320px ({width}px wide)"
 
 
-def test_a_lead_admin_uploads_the_form_and_exports_the_bid_into_it_at_320_pixels(app, world, page):
+def test_a_lead_admin_uploads_the_form_and_exports_the_bid_into_it_at_320_pixels(app, world, page, live_server):
     accepted_round(app, world)
     real_documents(app)
     page.set_viewport_size(NARROW)
@@ -70,6 +70,7 @@ def test_a_lead_admin_uploads_the_form_and_exports_the_bid_into_it_at_320_pixels
     page.get_by_label("The funder’s form (Word)").check()
     page.click_button("Create export")
     expect(heading(page)).to_have_text("The funder’s form (Word) of the collective bid")
+    run_jobs(app, live_server)
     link = page.get_by_role("link", name=re.compile(r"^Download the filled-in funder’s form \(\d+KB\)$"))
     expect(link).to_be_visible(timeout=30_000)
     status = page.locator("#export-status")

@@ -58,8 +58,6 @@ ROUTES = [
     Route("exports.create_contribution_export", "POST", "contribution.export", A1),
     *_one("exports.show", "GET", "round.view", "contribution.view"),
     *_one("exports.status", "GET", "round.view", "contribution.view"),
-    # Preparing a ready export gives it back as it is (the access check comes first either way).
-    *_one("exports.prepare", "POST", "round.view", "contribution.view"),
     *_one("exports.retry", "POST", "bid.export", "contribution.export", failed=True),
     *_one("exports.download", "GET", "round.view", "contribution.view", download=DOCX, file=lambda w: FILE),
 ]

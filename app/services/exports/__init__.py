@@ -2,13 +2,18 @@
 
 The flow, for the web and the command line alike:
 
-1. `request_export()` writes an ExportRecord (pending) in the request's transaction.
-2. `prepare()` claims it with a conditional UPDATE (so two requests, or a double click, make the
-   file once), reads the content (content.py), renders it (word.py, pdf.py, excel.py, tables.py,
-   archive.py), stores the file (app/storage.py: EXPORT_FOLDER or the bucket) under a random name
-   and marks the record ready with the file's SHA-256 and the content hash. It commits its own
-   steps, like the outbox worker: the claim must be visible to other requests while the file is being made.
-   A claim older than STALE_AFTER (a worker killed mid-export) may be taken over.
+1. `request_export()` writes an ExportRecord (pending) in the request's transaction and queues the
+   job that makes it (app/jobs/exports.py) for when that transaction commits. The web request
+   returns at once; the export's page follows the job's progress.
+2. `prepare()`, run by the job (or by `flask export` directly), claims it with a conditional UPDATE
+   (so a job started twice makes the file once), reads the content (content.py), renders it
+   (word.py, pdf.py, excel.py, tables.py, archive.py), stores the file (app/storage.py:
+   EXPORT_FOLDER or the bucket) under a random name and marks the record ready with the file's
+   SHA-256 and the content hash. It commits its own steps, like the outbox worker: the claim must
+   be visible to others while the file is being made. While it works, a thread writes the record's
+   heartbeat every JOB_HEARTBEAT_SECONDS; a claim whose heartbeat is older than JOB_STALE_SECONDS
+   (its worker was killed) is stale, and the recovery job queues it again, up to
+   EXPORT_MAX_ATTEMPTS starts in all.
 3. The file can be downloaded again at any time; the record says who made it, when, from which
    version of the content (content hash) and the bid's status at the time (content_status,
    signed_off): the version is the content alone, so it does not change with the status.
@@ -24,12 +29,14 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
@@ -53,7 +60,12 @@ from app.storage import download as stored_download
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=10)
+
+def stale_after() -> timedelta:
+    """How long an export's job may go without a heartbeat before it counts as gone."""
+    return timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
+
+
 BID, CONTRIBUTION = "bid", "contribution"
 FUNDER_FORM = "funder-form"
 
@@ -239,7 +251,24 @@ def request_export(
     )
     db.session.add(export)
     db.session.flush()
+    _queue(export)
     return export
+
+
+def _queue(export: ExportRecord) -> None:
+    from app.jobs import defer
+    from app.jobs.exports import prepare_export
+
+    defer(prepare_export, export.id)
+
+
+def _is_stale_clause(now):
+    """Being prepared, but its job's heartbeat (or, before the first one, its claim) is too old."""
+    limit = now - stale_after()
+    return (ExportRecord.status == ExportStatus.PREPARING) & or_(
+        ExportRecord.heartbeat_at < limit,
+        ExportRecord.heartbeat_at.is_(None) & (ExportRecord.claimed_at < limit),
+    )
 
 
 def _claim(export_id: int) -> bool:
@@ -248,16 +277,61 @@ def _claim(export_id: int) -> bool:
         update(ExportRecord)
         .where(
             ExportRecord.id == export_id,
-            or_(
-                ExportRecord.status == ExportStatus.PENDING,
-                (ExportRecord.status == ExportStatus.PREPARING) & (ExportRecord.claimed_at < now - STALE_AFTER),
-            ),
+            ExportRecord.attempts < current_app.config["EXPORT_MAX_ATTEMPTS"],
+            or_(ExportRecord.status == ExportStatus.PENDING, _is_stale_clause(now)),
         )
-        .values(status=ExportStatus.PREPARING, claimed_at=now)
+        .values(
+            status=ExportStatus.PREPARING, claimed_at=now, heartbeat_at=now, stage="Starting",
+            attempts=ExportRecord.attempts + 1,
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
     return result.rowcount == 1
+
+
+class _Heartbeat:
+    """While the file is being made, write the export's heartbeat (and the stage it is at) every
+    JOB_HEARTBEAT_SECONDS on a connection of its own: a long render (a 100-CSP PDF) is one call, and
+    the recovery job must be able to tell a slow export from one whose worker has died."""
+
+    def __init__(self, export_id: int):
+        self.export_id = export_id
+        self.engine = db.engine
+        self.every = current_app.config["JOB_HEARTBEAT_SECONDS"]
+        self.stage: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"export-{export_id}-heartbeat", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def at(self, stage: str) -> None:
+        self.stage = stage
+        self._write()
+
+    def _write(self) -> None:
+        values = {"heartbeat_at": utcnow()}
+        if self.stage:
+            values["stage"] = self.stage
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(ExportRecord)
+                    .where(ExportRecord.id == self.export_id, ExportRecord.status == ExportStatus.PREPARING)
+                    .values(**values)
+                )
+        except Exception:  # a missed beat is not a failed export: the next one may get through
+            log.warning("Could not write the heartbeat of export %s", self.export_id, exc_info=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every):
+            self._write()
 
 
 def content_for(export: ExportRecord) -> ExportContent:
@@ -279,22 +353,29 @@ def prepare(export_id: int) -> ExportRecord:
         export = db.session.get(ExportRecord, export_id)
         started = time.perf_counter()
         try:
-            # The fingerprint first: should the bid change while it is read, the fingerprint is
-            # the older one, which no later page finds again.
-            fingerprint = None if export.contribution_id else bid_fingerprint(export.round, _bid_of(export.round))
-            content = content_for(export)
-            data, report = _render_export(export, content)
-            stored, kept = _store(data, FORMATS[export.format].extension)
+            with _Heartbeat(export_id) as heartbeat:
+                heartbeat.at("Reading the content")
+                # The fingerprint first: should the bid change while it is read, the fingerprint is
+                # the older one, which no later page finds again.
+                fingerprint = None if export.contribution_id else bid_fingerprint(export.round, _bid_of(export.round))
+                content = content_for(export)
+                db.session.commit()  # reading done: hold no transaction open while rendering
+                heartbeat.at("Making the file")
+                data, report = _render_export(export, content)
+                heartbeat.at("Saving the file")
+                stored, kept = _store(data, FORMATS[export.format].extension)
         except Exception as exc:  # a broken export must say so, not spin for ever
             db.session.rollback()
             log.exception("Export %s failed", export_id)
             export = db.session.get(ExportRecord, export_id)
             export.status = ExportStatus.FAILED
+            export.stage = None
             export.error = f"{type(exc).__name__}: {exc}"[:2000]
             export.finished_at = utcnow()
             db.session.commit()
             return export
         export.status = ExportStatus.READY
+        export.stage = None
         export.stored_name = stored
         export.filename = filename_for(content, export.format)
         export.size_bytes = kept.size
@@ -335,7 +416,11 @@ def retry(export: ExportRecord) -> None:
     export.status = ExportStatus.PENDING
     export.error = None
     export.claimed_at = None
+    export.heartbeat_at = None
+    export.stage = None
+    export.attempts = 0
     db.session.flush()
+    _queue(export)
 
 
 # --- lists -------------------------------------------------------------------------------------
@@ -363,12 +448,41 @@ def contribution_exports(contribution: Contribution, page=1) -> Page[ExportRecor
 
 
 def is_stale(export: ExportRecord) -> bool:
-    """Being prepared for longer than STALE_AFTER: the worker making it has gone."""
-    return (
-        export.status == ExportStatus.PREPARING
-        and export.claimed_at is not None
-        and export.claimed_at < utcnow() - STALE_AFTER
-    )
+    """Being prepared, but no heartbeat for JOB_STALE_SECONDS: the worker making it has gone (the
+    recovery job will queue it again, or give up after EXPORT_MAX_ATTEMPTS)."""
+    beat = export.heartbeat_at or export.claimed_at
+    return export.status == ExportStatus.PREPARING and beat is not None and beat < utcnow() - stale_after()
+
+
+def recover(now=None) -> tuple[list[int], list[int]]:
+    """Exports whose job was lost: pending for longer than JOB_STALE_SECONDS (never started: the
+    queue lost the task, or was not reachable when it was asked for), or stale (their worker died).
+    Returns (the ids to queue again, the ids given up on and marked failed). Commits."""
+    now = now or utcnow()
+    limit = now - stale_after()
+    most = current_app.config["EXPORT_MAX_ATTEMPTS"]
+    rows = db.session.execute(
+        select(ExportRecord.id, ExportRecord.attempts).where(
+            or_(
+                (ExportRecord.status == ExportStatus.PENDING) & (ExportRecord.created_at < limit),
+                _is_stale_clause(now),
+            )
+        )
+    ).all()
+    retry_ids = [r.id for r in rows if r.attempts < most]
+    give_up = [r.id for r in rows if r.attempts >= most]
+    if give_up:
+        db.session.execute(
+            update(ExportRecord)
+            .where(ExportRecord.id.in_(give_up), _is_stale_clause(now))
+            .values(
+                status=ExportStatus.FAILED, finished_at=now, stage=None,
+                error=f"WorkerLost: the export stopped before it finished {most} times",
+            )
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+    return retry_ids, give_up
 
 
 # --- the bid's version now -----------------------------------------------------------------------

@@ -1,8 +1,8 @@
-// The export progress page (app/templates/exports/show.html): ask the server to make the file,
-// then show the download link. While another request is making it, check every 1.5 seconds.
-// Without this script the page has a "Prepare the file" button that does the same.
+// The export progress page (app/templates/exports/show.html): a worker makes the file (app/jobs);
+// this script asks how it is going every 1.5 seconds and shows the download link when it is ready.
+// Without this script the page has a link to look again.
 const POLL_MS = 1500;
-const FINISHED = new Set(["ready", "failed", "stale", "removed"]);
+const FINISHED = new Set(["ready", "failed", "removed"]);
 
 const region = document.getElementById("export-status");
 const announcement = document.getElementById("export-announcement");
@@ -16,11 +16,15 @@ const announce = (text) => {
 };
 
 function start(region) {
-  const { state, prepareUrl, statusUrl, csrfToken } = region.dataset;
+  const { state, statusUrl } = region.dataset;
   if (FINISHED.has(state)) return;
-  for (const element of region.querySelectorAll("[data-export-nojs]")) {
-    element.hidden = true;
-  }
+
+  const hideNoJs = () => {
+    for (const element of region.querySelectorAll("[data-export-nojs]")) {
+      element.hidden = true;
+    }
+  };
+  hideNoJs();
 
   const show = (answer) => {
     region.dataset.state = answer.state;
@@ -38,38 +42,25 @@ function start(region) {
     announce(text);
   };
 
-  const handle = async (response) => {
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const answer = await response.json();
-    if (FINISHED.has(answer.state)) {
-      show(answer);
-    } else if (answer.state === "pending") {
-      setTimeout(prepare, POLL_MS); // tried again after a failure: make it
-    } else {
-      setTimeout(poll, POLL_MS); // someone else is making it
-    }
-  };
-
   const poll = () => {
     fetch(statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(handle)
+      .then(async (response) => {
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const answer = await response.json();
+        if (FINISHED.has(answer.state)) {
+          show(answer);
+          return;
+        }
+        if (answer.state !== region.dataset.state) {
+          // Still going, but something changed (started, or being made again): show what, quietly.
+          region.dataset.state = answer.state;
+          region.innerHTML = answer.html;
+          hideNoJs();
+        }
+        setTimeout(poll, POLL_MS);
+      })
       .catch(problem);
   };
 
-  const prepare = () => {
-    fetch(prepareUrl, {
-      method: "POST",
-      headers: { Accept: "application/json" },
-      body: new URLSearchParams({ csrf_token: csrfToken }),
-      credentials: "same-origin",
-    })
-      .then(handle)
-      .catch(problem);
-  };
-
-  if (state === "pending") {
-    prepare();
-  } else {
-    poll();
-  }
+  setTimeout(poll, POLL_MS);
 }
