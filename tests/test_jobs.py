@@ -128,9 +128,8 @@ def test_every_periodic_job_is_known_to_the_scheduler():
 
 
 def test_an_email_is_delivered_by_the_job_its_transaction_queued(app, world, smtp_server):
-    from app.services.outbox import queue_email
-
     from app.models import User
+    from app.services.outbox import queue_email
 
     with app.app_context():
         user = db.session.get(User, world.users["csp_manager"])
