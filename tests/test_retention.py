@@ -451,3 +451,17 @@ def test_a_file_that_cannot_be_removed_is_reported_and_removed_by_the_next_run(a
 def storage_of(app):
     with app.app_context():
         return storage()
+
+
+def test_the_job_queue_runs_retention_once_an_hour(app, world):
+    from app.jobs import PERIODIC, huey, period_start, run_periodic
+
+    assert PERIODIC["retention"].every == timedelta(hours=1)
+    assert "retention" in {task.name for task in huey._registry.periodic_tasks}
+    stored = f"{name()}.docx"
+    (export_id,) = add(app, export_row(world, days_old=31, stored_name=stored))
+    now = period_start(timedelta(hours=1), utcnow()) + timedelta(minutes=1)  # early in an hour
+    with app.app_context():
+        assert run_periodic("retention", now=now) == "removed 1 export file"
+        assert run_periodic("retention", now=now + timedelta(minutes=30)) is None  # run this hour already
+    assert exports_by_id(app)[export_id].status == ExportStatus.REMOVED
