@@ -52,6 +52,7 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'partnership-bid.sqlite'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)  # seconds, PostgreSQL
 
     # Sessions: server-side session records; the cookie only carries a random token.
     SESSION_COOKIE_HTTPONLY = True

@@ -30,7 +30,7 @@ from tests.jobs import queued_names, run_queued
 from tests.test_exports import accepted, created_id  # noqa: F401 - the accepted world fixture
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 # --- in the test process (the queue in memory) ---------------------------------------------------

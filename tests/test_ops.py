@@ -66,6 +66,21 @@ def test_alive_but_not_ready_without_the_database_or_storage(make_app, tmp_path)
     assert response.json["checks"]["redis"] == "not used"
 
 
+def test_a_database_that_never_answers_makes_the_server_not_ready_instead_of_hanging(make_app):
+    # A server that accepts the connection and then says nothing (a hung database, a black-holed
+    # address): without a connect timeout psycopg would wait for ever, and so would /readyz.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        app = make_app(SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://nobody@127.0.0.1:{port}/none",
+                       DATABASE_CONNECT_TIMEOUT=1)
+        assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"connect_timeout": 1}
+        response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"]["database"] == "unavailable: OperationalError"
+
+
 def test_ready_with_a_bucket_only_while_the_bucket_answers(app, s3):
     client = app.test_client()
     assert client.get("/readyz").json["checks"]["storage"] == "ok"
