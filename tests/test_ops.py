@@ -286,7 +286,7 @@ def test_gunicorns_workers_add_up_their_metrics_in_one_scrape(app, tmp_path):
     base = f"http://127.0.0.1:{port}"
 
     def get(path, headers=None):
-        request = urllib.request.Request(base + path, headers=headers or {})
+        request = urllib.request.Request(base + path, headers=headers or {})  # noqa: S310 - our own http:// server
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own http:// server
             return response.read().decode()
 
