@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test setup assets lint audit test-sqlite test-postgres services clean bench
+.PHONY: run test setup assets lint audit test-sqlite test-s3 test-postgres services clean bench
 
 ## make run: set everything up, then run the app on SQLite with demo data at http://127.0.0.1:5000
 run: setup
@@ -17,7 +17,7 @@ run: setup
 	  $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## make test: set up and run the whole suite (lint, SQLite, PostgreSQL with the browser tests)
-test: setup services lint test-sqlite test-postgres
+test: setup services lint test-sqlite test-s3 test-postgres
 
 setup: $(VENV)/.installed app/static/dist/app.css
 
@@ -62,6 +62,13 @@ PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
 test-sqlite: setup
 	@echo "== Test suite on SQLite (without the browser tests) =="
 	$(BIN)/pytest -q $(PYTEST_PARALLEL) --ignore=tests/browser
+
+# The tests that store files (documents, exports, funder's forms, the jobs that make them) again,
+# with every file in a bucket of moto's S3 server on loopback, as production keeps them.
+S3_TESTS := tests/test_documents.py tests/test_exports.py tests/test_export_documents.py tests/test_funder_form.py tests/test_jobs.py
+test-s3: setup
+	@echo "== The tests that store files, with the files in an S3-compatible bucket =="
+	TEST_STORAGE=s3 $(BIN)/pytest -q $(PYTEST_PARALLEL) $(S3_TESTS)
 
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 test-postgres: setup

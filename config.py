@@ -52,6 +52,7 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'partnership-bid.sqlite'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)  # seconds, PostgreSQL
 
     # Sessions: server-side session records; the cookie only carries a random token.
     SESSION_COOKIE_HTTPONLY = True
@@ -157,6 +158,18 @@ class Config:
     # Server-side encryption, always on: "AES256" (SSE-S3) or "aws:kms" (with S3_SSE_KMS_KEY_ID).
     S3_SSE = os.environ.get("S3_SSE", "AES256")
     S3_SSE_KMS_KEY_ID = os.environ.get("S3_SSE_KMS_KEY_ID") or None
+    # Retention (app/services/retention.py, `flask retention run`): an export's file is removed this
+    # many days after it was made (its record stays, saying so); 0 keeps export files for ever.
+    EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 30)
+    # Except the files of exports of a signed-off or submitted bid: kept until this many years after
+    # the round's end (the latest of the funder's deadline, the bid's submission and the funder's
+    # decision); 0 keeps them for ever. Seven years: a common public sector records period.
+    ROUND_RETENTION_YEARS = env_int("ROUND_RETENTION_YEARS", 7)
+    # A stored file that no record names is removed once it is this many hours old (at least 1),
+    # never sooner: a request may have stored a file whose record it has not committed yet.
+    ORPHAN_GRACE_HOURS = env_int("ORPHAN_GRACE_HOURS", 24)
+    # Notifications read more than this many days ago are deleted (unread ones are kept); 0: never.
+    NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 90)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     # "json": one JSON object per line (production's default, for a log search); "text" for people.
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")

@@ -26,6 +26,13 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     app.url_map.converters["int"] = DatabaseIdConverter  # before any route: too long an id is a 404
     config_class.check(app.config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A database server that does not answer fails a request (and /readyz) in seconds instead
+        # of hanging it: psycopg waits for ever by default.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {"connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT"],
+                                   **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     os.makedirs(app.instance_path, exist_ok=True)
     from app import logs, metrics
 

@@ -1,6 +1,6 @@
 """Flask commands: create-admin, demo seed, outbox send, export bid / contribution, reminders run,
 search rebuild, notifications send-digests, bank-holidays update, storage migrate, jobs worker / status /
-run, documents scan."""
+run, retention run, documents scan."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def register(app) -> None:
     app.cli.add_command(bank_holidays)
     app.cli.add_command(storage)
     app.cli.add_command(jobs)
+    app.cli.add_command(retention)
     app.cli.add_command(documents)
 
 
@@ -504,3 +505,27 @@ def jobs_run(name: str) -> None:
     with logs.bind(job=name, run_id=logs.new_run_id()):
         summary = run_periodic(name)
     click.echo(f"{name}: already run this period" if summary is None else f"{name}: {summary or 'done'}")
+
+
+@click.group(cls=AppGroup)
+def retention() -> None:
+    """Removing what has been kept long enough (app/services/retention.py)."""
+
+
+@retention.command("run")
+@click.option("--dry-run", is_flag=True, help="Count what would be removed, and change nothing.")
+@click.option("--now", "now_text", metavar="ISO-8601",
+              help="Act as if it were this moment (for testing), e.g. 2026-03-29T08:00:00Z.")
+def retention_run(dry_run: bool, now_text: str | None) -> None:
+    """Remove old export files (their records stay), stored files that no record names, expired pending
+    funder's forms, notifications read long ago, ended sessions, expired links and old kept forms
+    (safe to run again, and on several machines at once)."""
+    from app.services.retention import describe, run_retention
+
+    now = _parse_now(now_text)
+    with logs.bind(job="retention run", run_id=logs.new_run_id()):
+        report = run_retention(now=now, dry_run=dry_run)
+    for line in describe(report):
+        click.echo(line)
+    if report.errors:
+        raise click.ClickException(f"{len(report.errors)} could not be removed: see above")

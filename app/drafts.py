@@ -47,10 +47,10 @@ from werkzeug.datastructures import MultiDict
 from app.extensions import db, login_manager
 from app.models import PendingDraft, User
 from app.models.base import utcnow
+from app.models.draft import DRAFT_DAYS
 from app.services.tokens import hash_token, new_token
 from app.text import clean_text
 
-DRAFT_DAYS = 7
 # Endpoints whose unauthorised POSTs are kept: every form that creates or edits content. Each
 # has a GET at the same address showing the same form, which is where the person is taken back.
 KEEP = frozenset({

@@ -9,9 +9,9 @@ from pathlib import Path
 # The app logs one line per request itself (app/logs.py: with its request id, user and timing).
 accesslog = None
 errorlog = "-"
-# A big PDF export is made in the request that asks for it: keep this above the benchmark's
-# figure for the largest bid (README, "Deploying").
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+# Exports are made by the job worker (app/jobs), so no request takes long; the largest uploads
+# (imports of Word drafts and budget sheets) take well under a second.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 # The load balancer keeps connections open between requests.
 keepalive = 5

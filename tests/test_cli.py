@@ -156,3 +156,42 @@ def test_export_refuses_bad_input_clearly(app, world, args, message):
     assert message in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ExportRecord)) == 0
+
+
+# --- flask retention run ---------------------------------------------------------------------------
+
+def test_retention_run_says_what_it_would_remove_then_removes_it(app, world, tmp_path, monkeypatch):
+    from app.models import ExportRecord, ExportStatus
+    from app.storage import storage
+    from tests.test_ops import Captured
+    from tests.test_retention import add, export_row, name
+
+    monkeypatch.setitem(app.config, "STORAGE_BACKEND", "local")
+    monkeypatch.setitem(app.config, "EXPORT_FOLDER", str(tmp_path / "exports"))
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    stored = f"{name()}.docx"
+    with app.app_context():
+        storage().put(f"exports/{stored}", b"an old draft")
+    (export_id,) = add(app, export_row(world, days_old=31, stored_name=stored))
+
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["retention", "run", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "Retention: would remove 1 export file" in dry.output
+    assert "Would remove 1 export file (its record is kept)" in dry.output
+    assert "Would remove 0 notifications read long ago" in dry.output
+    with app.app_context():
+        assert db.session.get(ExportRecord, export_id).status == ExportStatus.READY
+
+    with Captured() as log:
+        result = runner.invoke(args=["retention", "run"])
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 export file (its record is kept)" in result.output
+    (line,) = [line for line in log.lines if line["logger"] == "app.services.retention"]
+    assert line["job"] == "retention run" and line["run_id"] and line["retention"]["export_files"] == 1
+    with app.app_context():
+        assert db.session.get(ExportRecord, export_id).status == ExportStatus.REMOVED
+        assert not storage().exists(f"exports/{stored}")
+
+    again = runner.invoke(args=["retention", "run"])
+    assert "Retention: nothing to remove" in again.output

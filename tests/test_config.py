@@ -12,6 +12,7 @@ SAFE = {
     "SECRET_KEY": "k" * 48,
     "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://bid@db.internal/bids",
     "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+    "JOBS_URL": "redis://127.0.0.1:6379/1",
 }
 
 
@@ -34,6 +35,8 @@ def test_production_accepts_safe_settings():
         ({"SQLALCHEMY_DATABASE_URI": "sqlite:///instance/x.sqlite"}, "DATABASE_URL must point at PostgreSQL"),
         ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI is memory://"),
         ({"STORAGE_BACKEND": "nfs"}, "STORAGE_BACKEND must be local or s3"),
+        ({"JOBS_URL": "sqlite:////srv/jobs.sqlite"}, "JOBS_URL must point at Redis"),
+        ({"JOBS_URL": "memory://"}, "JOBS_URL must point at Redis"),
         ({"STORAGE_BACKEND": "s3", "S3_BUCKET": None}, "STORAGE_BACKEND is s3 but S3_BUCKET is not set"),
         ({"STORAGE_BACKEND": "s3", "S3_BUCKET": "bids", "S3_SSE": "none"}, "S3_SSE must be AES256 or aws:kms"),
     ],

@@ -30,7 +30,7 @@ from tests.jobs import queued_names, run_queued
 from tests.test_exports import accepted, created_id  # noqa: F401 - the accepted world fixture
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 # --- in the test process (the queue in memory) ---------------------------------------------------
@@ -128,9 +128,8 @@ def test_every_periodic_job_is_known_to_the_scheduler():
 
 
 def test_an_email_is_delivered_by_the_job_its_transaction_queued(app, world, smtp_server):
-    from app.services.outbox import queue_email
-
     from app.models import User
+    from app.services.outbox import queue_email
 
     with app.app_context():
         user = db.session.get(User, world.users["csp_manager"])

@@ -66,6 +66,21 @@ def test_alive_but_not_ready_without_the_database_or_storage(make_app, tmp_path)
     assert response.json["checks"]["redis"] == "not used"
 
 
+def test_a_database_that_never_answers_makes_the_server_not_ready_instead_of_hanging(make_app):
+    # A server that accepts the connection and then says nothing (a hung database, a black-holed
+    # address): without a connect timeout psycopg would wait for ever, and so would /readyz.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        app = make_app(SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://nobody@127.0.0.1:{port}/none",
+                       DATABASE_CONNECT_TIMEOUT=1)
+        assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"connect_timeout": 1}
+        response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"]["database"] == "unavailable: OperationalError"
+
+
 def test_ready_with_a_bucket_only_while_the_bucket_answers(app, s3):
     client = app.test_client()
     assert client.get("/readyz").json["checks"]["storage"] == "ok"
@@ -243,3 +258,63 @@ def test_the_outbox_backlog_counts_emails_not_yet_sent(app, client):
     assert value(families, "partnership_bid_reminder_lag_seconds") == 0
     assert value(families, "partnership_bid_exports", state="waiting") == 0
     assert value(families, "partnership_bid_exports", state="preparing") == 0
+
+
+def test_gunicorns_workers_add_up_their_metrics_in_one_scrape(app, tmp_path):
+    """gunicorn with deploy/gunicorn.conf.py, two worker processes and PROMETHEUS_MULTIPROC_DIR: every
+    scrape counts the requests that both workers answered, whichever worker answers the scrape."""
+    import os
+    import subprocess
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from tests.smtp import free_port
+
+    root = Path(__file__).resolve().parent.parent
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "left-by-an-earlier-run.db").write_bytes(b"stale")  # emptied when gunicorn starts
+    port = free_port()
+    env = {**os.environ, "APP_ENV": "testing", "TEST_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "PROMETHEUS_MULTIPROC_DIR": str(folder), "WEB_CONCURRENCY": "2"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+         "--no-control-socket", "wsgi:app"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def get(path, headers=None):
+        request = urllib.request.Request(base + path, headers=headers or {})  # noqa: S310 - our own http:// server
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own http:// server
+            return response.read().decode()
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # wait for it to answer (an event: the first 200)
+            try:
+                get("/healthz")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        for _ in range(40):
+            get("/healthz")
+        pids = set()
+        for _ in range(10):  # several scrapes, answered by either worker: always the same total
+            body = get("/metrics", {"Authorization": f"Bearer {TOKEN}"})
+            samples = {
+                (s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(body) for s in family.samples
+            }
+            count = samples[("partnership_bid_request_duration_seconds_count",
+                             (("endpoint", "main.healthz"), ("method", "GET"), ("status", "2xx")))]
+            assert count == 41
+            pids.update(p.name for p in folder.iterdir())
+        assert not (folder / "left-by-an-earlier-run.db").exists()
+        assert len({name.rsplit("_", 1)[-1] for name in pids}) >= 2  # both workers wrote their figures
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

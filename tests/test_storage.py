@@ -287,24 +287,23 @@ def test_the_funder_form_is_stored_downloaded_and_removed_on_s3(app, world, sign
 
 
 def test_a_pending_funder_form_is_kept_on_s3_and_old_ones_are_swept(app, world, s3):
+    from datetime import timedelta
+
     from app.models import Round
+    from app.models.base import utcnow
     from app.services import funder_form
+    from app.services.retention import run_retention
 
     with app.test_request_context():
         rnd = db.session.get(Round, world.round_a)
         funder_form.hold_pending(rnd, b"first", "form.docx")
         (first,) = objects(s3)
         assert first.startswith("uploads/pending/")
-        # An hour past PENDING_MAX_AGE: the next one sweeps it away.
-        from app import storage as storage_module
-
-        real_age = storage_module.Listed.age
-        storage_module.Listed.age = property(lambda item: funder_form.PENDING_MAX_AGE + 3600)
-        try:
-            funder_form.hold_pending(rnd, b"second", "form.docx")
-        finally:
-            storage_module.Listed.age = real_age
-    assert list(objects(s3)) != [first] and len(objects(s3)) == 1
+        assert run_retention().pending_forms == 0  # young: kept
+        # An hour past PENDING_MAX_AGE, the retention run sweeps it away.
+        later = utcnow() + timedelta(seconds=funder_form.PENDING_MAX_AGE + 3600)
+        assert run_retention(now=later).pending_forms == 1
+    assert objects(s3) == {}
 
 
 # --- flask storage migrate --------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from app.policy import (
     roles_required,
     rule_required,
 )
-from app.services import ServiceError
+from app.services import ServiceError, retention
 from app.services import exports as service
 from app.services import funder_form as funder_forms
 from app.services.documents import human_size
@@ -54,6 +54,7 @@ def _helpers():
         "failure_reason": failure_reason,
         "file_noun": file_noun,
         "is_stale": service.is_stale,
+        "why_removed": retention.why_removed,
         "max_attempts": current_app.config["EXPORT_MAX_ATTEMPTS"],
     }
 
@@ -89,7 +90,8 @@ def failure_reason(export) -> str:
 
 
 def _state(export) -> str:
-    """pending, preparing, ready, failed or stale (being prepared by a worker that has gone)."""
+    """pending, preparing, ready, failed, removed (the file, after its retention period) or stale
+    (being prepared by a worker that has gone)."""
     if service.is_stale(export):
         return "stale"
     return export.status.value
@@ -269,7 +271,7 @@ def retry(export_id: int):
 @roles_required(SIGNED_IN)
 def download(export_id: int):
     export = get_export_or_404(current_user, export_id)
-    if export.status.value != "ready":
+    if export.status.value != "ready":  # not made yet, failed, or its file removed: its page says which
         return redirect(url_for("exports.show", export_id=export.id))
     response = service.download(export)
     if response is None:

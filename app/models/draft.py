@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
 
+# A draft is kept this many days (then app/drafts.py's purge_expired and the retention run remove it).
+DRAFT_DAYS = 7
+
 
 class PendingDraft(db.Model):
     """What someone sent when their session had expired, held until they sign in again.

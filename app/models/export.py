@@ -25,10 +25,14 @@ class ExportStatus(enum.StrEnum):
     PREPARING = "preparing"  # claimed by a job or command (claimed_at says when, heartbeat_at that it lives)
     READY = "ready"
     FAILED = "failed"
+    # The file was removed by the retention rules (app/services/retention.py, file_removed_at says
+    # when); the record stays as the history of what was exported.
+    REMOVED = "removed"
 
     @property
     def label(self) -> str:
-        return {"pending": "Waiting", "preparing": "Being prepared", "ready": "Ready", "failed": "Failed"}[self.value]
+        return {"pending": "Waiting", "preparing": "Being prepared", "ready": "Ready", "failed": "Failed",
+                "removed": "File removed"}[self.value]
 
 
 class ExportRecord(TenantScoped, db.Model):
@@ -73,6 +77,9 @@ class ExportRecord(TenantScoped, db.Model):
     stage: Mapped[str | None] = mapped_column(String(40))  # what the job is doing now, for the page
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_ms: Mapped[int | None]
+    # When the retention rules removed the file (status "removed"; stored_name is cleared once the
+    # file is gone from the storage).
+    file_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     round: Mapped[Round] = relationship()
     contribution: Mapped[Contribution | None] = relationship()

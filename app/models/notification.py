@@ -79,6 +79,8 @@ class Notification(TenantScoped, db.Model):
         Index("ix_notification_user_created", "user_id", "created_at", "id"),
         # The daily summary: the rows waiting for one (email_via "digest", emailed_at not set).
         Index("ix_notification_digest", "email_via", "emailed_at", "user_id"),
+        # Retention: the rows read long ago, found without reading the whole table.
+        Index("ix_notification_read_at", "read_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -131,7 +131,8 @@ def store_funder_form(actor: User, rnd: Round, data: bytes, given_name: str) -> 
 # "pending" folder under a random name and gives the page a reference to it, signed with the app's
 # secret and naming the round and its lead bidder, so a changed or copied reference is refused. The
 # POST that saves the sections stores it as the round's form (store_funder_form) and the pending copy
-# goes once that commits; one never used goes after PENDING_MAX_AGE (swept at the next upload).
+# goes once that commits; one never used goes after PENDING_MAX_AGE (the retention run removes it:
+# app/services/retention.py).
 
 PENDING_SALT = "funder-form-pending"
 PENDING_MAX_AGE = 24 * 3600
@@ -148,20 +149,10 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt=PENDING_SALT)
 
 
-def _sweep_pending() -> None:
-    store = storage()
-    try:
-        for item in store.listing(PENDING_PREFIX):
-            if item.age > PENDING_MAX_AGE:
-                store.delete(item.key)
-    except Exception:  # only wasted space: the next sweep tries again
-        log.warning("Could not remove the old pending funder's forms", exc_info=True)
-
-
 def hold_pending(rnd: Round, data: bytes, filename: str) -> str:
     """Keep checked bytes until the sections are saved; returns the signed reference for the page
-    (no database write: a file under "uploads/pending/", removed after PENDING_MAX_AGE)."""
-    _sweep_pending()
+    (no database write: a file under "uploads/pending/", removed after PENDING_MAX_AGE by the
+    retention run)."""
     name = secrets.token_hex(16)
     try:
         storage().put(PENDING_PREFIX + name, data)

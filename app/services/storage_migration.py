@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Attachment, ExportRecord, RoundFunderForm
+from app.models import Attachment, ExportRecord, ExportStatus, RoundFunderForm
 from app.services import documents, exports
 from app.storage import Storage
 
@@ -67,7 +67,9 @@ def items() -> Iterator[Item]:
     for f in db.session.scalars(select(RoundFunderForm).order_by(RoundFunderForm.id)):
         yield Item(documents.key_of(f.stored_name), f"funder's form of round {f.round_id} ({f.filename})", f.sha256)
     for e in db.session.scalars(
-        select(ExportRecord).where(ExportRecord.stored_name.is_not(None)).order_by(ExportRecord.id)
+        select(ExportRecord)
+        .where(ExportRecord.stored_name.is_not(None), ExportRecord.status != ExportStatus.REMOVED)
+        .order_by(ExportRecord.id)
     ):
         yield Item(exports.export_key(e), f"export {e.id} ({e.filename})", e.file_sha256)
 

@@ -5,7 +5,7 @@ Every document uploaded before this revision was never checked, so it is not_sca
 "Not checked for viruses" once a scanner is configured; `flask documents scan` checks them).
 
 Revision ID: 0020_document_scan
-Revises: 0022_jobs (the task queue's tables, which reached main first)
+Revises: 0021_retention (the task queue's and retention's revisions reached main first)
 Create Date: 2026-12-02 09:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0020_document_scan'
-down_revision = '0022_jobs'
+down_revision = '0021_retention'
 branch_labels = None
 depends_on = None
 

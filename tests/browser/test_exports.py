@@ -19,7 +19,6 @@ from pypdf import PdfReader
 
 from tests.browser.conftest import (
     AXE_OPTIONS,
-    FILE_TIMEOUT_MS,
     TIMEOUT_MS,
     VIEWPORT,
     CheckedPage,

@@ -2,7 +2,7 @@
 // this script asks how it is going every 1.5 seconds and shows the download link when it is ready.
 // Without this script the page has a link to look again.
 const POLL_MS = 1500;
-const FINISHED = new Set(["ready", "failed"]);
+const FINISHED = new Set(["ready", "failed", "removed"]);
 
 const region = document.getElementById("export-status");
 const announcement = document.getElementById("export-announcement");
