@@ -65,7 +65,8 @@ test-sqlite: setup
 
 # The tests that store files (documents, exports, funder's forms, the jobs that make them) again,
 # with every file in a bucket of moto's S3 server on loopback, as production keeps them.
-S3_TESTS := tests/test_documents.py tests/test_exports.py tests/test_export_documents.py tests/test_funder_form.py tests/test_jobs.py
+S3_TESTS := tests/test_documents.py tests/test_exports.py tests/test_export_documents.py tests/test_funder_form.py tests/test_jobs.py \
+	tests/test_scanning.py
 test-s3: setup
 	@echo "== The tests that store files, with the files in an S3-compatible bucket =="
 	TEST_STORAGE=s3 $(BIN)/pytest -q $(PYTEST_PARALLEL) $(S3_TESTS)
