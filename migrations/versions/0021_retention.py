@@ -2,7 +2,7 @@
 "removed"), and an index for finding notifications read long ago.
 
 Revision ID: 0021_retention
-Revises: 0022_jobs
+Revises: 0020_jobs
 Create Date: 2026-12-01 12:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0021_retention'
-down_revision = '0022_jobs'
+down_revision = '0020_jobs'
 branch_labels = None
 depends_on = None
 

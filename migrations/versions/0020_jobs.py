@@ -2,7 +2,7 @@
 per period across workers), and what an export's job is doing (export_record.heartbeat_at,
 attempts, stage), so an export whose worker died is noticed and made again.
 
-Revision ID: 0022_jobs
+Revision ID: 0020_jobs
 Revises: 0019_funder_form
 Create Date: 2026-12-01 03:40:00
 
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0022_jobs'
+revision = '0020_jobs'
 down_revision = '0019_funder_form'
 branch_labels = None
 depends_on = None

@@ -4,8 +4,8 @@ not_scanned), scanned_at and scan_result (the virus's name, or why the file coul
 Every document uploaded before this revision was never checked, so it is not_scanned (its pages say
 "Not checked for viruses" once a scanner is configured; `flask documents scan` checks them).
 
-Revision ID: 0020_document_scan
-Revises: 0021_retention (the task queue's and retention's revisions reached main first)
+Revision ID: 0022_document_scan
+Revises: 0021_retention
 Create Date: 2026-12-02 09:00:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0020_document_scan'
+revision = '0022_document_scan'
 down_revision = '0021_retention'
 branch_labels = None
 depends_on = None
