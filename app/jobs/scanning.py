@@ -2,7 +2,7 @@
 an upload commits. ScannerError (clamd down) makes the queue try again, waiting longer each time
 (10 s, 20 s, … about 40 minutes in all); the document stays "Being checked" meanwhile.
 
-The sweep queues again, every half hour, the checks of documents still waiting after ten minutes
+The sweep queues again, every five minutes, the checks of documents still waiting after five minutes
 (a task lost with a killed worker, or a queue that could not be reached at the upload). A check is
 safe to run twice, so one queued again while the first is still retrying does no harm."""
 
@@ -11,8 +11,8 @@ from datetime import timedelta
 from app.jobs import enqueue, job, periodic
 from app.services import scanning
 
-SWEEP_EVERY = timedelta(minutes=30)
-SWEEP_AFTER = timedelta(minutes=10)  # a check normally finishes within seconds of the upload
+SWEEP_EVERY = timedelta(minutes=5)
+SWEEP_AFTER = timedelta(minutes=5)  # a check normally finishes within seconds of the upload
 
 
 @job(retries=8, retry_delay=10, retry_backoff=2)
