@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import socket
 import statistics
@@ -48,6 +49,7 @@ BIN = Path(sys.executable).parent
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_load"
 WORK = ROOT / "instance" / "bench-load"  # uploaded documents and exports of the benchmark database
 SIZES = (5, 14, 100)
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 HELLO, SHELL = "Hello world (bare Flask)", "GOV.UK template shell"
 
 
@@ -91,9 +93,10 @@ def _flask_env(url: str) -> dict:
     }
 
 
-def prepare(url: str) -> str:
-    """Migrate and seed (unless seeded). Returns what happened, in words."""
-    env = _flask_env(url)
+def prepare(url: str, settings: dict | None = None) -> str:
+    """Migrate and seed (unless seeded), with these settings on top of development's (e.g. where
+    the demo's documents are stored). Returns what happened, in words."""
+    env = _flask_env(url) | (settings or {})
     flask = [str(BIN / "flask"), "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     started = time.perf_counter()
@@ -193,7 +196,7 @@ def second_factor_codes(app, email: str, count: int) -> list[str]:
     return codes
 
 
-def _needs_second_factor(app, email: str) -> bool:
+def needs_second_factor(app, email: str) -> bool:
     """Whether the rulebook requires two-factor sign-in of this person (lead bidder administrators
     and staff): without a second factor they would be sent to set one up on every page."""
     from app.policy.rules import two_factor_required
@@ -204,19 +207,16 @@ def _needs_second_factor(app, email: str) -> bool:
 
 
 def _signed_in(app, email: str):
-    import re
-
     from app.demo_national import PASSWORD
 
-    csrf = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-    codes = second_factor_codes(app, email, 1) if _needs_second_factor(app, email) else []
+    codes = second_factor_codes(app, email, 1) if needs_second_factor(app, email) else []
     client = app.test_client()
     page = client.get("/sign-in").get_data(as_text=True)
-    response = client.post("/sign-in", data={"csrf_token": csrf.search(page).group(1), "email": email,
+    response = client.post("/sign-in", data={"csrf_token": CSRF.search(page).group(1), "email": email,
                                              "password": PASSWORD})
     if response.status_code == 302 and response.headers["Location"].startswith("/sign-in/two-factor"):
         page = client.get("/sign-in/two-factor").get_data(as_text=True)
-        response = client.post("/sign-in/two-factor", data={"csrf_token": csrf.search(page).group(1),
+        response = client.post("/sign-in/two-factor", data={"csrf_token": CSRF.search(page).group(1),
                                                             "code": codes[0]})
     if response.status_code != 302:
         raise SystemExit(f"Could not sign in as {email} ({response.status_code})")
@@ -253,13 +253,13 @@ def count_statements(app, target, pages) -> dict[str, tuple[int, int]]:
 # --- servers ----------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _redis(url: str) -> bool:
+def redis_answers(url: str) -> bool:
     from urllib.parse import urlparse
 
     parsed = urlparse(url)
@@ -271,15 +271,19 @@ def _redis(url: str) -> bool:
 
 
 class Server:
-    """gunicorn with the service's settings (4 sync workers) serving `module` on a loopback port."""
+    """gunicorn with the service's settings (4 sync workers) serving `module` on a loopback port.
+    `options` go on gunicorn's command line (e.g. a --config file); its log is `log` (in WORK unless
+    a path is given)."""
 
-    def __init__(self, module: str, env: dict | None = None, ready_path: str = "/"):
-        self.port = _free_port()
+    def __init__(self, module: str, env: dict | None = None, ready_path: str = "/", workers: int = 4,
+                 options: tuple[str, ...] = (), log: Path | None = None):
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(WORK / f"gunicorn-{module.replace(':', '-')}.log", "w")  # noqa: SIM115 - closed in stop()
+        log = log or WORK / f"gunicorn-{module.replace(':', '-')}.log"
+        self.log = open(log, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--workers", "4", "--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}",
-             module],
+            [str(BIN / "gunicorn"), *options, "--workers", str(workers), "--worker-class", "sync",
+             "--bind", f"127.0.0.1:{self.port}", module],
             cwd=ROOT, env=env or os.environ.copy(), stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
@@ -314,7 +318,7 @@ def service_env(url: str, redis_url: str) -> tuple[dict, str]:
         "SIGN_IN_LIMIT_PER_IP": "100000 per minute", "SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP": "100000 per minute",
         "UPLOAD_FOLDER": str(WORK / "uploads"), "EXPORT_FOLDER": str(WORK / "exports"),
     }
-    if _redis(redis_url):
+    if redis_answers(redis_url):
         return env | {"APP_ENV": "production", "RATELIMIT_STORAGE_URI": redis_url}, "production settings"
     return env | {"APP_ENV": "development"}, "development settings with debug off (Redis not reachable)"
 

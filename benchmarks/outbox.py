@@ -40,11 +40,16 @@ ROOT = Path(__file__).resolve().parent.parent
 # --- the SMTP server (its own process) ----------------------------------------------------------
 
 
-def serve(port: int) -> None:
-    """Run a counting aiosmtpd server until stdin closes. Commands on stdin: `report`, `reset`."""
+def serve(port: int, record: bool = False) -> None:
+    """Run a counting aiosmtpd server until stdin closes. Commands on stdin: `report`, `reset`, and
+    with `record`, `messages`: every email received, as JSON ({"to": [...], "subject", "key"})."""
+    from email import policy
+    from email.parser import BytesHeaderParser
+
     from aiosmtpd.controller import Controller
 
     counts: dict[str, int] = {}
+    received: list[dict] = []
     lock = threading.Lock()
 
     class Handler:
@@ -58,6 +63,10 @@ def serve(port: int) -> None:
                     break
             with lock:
                 counts[key] = counts.get(key, 0) + 1
+                if record:
+                    headers = BytesHeaderParser(policy=policy.default).parsebytes(envelope.original_content)
+                    received.append({"to": sorted(envelope.rcpt_tos), "subject": str(headers["subject"]),
+                                     "key": key})
             return "250 Message accepted for delivery"
 
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
@@ -71,17 +80,22 @@ def serve(port: int) -> None:
                                   "duplicates": sum(n - 1 for n in counts.values() if n > 1)}), flush=True)
             elif command == "reset":
                 counts.clear()
+                received.clear()
                 print("ok", flush=True)
+            elif command == "messages":
+                print(json.dumps(received), flush=True)
     controller.stop()
 
 
 class Server:
-    def __init__(self):
+    """The SMTP server's process; with `record`, it keeps every email's recipients and subject."""
+
+    def __init__(self, record: bool = False):
         from tests.smtp import free_port
 
         self.port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.outbox", "--serve", str(self.port)],
+            [sys.executable, "-m", "benchmarks.outbox", "--serve", str(self.port), *(["--record"] if record else [])],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
         assert self.process.stdout.readline().strip() == "ready"
@@ -96,6 +110,9 @@ class Server:
 
     def reset(self) -> None:
         self._ask("reset")
+
+    def messages(self) -> list[dict]:
+        return json.loads(self._ask("messages"))
 
     def stop(self) -> None:
         self.process.stdin.close()
@@ -282,10 +299,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=2, help="rounds of every run, interleaved; best is shown")
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--record", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--send", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.record)
         return
     if args.send:
         send_all(args.send[0], int(args.send[1]))
