@@ -170,6 +170,7 @@ class Config:
     ORPHAN_GRACE_HOURS = env_int("ORPHAN_GRACE_HOURS", 24)
     # Notifications read more than this many days ago are deleted (unread ones are kept); 0: never.
     NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 90)
+    JOB_RUN_RETENTION_DAYS = env_int("JOB_RUN_RETENTION_DAYS", 30)  # records of periodic jobs' runs
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     # "json": one JSON object per line (production's default, for a log search); "text" for people.
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")

@@ -230,7 +230,7 @@ def test_a_run_removes_exactly_what_has_been_kept_long_enough(app, world, files,
     assert report.errors == [] and report.notes == []
     assert report.counts() == {
         "export_files": 4, "orphaned_uploads": 2, "orphaned_exports": 1, "pending_forms": 1,
-        "notifications": 2, "sessions": 1, "links": 1, "drafts": 1,
+        "notifications": 2, "sessions": 1, "links": 1, "drafts": 1, "job_runs": 0,
     }
 
     for key in kept.uploads | kept.pending | kept.export_files:
@@ -281,7 +281,7 @@ def test_a_dry_run_counts_the_same_and_changes_nothing(app, world, files, kept_a
         report = retention.run_retention(dry_run=True)
     assert report.counts() == {
         "export_files": 4, "orphaned_uploads": 2, "orphaned_exports": 1, "pending_forms": 1,
-        "notifications": 2, "sessions": 1, "links": 1, "drafts": 1,
+        "notifications": 2, "sessions": 1, "links": 1, "drafts": 1, "job_runs": 0,
     }
     assert str(report).startswith("would remove 4 export files, 2 stored uploads")
     for key in kept_and_gone.gone.uploads | kept_and_gone.gone.pending | kept_and_gone.gone.export_files:
@@ -465,3 +465,19 @@ def test_the_job_queue_runs_retention_once_an_hour(app, world):
         assert run_periodic("retention", now=now) == "removed 1 export file"
         assert run_periodic("retention", now=now + timedelta(minutes=30)) is None  # run this hour already
     assert exports_by_id(app)[export_id].status == ExportStatus.REMOVED
+
+
+def test_the_records_of_periodic_jobs_runs_go_after_a_month_and_the_latest_stay(app, world):
+    from app.jobs import run_periodic
+    from app.models import JobRun
+
+    now = utcnow()
+    with app.app_context():
+        for days in (40, 31, 29, 0):  # the recovery job's runs, on four days
+            assert run_periodic("jobs.recover", now=now - timedelta(days=days)) is not None
+        db.session.execute(update(JobRun).values(started_at=JobRun.period_start))
+        db.session.commit()
+        report = retention.run_retention(now=now)
+        assert report.job_runs == 2
+        kept = sorted(r.period_start for r in db.session.scalars(select(JobRun).where(JobRun.job == "jobs.recover")))
+        assert len(kept) == 2 and kept[0] > now - timedelta(days=30)

@@ -23,6 +23,8 @@ What goes:
 - **Sign-in sessions** idle for longer than SESSION_IDLE_MINUTES (they can no longer be used),
   **invitation, password reset and sign-in links** past their expiry, and **forms kept when a
   session ended** (PendingDraft) older than DRAFT_DAYS.
+- **Records of periodic jobs' runs** (JobRun, app/jobs) older than JOB_RUN_RETENTION_DAYS (30): about
+  two thousand a day; the latest run of each job is what `flask jobs status` and /metrics show.
 
 Kept for ever: audit events (append-only), outbox emails (their idempotency keys are what stops an
 email being queued twice), reminders (the same for reminders), everything else in a round.
@@ -60,6 +62,7 @@ from app.models import (
     CollectiveBid,
     ExportRecord,
     ExportStatus,
+    JobRun,
     Notification,
     PendingDraft,
     Round,
@@ -93,6 +96,7 @@ KINDS = {
     "links": ("expired invitation, password reset or sign-in link",
               "expired invitation, password reset and sign-in links"),
     "drafts": ("form kept after a session ended", "forms kept after a session ended"),
+    "job_runs": ("record of a periodic job's run", "records of periodic jobs' runs"),
 }
 
 
@@ -113,6 +117,7 @@ class RetentionReport:
     sessions: int = 0
     links: int = 0
     drafts: int = 0
+    job_runs: int = 0
     notes: list[str] = field(default_factory=list)  # what was left alone on purpose, and why
     errors: list[str] = field(default_factory=list)
 
@@ -222,6 +227,14 @@ def _old_drafts(now: datetime) -> ColumnElement[bool]:
     return PendingDraft.created_at < now - timedelta(days=DRAFT_DAYS)
 
 
+def _old_job_runs(now: datetime) -> ColumnElement[bool] | None:
+    days = int(current_app.config["JOB_RUN_RETENTION_DAYS"])
+    if days <= 0:
+        return None
+    # A period's row must outlive its period (it is what stops a second run): the longest is an hour.
+    return JobRun.started_at < now - timedelta(days=days)
+
+
 def grace_seconds() -> float:
     return max(1, int(current_app.config["ORPHAN_GRACE_HOURS"])) * 3600.0
 
@@ -242,6 +255,7 @@ def run_retention(now: datetime | None = None, *, dry_run: bool = False) -> Rete
         ("sessions", _rows(UserSession, _ended_sessions, "sessions")),
         ("links", _rows(AccountToken, _expired_links, "links")),
         ("drafts", _rows(PendingDraft, _old_drafts, "drafts")),
+        ("job runs", _rows(JobRun, _old_job_runs, "job_runs")),
     ]
     # Every lead bidder's records at once, whoever may be signed in: a file is an orphan only if no
     # record of any lead bidder names it (app/tenancy.py would otherwise filter the look-ups).
