@@ -171,6 +171,7 @@ class Config:
     # Notifications read more than this many days ago are deleted (unread ones are kept); 0: never.
     NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 90)
     JOB_RUN_RETENTION_DAYS = env_int("JOB_RUN_RETENTION_DAYS", 30)  # records of periodic jobs' runs
+    QUARANTINE_RETENTION_DAYS = env_int("QUARANTINE_RETENTION_DAYS", 90)  # files that contained a virus
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     # "json": one JSON object per line (production's default, for a log search); "text" for people.
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")

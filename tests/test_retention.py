@@ -230,7 +230,7 @@ def test_a_run_removes_exactly_what_has_been_kept_long_enough(app, world, files,
     assert report.errors == [] and report.notes == []
     assert report.counts() == {
         "export_files": 4, "orphaned_uploads": 2, "orphaned_exports": 1, "pending_forms": 1,
-        "notifications": 2, "sessions": 1, "links": 1, "drafts": 1, "job_runs": 0,
+        "notifications": 2, "sessions": 1, "links": 1, "drafts": 1, "job_runs": 0, "quarantined": 0,
     }
 
     for key in kept.uploads | kept.pending | kept.export_files:
@@ -281,7 +281,7 @@ def test_a_dry_run_counts_the_same_and_changes_nothing(app, world, files, kept_a
         report = retention.run_retention(dry_run=True)
     assert report.counts() == {
         "export_files": 4, "orphaned_uploads": 2, "orphaned_exports": 1, "pending_forms": 1,
-        "notifications": 2, "sessions": 1, "links": 1, "drafts": 1, "job_runs": 0,
+        "notifications": 2, "sessions": 1, "links": 1, "drafts": 1, "job_runs": 0, "quarantined": 0,
     }
     assert str(report).startswith("would remove 4 export files, 2 stored uploads")
     for key in kept_and_gone.gone.uploads | kept_and_gone.gone.pending | kept_and_gone.gone.export_files:
@@ -481,3 +481,17 @@ def test_the_records_of_periodic_jobs_runs_go_after_a_month_and_the_latest_stay(
         assert report.job_runs == 2
         kept = sorted(r.period_start for r in db.session.scalars(select(JobRun).where(JobRun.job == "jobs.recover")))
         assert len(kept) == 2 and kept[0] > now - timedelta(days=30)
+
+
+def test_files_that_contained_a_virus_go_after_their_time_in_quarantine(app, world, files, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "QUARANTINE_FOLDER", str(tmp_path / "quarantine"))
+    long_ago = files.put(f"quarantine/{name()}", hours_old=91 * DAY)
+    lately = files.put(f"quarantine/{name()}", hours_old=89 * DAY)
+    with app.app_context():
+        report = retention.run_retention()
+    assert report.quarantined == 1
+    assert not files.exists(long_ago) and files.exists(lately)
+    monkeypatch.setitem(app.config, "QUARANTINE_RETENTION_DAYS", 0)  # kept for ever
+    files.put(f"quarantine/{name()}", hours_old=400 * DAY)
+    with app.app_context():
+        assert retention.run_retention().quarantined == 0

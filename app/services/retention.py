@@ -25,6 +25,8 @@ What goes:
   session ended** (PendingDraft) older than DRAFT_DAYS.
 - **Records of periodic jobs' runs** (JobRun, app/jobs) older than JOB_RUN_RETENTION_DAYS (30): about
   two thousand a day; the latest run of each job is what `flask jobs status` and /metrics show.
+- **Files that contained a virus** ("quarantine/<name>") QUARANTINE_RETENTION_DAYS (90) after they were
+  quarantined; the document's record stays.
 
 Kept for ever: audit events (append-only), outbox emails (their idempotency keys are what stops an
 email being queued twice), reminders (the same for reminders), everything else in a round.
@@ -97,6 +99,7 @@ KINDS = {
               "expired invitation, password reset and sign-in links"),
     "drafts": ("form kept after a session ended", "forms kept after a session ended"),
     "job_runs": ("record of a periodic job's run", "records of periodic jobs' runs"),
+    "quarantined": ("file that contained a virus", "files that contained a virus"),
 }
 
 
@@ -118,6 +121,7 @@ class RetentionReport:
     links: int = 0
     drafts: int = 0
     job_runs: int = 0
+    quarantined: int = 0
     notes: list[str] = field(default_factory=list)  # what was left alone on purpose, and why
     errors: list[str] = field(default_factory=list)
 
@@ -256,6 +260,7 @@ def run_retention(now: datetime | None = None, *, dry_run: bool = False) -> Rete
         ("links", _rows(AccountToken, _expired_links, "links")),
         ("drafts", _rows(PendingDraft, _old_drafts, "drafts")),
         ("job runs", _rows(JobRun, _old_job_runs, "job_runs")),
+        ("quarantined files", _quarantined),
     ]
     # Every lead bidder's records at once, whoever may be signed in: a file is an orphan only if no
     # record of any lead bidder names it (app/tenancy.py would otherwise filter the look-ups).
@@ -440,6 +445,20 @@ def _delete(key: str, report: RetentionReport) -> bool:
         report.errors.append(f"{key}: {type(exc).__name__}: {exc}")
         return False
     return True
+
+
+def _quarantined(now: datetime, report: RetentionReport) -> None:
+    """Files found to contain a virus (app/services/scanning.py moved them to "quarantine/<name>"),
+    QUARANTINE_RETENTION_DAYS after they were moved there: long enough to look into one, never
+    served meanwhile. The document's record stays, saying what was found."""
+    days = int(current_app.config["QUARANTINE_RETENTION_DAYS"])
+    if days <= 0:
+        return
+    count = 0
+    for item, _name in _old_files("quarantine/", UPLOAD_NAME, days * 86400.0, now):
+        if report.dry_run or _delete(item.key, report):
+            count += 1
+    report.quarantined = count
 
 
 def _pending_forms(now: datetime, report: RetentionReport) -> None:
