@@ -424,6 +424,27 @@ def test_the_zip_holds_only_clean_files_and_its_manifest_says_what_was_left_out(
     assert not any("Letter of support.pdf" in p for p in check.problems)
 
 
+def test_the_word_and_pdf_exports_say_which_documents_are_not_in_the_zip(app, world, clamd, folders):
+    from docx import Document
+    from pypdf import PdfReader
+
+    clean_id = add(app, world, samples.pdf("Clean letter of support"), "Letter of support.pdf")
+    infected_id = add(app, world, infected_pdf(), "Problem profile.pdf")
+    scan(app, clean_id)
+    scan(app, infected_id)
+    _accept_both(app, world)
+    with app.app_context():
+        content = bid_content(db.session.get(Round, world.round_a))
+        word, pdf = render(content, "docx"), render(content, "pdf")
+    rows = [[c.text for c in r.cells] for t in Document(io.BytesIO(word)).tables for r in t.rows]
+    (infected_row,) = [r for r in rows if "Problem profile.pdf" in r]
+    assert "Not included: contained a virus" in infected_row
+    (clean_row,) = [r for r in rows if "Letter of support.pdf" in r]
+    assert not any("Not included" in cell for cell in clean_row)
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Problem profile.pdf Not included: contained a virus" in text
+
+
 def test_without_a_scanner_the_zip_holds_every_document(app, world, folders):
     data = samples.pdf("Never checked")
     add(app, world, data, "Letter of support.pdf")

@@ -251,6 +251,15 @@ def _sorted_lines(rnd: Round, lines: list) -> list:
 
 
 # Documents whose file is not put in the ZIP, and what its manifest says of each.
+def document_note(doc) -> str:
+    """A document's description in the exports' list of documents, saying when its file is not in the
+    ZIP ("Problem profile – not included: contained a virus")."""
+    if not doc.held_back:
+        return doc.description or ""
+    note = f"Not included: {doc.held_back}"
+    return f"{doc.description} – {note[0].lower()}{note[1:]}" if doc.description else note
+
+
 HELD_BACK = {
     ScanStatus.PENDING: "being checked for viruses",
     ScanStatus.INFECTED: "contained a virus",

@@ -22,7 +22,7 @@ from flask import current_app
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from app.services.exports.content import ExportContent
+from app.services.exports.content import ExportContent, document_note
 from app.services.exports.word import empty_text, roles_lines, running_header, size_text, status_line
 from app.text import blocks
 
@@ -76,6 +76,7 @@ def html_for(content: ExportContent) -> str:
         by_type=content.match_by_type(),
         partners=[(p, roles_lines(p.roles, several=len(p.csps) > 1)) for p in content.partners],
         documents=[(d, size_text(d.size_bytes)) for d in content.documents],
+        document_note=document_note,
     )
 
 

@@ -36,7 +36,7 @@ from docx.table import Table, _Cell
 
 from app.dates import govuk_date, govuk_datetime
 from app.money import format_money as money
-from app.services.exports.content import ExportContent
+from app.services.exports.content import ExportContent, document_note
 from app.text import blocks
 
 LANGUAGE = "en-GB"
@@ -500,7 +500,7 @@ def _documents(doc, content: ExportContent) -> None:
     table = _Table(doc, ["CSP", "File name", "Description", "Size"], [False, False, False, True],
                    widths=[3.3, 4.6, 6.5, 2.2])
     for d in content.documents:
-        table.row([d.csp, d.filename, d.description or "", size_text(d.size_bytes)])
+        table.row([d.csp, d.filename, document_note(d), size_text(d.size_bytes)])
 
 
 def render_docx(content: ExportContent) -> bytes:
