@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Attachment, ExportRecord, ExportStatus, RoundFunderForm
 from app.services import documents, exports
-from app.storage import Storage
+from app.storage import ChunkReader, Storage
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def _copy(item: Item, source: Storage, target: Storage, read_back: bool) -> Outc
     if target.sha256_of(item.key) == expected and (not read_back or _sha256(target.open(item.key)) == expected):
         return Outcome(item, SKIPPED)
     try:
-        target.put(item.key, _Reader(source.open(item.key)))
+        target.put(item.key, ChunkReader(source.open(item.key)))
         copied = _sha256(target.open(item.key))
     except Exception as exc:  # one file's failure is reported; the others are still copied
         log.exception("Could not copy %s", item.key)
@@ -102,26 +102,6 @@ def _copy(item: Item, source: Storage, target: Storage, read_back: bool) -> Outc
         target.delete(item.key)
         return Outcome(item, CORRUPT, f"the copy's SHA-256 {copied} is not {expected}: the copy was removed")
     return Outcome(item, COPIED)
-
-
-class _Reader:
-    """A readable stream over chunks (so a big file is copied without holding it in memory)."""
-
-    def __init__(self, chunks):
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buffer += chunk
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
 
 
 def migrate(source: Storage, target: Storage, *, delete_local: bool = False, echo=None) -> Summary:
