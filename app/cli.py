@@ -152,20 +152,13 @@ def outbox() -> None:
 
 
 @outbox.command("send")
-@click.option("--every", type=int, default=0, help="Keep running, sending every N seconds.")
-def outbox_send(every: int) -> None:
-    """Deliver pending emails (safe to run on several machines at once)."""
+def outbox_send() -> None:
+    """Deliver pending emails now (the job worker does this by itself; safe on several machines at once)."""
     from app.services.outbox import deliver_due
 
-    while True:
-        with logs.bind(job="outbox send", run_id=logs.new_run_id()):  # on every line this pass logs
-            report = deliver_due()
-        if report.sent or report.retrying or report.failed or not every:
-            click.echo(f"Outbox: {report}")
-        if not every:
-            break
-        db.session.remove()
-        time.sleep(every)
+    with logs.bind(job="outbox send", run_id=logs.new_run_id()):  # on every line this run logs
+        report = deliver_due()
+    click.echo(f"Outbox: {report}")
 
 
 @click.group(cls=AppGroup)
@@ -282,25 +275,18 @@ def _parse_now(value: str | None):
 
 
 @reminders.command("run")
-@click.option("--every", type=int, default=0, help="Keep running, deciding every N seconds.")
 @click.option("--now", "now_text", metavar="ISO-8601",
               help="Act as if it were this moment (for testing and backfills), e.g. 2026-03-29T08:00:00Z.")
-def reminders_run(every: int, now_text: str | None) -> None:
-    """Write the reminders that are due to the outbox (safe every minute, on several machines at once)."""
+def reminders_run(now_text: str | None) -> None:
+    """Write the reminders that are due to the outbox now (the job worker does this every minute;
+    safe on several machines at once)."""
     from app.services.reminders import run
 
-    now = _parse_now(now_text)
-    while True:
-        with logs.bind(job="reminders run", run_id=logs.new_run_id()):
-            report = run(now=now)
-        if report.written or report.skipped or report.errors or not every:
-            click.echo(f"Reminders: {report}")
-        for error in report.errors:
-            click.echo(f"  {error}", err=True)
-        if not every:
-            break
-        db.session.remove()
-        time.sleep(every)
+    with logs.bind(job="reminders run", run_id=logs.new_run_id()):
+        report = run(now=_parse_now(now_text))
+    click.echo(f"Reminders: {report}")
+    for error in report.errors:
+        click.echo(f"  {error}", err=True)
 
 
 @click.group(cls=AppGroup)
@@ -356,26 +342,18 @@ def notifications() -> None:
 
 
 @notifications.command("send-digests")
-@click.option("--every", type=int, default=0, help="Keep running, deciding every N seconds.")
 @click.option("--now", "now_text", metavar="ISO-8601",
               help="Act as if it were this moment (for testing), e.g. 2026-03-30T09:05:00+01:00.")
-def notifications_send_digests(every: int, now_text: str | None) -> None:
-    """Queue the daily summaries that are due: from 9am UK time on working days, once per person per day
-    (safe every few minutes, on several machines at once)."""
+def notifications_send_digests(now_text: str | None) -> None:
+    """Queue the daily summaries that are due now: from 9am UK time on working days, once per person
+    per day (the job worker does this every five minutes; safe on several machines at once)."""
     from app.services.digests import send_digests
 
-    now = _parse_now(now_text)
-    while True:
-        with logs.bind(job="notifications send-digests", run_id=logs.new_run_id()):
-            report = send_digests(now=now)
-        if report.sent or report.errors or not every:
-            click.echo(f"Daily summaries: {report}")
-        for error in report.errors:
-            click.echo(f"  {error}", err=True)
-        if not every:
-            break
-        db.session.remove()
-        time.sleep(every)
+    with logs.bind(job="notifications send-digests", run_id=logs.new_run_id()):
+        report = send_digests(now=_parse_now(now_text))
+    click.echo(f"Daily summaries: {report}")
+    for error in report.errors:
+        click.echo(f"  {error}", err=True)
 
 
 GOV_UK_BANK_HOLIDAYS = "https://www.gov.uk/bank-holidays.json"

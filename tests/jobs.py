@@ -47,5 +47,5 @@ def run_queued_on(app, jobs_url: str, name: str) -> int:
     try:
         return run_queued(app)
     finally:
-        huey.storage.close() if hasattr(huey.storage, "close") else None
+        huey.storage.close()
         huey.storage = kept

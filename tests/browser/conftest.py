@@ -71,9 +71,6 @@ VIEWPORT = {"width": 1280, "height": 800}
 # A full-page screenshot of every page checked, to look at the pages; failures are screenshotted anyway.
 SCREENSHOT_EVERY_PAGE = os.environ.get("BROWSER_SCREENSHOTS", "").strip().lower() in {"1", "true", "yes", "on"}
 TIMEOUT_MS = 10_000  # Playwright actions; a page of this app loads in well under a second
-# A request that makes an export file in the request (the no-JavaScript path): seconds on a busy
-# machine. An upper bound for a hang, not a speed requirement: the test waits for the page.
-FILE_TIMEOUT_MS = 180_000
 
 AXE_OPTIONS = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
